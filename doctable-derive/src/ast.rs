@@ -1,0 +1,103 @@
+//! The struct being derived, read into a small IR that keeps syn nodes for spans.
+
+use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
+
+use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs};
+use crate::case::snake_case;
+
+pub(crate) struct Table<'a> {
+    pub(crate) ident: &'a Ident,
+    /// The table's name in the database.
+    pub(crate) name: String,
+    pub(crate) fields: Vec<Field<'a>>,
+    pub(crate) attrs: ContainerAttrs,
+}
+
+pub(crate) struct Field<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    pub(crate) vis: &'a Visibility,
+    /// The column's name in the database.
+    pub(crate) column: String,
+    pub(crate) attrs: FieldAttrs,
+}
+
+impl Field<'_> {
+    pub(crate) fn stored(&self) -> bool {
+        self.attrs.skip.is_none()
+    }
+}
+
+impl<'a> Table<'a> {
+    pub(crate) fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
+        let named = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => named,
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &input.ident,
+                        "DocTable needs a struct with named fields: each field is a column",
+                    ));
+                }
+            },
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "DocTable can only be derived for a struct with named fields",
+                ));
+            }
+        };
+        if !input.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &input.generics,
+                "DocTable cannot be derived for a generic struct: a table has one fixed set of column types",
+            ));
+        }
+        let mut errors = Errors::default();
+        let attrs = attr::container(&input.attrs, &mut errors);
+        let fields = named
+            .named
+            .iter()
+            .filter_map(|f| {
+                let ident = f.ident.as_ref()?;
+                let attrs = attr::field(&f.attrs, &mut errors);
+                let column = attrs
+                    .rename
+                    .as_ref()
+                    .map_or_else(|| unraw(ident), |r| r.value.clone());
+                Some(Field {
+                    ident,
+                    ty: &f.ty,
+                    vis: &f.vis,
+                    column,
+                    attrs,
+                })
+            })
+            .collect();
+        errors.finish()?;
+        let name = attrs
+            .table
+            .as_ref()
+            .map_or_else(|| snake_case(&unraw(&input.ident)), |t| t.value.clone());
+        Ok(Table {
+            ident: &input.ident,
+            name,
+            fields,
+            attrs,
+        })
+    }
+
+    pub(crate) fn stored_fields(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(|f| f.stored())
+    }
+
+    pub(crate) fn field_named(&self, ident: &Ident) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.ident == ident)
+    }
+}
+
+/// An identifier's name without the `r#` of a raw identifier.
+pub(crate) fn unraw(ident: &Ident) -> String {
+    let text = ident.to_string();
+    text.strip_prefix("r#").map_or_else(|| text.clone(), str::to_owned)
+}

@@ -1,0 +1,220 @@
+//! The impls generated for a valid struct.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Field, Table};
+use crate::attr::NamedFields;
+
+pub(crate) fn table(table: &Table<'_>) -> TokenStream {
+    let ident = table.ident;
+    let consts = column_consts(table);
+    let meta = meta(table);
+    let bind = bind(table);
+    let read = read(table);
+    let key = primary_key(table);
+    quote! {
+        #consts
+        const _: () = {
+            #[automatically_derived]
+            impl ::doctable::__private::DocTable for #ident {
+                const META: &'static ::doctable::__private::TableMeta = &#meta;
+
+                fn __bind(
+                    &self,
+                    __stmt: &mut ::doctable::__private::Statement<'_>,
+                ) -> ::doctable::__private::Result<()> {
+                    #bind
+                    ::core::result::Result::Ok(())
+                }
+
+                fn __read(
+                    __row: &::doctable::__private::Row<'_>,
+                    __first: usize,
+                ) -> ::doctable::__private::Result<Self> {
+                    #read
+                }
+
+                fn __sql() -> &'static ::doctable::__private::StaticSql {
+                    static __SQL: ::doctable::__private::StaticSql = ::doctable::__private::StaticSql::new();
+                    &__SQL
+                }
+            }
+            #key
+        };
+    }
+}
+
+/// `<Ty as ColumnType>`, spanned at the field's type so that an unmapped
+/// type is reported there, once (the same message at the same span is shown once).
+fn column_type(field: &Field<'_>) -> TokenStream {
+    let ty = field.ty;
+    if field.attrs.json.is_some() {
+        quote_spanned!(ty.span()=> <#ty as ::doctable::__private::JsonValue>)
+    } else {
+        quote_spanned!(ty.span()=> <#ty as ::doctable::__private::ColumnType>)
+    }
+}
+
+/// The type parameter of the field's `Column` constant.
+fn column_value_type(field: &Field<'_>) -> TokenStream {
+    let ty = field.ty;
+    if field.attrs.json.is_some() {
+        quote!(::doctable::__private::Json<#ty>)
+    } else {
+        quote!(#ty)
+    }
+}
+
+fn column_consts(table: &Table<'_>) -> TokenStream {
+    let ident = table.ident;
+    let consts = table.stored_fields().map(|f| {
+        let name = f.ident;
+        let vis = f.vis;
+        let column = &f.column;
+        let value = column_value_type(f);
+        let doc = format!("Column `{column}` of table `{}`.", table.name);
+        quote! {
+            #[doc = #doc]
+            #[allow(non_upper_case_globals)]
+            #vis const #name: ::doctable::__private::Column<#ident, #value> =
+                ::doctable::__private::Column::new(#column);
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            #(#consts)*
+        }
+    }
+}
+
+fn meta(table: &Table<'_>) -> TokenStream {
+    let name = &table.name;
+    let columns = table.stored_fields().map(|f| {
+        let column = &f.column;
+        let (sql_type, nullable) = if f.attrs.json.is_some() {
+            (quote!(::doctable::__private::SqlType::Text), quote!(false))
+        } else {
+            let ct = column_type(f);
+            (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
+        };
+        let primary_key = f.attrs.primary_key.is_some();
+        let autoincrement = f.attrs.autoincrement.is_some();
+        let unique = f.attrs.unique.is_some();
+        let default = match &f.attrs.default {
+            Some(d) => {
+                let sql = &d.value;
+                quote!(::core::option::Option::Some(#sql))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            ::doctable::__private::ColumnMeta {
+                name: #column,
+                sql_type: #sql_type,
+                nullable: #nullable,
+                primary_key: #primary_key,
+                autoincrement: #autoincrement,
+                unique: #unique,
+                default: #default,
+            }
+        }
+    });
+    let primary_key = match table.stored_fields().position(|f| f.attrs.primary_key.is_some()) {
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+        None => quote!(::core::option::Option::None),
+    };
+    let field_indexes = table.stored_fields().filter(|f| f.attrs.index.is_some()).map(|f| {
+        let index_name = format!("ix_{}_{}", table.name, f.column);
+        let column = &f.column;
+        quote!(::doctable::__private::IndexMeta { name: #index_name, columns: &[#column], unique: false })
+    });
+    let named = |lists: &[NamedFields], unique: bool| -> Vec<TokenStream> {
+        lists
+            .iter()
+            .map(|list| {
+                let index_name = crate::ast::unraw(&list.name);
+                let columns = list
+                    .fields
+                    .iter()
+                    .filter_map(|ident| table.field_named(ident).map(|f| f.column.clone()));
+                quote!(::doctable::__private::IndexMeta { name: #index_name, columns: &[#(#columns),*], unique: #unique })
+            })
+            .collect()
+    };
+    let indexes = named(&table.attrs.indexes, false);
+    let uniques = named(&table.attrs.uniques, true);
+    quote! {
+        ::doctable::__private::TableMeta {
+            name: #name,
+            columns: &[#(#columns),*],
+            primary_key: #primary_key,
+            indexes: &[#(#field_indexes,)* #(#indexes,)* #(#uniques,)*],
+        }
+    }
+}
+
+fn bind(table: &Table<'_>) -> TokenStream {
+    let name = &table.name;
+    let binds = table.stored_fields().enumerate().map(|(i, f)| {
+        let index = i + 1;
+        let field = f.ident;
+        let column = &f.column;
+        let ct = column_type(f);
+        let convert = if f.attrs.json.is_some() {
+            quote!(#ct::to_json_sql(&self.#field))
+        } else {
+            quote!(#ct::to_sql(&self.#field))
+        };
+        quote! {
+            ::doctable::__private::bind_value(__stmt, #index, #convert, #name, #column)?;
+        }
+    });
+    quote!(#(#binds)*)
+}
+
+fn read(table: &Table<'_>) -> TokenStream {
+    let name = &table.name;
+    let mut index = 0usize;
+    let fields = table.fields.iter().map(|f| {
+        let field = f.ident;
+        if !f.stored() {
+            return quote!(#field: ::core::default::Default::default());
+        }
+        let column = &f.column;
+        let ct = column_type(f);
+        let at = index;
+        index += 1;
+        let value = quote!(::doctable::__private::value_at(__row, __first + #at, #name)?);
+        let convert = if f.attrs.json.is_some() {
+            quote!(#ct::from_json_sql(#value))
+        } else {
+            quote!(#ct::from_sql(#value))
+        };
+        quote!(#field: ::doctable::__private::decode(#convert, #name, #column)?)
+    });
+    let fields: Vec<TokenStream> = fields.collect();
+    quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
+}
+
+fn primary_key(table: &Table<'_>) -> TokenStream {
+    let Some(key) = table.stored_fields().find(|f| f.attrs.primary_key.is_some()) else {
+        return TokenStream::new();
+    };
+    let ident = table.ident;
+    let field = key.ident;
+    let ty = key.ty;
+    let accessor = format_ident!("{}", field);
+    quote! {
+        #[automatically_derived]
+        impl ::doctable::__private::HasPrimaryKey for #ident {
+            type Key = #ty;
+            const KEY: ::doctable::__private::Column<Self, #ty> = #ident::#field;
+            fn __key(&self) -> &#ty {
+                &self.#accessor
+            }
+        }
+    }
+}

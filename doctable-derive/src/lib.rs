@@ -1,0 +1,48 @@
+//! The `#[derive(DocTable)]` macro of the [doctable](https://docs.rs/doctable) crate.
+//!
+//! Use it through `doctable` (`use doctable::DocTable;`), which re-exports it
+//! and holds the runtime the generated code calls.
+//!
+//! The pipeline: `ast` reads the struct and its attributes into a small IR,
+//! `valid` checks rules that span several fields, `expand` writes the impls,
+//! and `fallback` writes stand-in impls when there are errors, so that one
+//! mistake gives one message rather than a cascade.
+
+mod ast;
+mod attr;
+mod case;
+mod expand;
+mod fallback;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Derives `doctable::DocTable` for a struct with named fields: its table's
+/// schema, row conversions, and a `Column` constant per field (`Doc::year`).
+///
+/// Container attributes: `table = "name"`, `index(name = [field, ...])`,
+/// `unique(name = [field, ...])`. Field attributes: `primary_key`,
+/// `autoincrement`, `unique`, `index`, `rename = "column"`,
+/// `default = "<sql expression>"`, `skip`, `json`.
+#[proc_macro_derive(DocTable, attributes(doctable))]
+pub fn derive_doc_table(input: TokenStream) -> TokenStream {
+    derive(input.into()).into()
+}
+
+/// The derive on `proc_macro2` tokens, so it can be tested outside a compiler run.
+fn derive(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let input = match syn::parse2::<syn::DeriveInput>(input) {
+        Ok(input) => input,
+        Err(err) => return err.to_compile_error(),
+    };
+    match ast::Table::from_syn(&input).and_then(|table| {
+        valid::check(&table)?;
+        Ok(table)
+    }) {
+        Ok(table) => expand::table(&table),
+        Err(err) => fallback::expand(&input, err),
+    }
+}

@@ -1,0 +1,105 @@
+//! Rules that involve several attributes or fields.
+
+use std::collections::HashMap;
+
+use crate::ast::Table;
+use crate::attr::{Errors, NamedFields};
+
+pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    if let Some(t) = &table.attrs.table {
+        if t.value.trim().is_empty() {
+            errors.push(syn::Error::new(t.span, "`table` needs a name, as in `table = \"docs\"`"));
+        }
+    }
+    let mut key: Option<&syn::Ident> = None;
+    let mut columns: HashMap<String, &syn::Ident> = HashMap::new();
+    for field in &table.fields {
+        let a = &field.attrs;
+        if let Some(span) = a.primary_key {
+            match key {
+                Some(first) => errors.push(syn::Error::new(
+                    span,
+                    format!("a table has one primary key, and `{first}` is already it; remove one `primary_key`"),
+                )),
+                None => key = Some(field.ident),
+            }
+        }
+        if let (Some(span), None) = (a.autoincrement, a.primary_key) {
+            errors.push(syn::Error::new(span, "`autoincrement` applies to the primary key; add `primary_key` to this field"));
+        }
+        if let Some(skip) = a.skip {
+            let stored_only = [
+                (a.primary_key, "primary_key"),
+                (a.autoincrement, "autoincrement"),
+                (a.unique, "unique"),
+                (a.index, "index"),
+                (a.json, "json"),
+                (a.rename.as_ref().map(|r| r.span), "rename"),
+                (a.default.as_ref().map(|d| d.span), "default"),
+            ];
+            for (span, name) in stored_only {
+                if let Some(span) = span {
+                    errors.push(syn::Error::new(
+                        span,
+                        format!("`{name}` on a `skip` field: a skipped field is not stored, so it has no column to {}", what_it_needs(name)),
+                    ));
+                }
+            }
+            let _ = skip;
+        }
+        if let (Some(span), Some(_)) = (a.json, a.primary_key) {
+            errors.push(syn::Error::new(span, "a primary key cannot be `json`; use an integer or text key"));
+        }
+        if let Some(d) = &a.default {
+            if d.value.trim().is_empty() {
+                errors.push(syn::Error::new(d.span, "`default` needs an SQL expression, as in `default = \"0\"` or `default = \"'none'\"`"));
+            }
+        }
+        if let Some(r) = &a.rename {
+            if r.value.trim().is_empty() {
+                errors.push(syn::Error::new(r.span, "`rename` needs a column name"));
+            }
+        }
+        if field.stored() {
+            if let Some(other) = columns.insert(field.column.to_lowercase(), field.ident) {
+                errors.push(syn::Error::new_spanned(
+                    field.ident,
+                    format!("column `{}` is already used by field `{other}` (SQLite column names ignore case); use `rename`", field.column),
+                ));
+            }
+        }
+    }
+    if table.stored_fields().next().is_none() {
+        errors.push(syn::Error::new_spanned(table.ident, "a table needs at least one stored (not `skip`) field"));
+    }
+    check_named_fields(table, &table.attrs.indexes, "index", &mut errors);
+    check_named_fields(table, &table.attrs.uniques, "unique", &mut errors);
+    errors.finish()
+}
+
+fn what_it_needs(attr: &str) -> &'static str {
+    match attr {
+        "index" | "unique" => "index",
+        "primary_key" | "autoincrement" => "key",
+        _ => "store",
+    }
+}
+
+fn check_named_fields(table: &Table<'_>, lists: &[NamedFields], what: &str, errors: &mut Errors) {
+    for list in lists {
+        for ident in &list.fields {
+            match table.field_named(ident) {
+                None => errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("{what} `{}` names `{ident}`, which is not a field of `{}`", list.name, table.ident),
+                )),
+                Some(f) if !f.stored() => errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("{what} `{}` names `{ident}`, a `skip` field, which is not stored", list.name),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+}

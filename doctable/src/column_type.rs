@@ -1,0 +1,335 @@
+//! The one trait that maps a Rust type to a column: SQL type, nullability, conversions.
+
+use std::fmt;
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+
+use crate::dialect::SqlType;
+use crate::error::Error;
+
+/// A Rust type that can be stored in one SQLite column.
+///
+/// The derive asks only this trait about a field's type, so a new column type is
+/// one impl of it. Implemented for `i8`–`i64`, `isize`, `u8`–`u64`, `usize`,
+/// `f32`, `f64`, `bool`, `String`, `Vec<u8>`, [`Json<T>`](crate::Json) and
+/// `Option<T>` of any of them (which makes the column nullable).
+///
+/// `u64` and `usize` are checked at run time: a value above `i64::MAX` is a
+/// [`Error::Conversion`] on write, never a silent wrap. `f64::NAN` is refused
+/// on write the same way, because SQLite would store it as NULL.
+///
+/// ```
+/// use doctable::{ColumnType, SqlType, ValueError};
+/// use doctable::rusqlite::types::{ToSqlOutput, Value, ValueRef};
+///
+/// /// A word count that is never negative.
+/// struct Count(u32);
+///
+/// impl ColumnType for Count {
+///     const SQL_TYPE: SqlType = SqlType::Integer;
+///     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+///         Ok(ToSqlOutput::Owned(Value::Integer(i64::from(self.0))))
+///     }
+///     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+///         u32::from_sql(value).map(Count)
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a SQLite column",
+    label = "no column mapping for this type",
+    note = "add `#[doctable(json)]` to store it as JSON text (it needs serde's `Serialize` and `Deserialize`), or implement `doctable::ColumnType` for it"
+)]
+pub trait ColumnType: Sized {
+    /// The storage class of the column.
+    const SQL_TYPE: SqlType;
+    /// Whether the column may hold NULL (only `Option<T>` says yes).
+    const NULLABLE: bool = false;
+
+    /// The value to bind for `self`.
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError>;
+
+    /// Reads a stored value back.
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
+}
+
+/// Why a value could not be converted to or from a column.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// The stored value has another storage class than the field expects.
+    WrongType {
+        /// What the field expects.
+        expected: &'static str,
+        /// What was stored.
+        found: &'static str,
+    },
+    /// The value does not fit the target type.
+    OutOfRange {
+        /// The value, as text.
+        value: String,
+        /// The type it did not fit.
+        target: &'static str,
+    },
+    /// Stored text is not valid UTF-8.
+    InvalidUtf8(std::str::Utf8Error),
+    /// JSON could not be encoded or decoded.
+    Json(serde_json::Error),
+    /// Anything else, for custom [`ColumnType`] impls.
+    Other(String),
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::WrongType { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            ValueError::OutOfRange { value, target } => {
+                write!(f, "value {value} does not fit in {target}")
+            }
+            ValueError::InvalidUtf8(e) => write!(f, "stored text is not valid UTF-8: {e}"),
+            ValueError::Json(e) => write!(f, "invalid JSON: {e}"),
+            ValueError::Other(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+impl ValueError {
+    /// This error, located at `table.column`.
+    pub(crate) fn at(self, table: &str, column: &str) -> Error {
+        match self {
+            ValueError::Json(source) => Error::Json {
+                table: table.to_owned(),
+                column: column.to_owned(),
+                source,
+            },
+            other => Error::conversion(table, column, other),
+        }
+    }
+
+    fn wrong_type(expected: &'static str, found: ValueRef<'_>) -> Self {
+        ValueError::WrongType {
+            expected,
+            found: storage_class(found),
+        }
+    }
+}
+
+/// The name of a value's storage class, for messages.
+pub(crate) fn storage_class(value: ValueRef<'_>) -> &'static str {
+    match value {
+        ValueRef::Null => "NULL",
+        ValueRef::Integer(_) => "INTEGER",
+        ValueRef::Real(_) => "REAL",
+        ValueRef::Text(_) => "TEXT",
+        ValueRef::Blob(_) => "BLOB",
+    }
+}
+
+macro_rules! integer_column {
+    ($($ty:ty),*) => {$(
+        impl ColumnType for $ty {
+            const SQL_TYPE: SqlType = SqlType::Integer;
+            fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+                let v = i64::try_from(*self).map_err(|_| ValueError::OutOfRange {
+                    value: self.to_string(),
+                    target: "SQLite INTEGER (i64)",
+                })?;
+                Ok(ToSqlOutput::Owned(Value::Integer(v)))
+            }
+            fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+                match value {
+                    ValueRef::Integer(i) => <$ty>::try_from(i).map_err(|_| ValueError::OutOfRange {
+                        value: i.to_string(),
+                        target: stringify!($ty),
+                    }),
+                    other => Err(ValueError::wrong_type("INTEGER", other)),
+                }
+            }
+        }
+    )*};
+}
+integer_column!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+fn refuse_nan(v: f64) -> Result<f64, ValueError> {
+    if v.is_nan() {
+        Err(ValueError::OutOfRange {
+            value: "NaN".into(),
+            target: "a SQLite REAL (SQLite stores NaN as NULL)",
+        })
+    } else {
+        Ok(v)
+    }
+}
+
+fn read_real(value: ValueRef<'_>) -> Result<f64, ValueError> {
+    match value {
+        ValueRef::Real(f) => Ok(f),
+        // A REAL column holds whole numbers as INTEGER on disk when written by other programs.
+        ValueRef::Integer(i) => Ok(i as f64),
+        other => Err(ValueError::wrong_type("REAL", other)),
+    }
+}
+
+impl ColumnType for f64 {
+    const SQL_TYPE: SqlType = SqlType::Real;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(*self)?)))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        read_real(value)
+    }
+}
+
+impl ColumnType for f32 {
+    const SQL_TYPE: SqlType = SqlType::Real;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(f64::from(*self))?)))
+    }
+    /// Narrows the stored f64; precision beyond f32's is dropped, as with `as`.
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        read_real(value).map(|v| v as f32)
+    }
+}
+
+impl ColumnType for bool {
+    const SQL_TYPE: SqlType = SqlType::Integer;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        Ok(ToSqlOutput::Owned(Value::Integer(i64::from(*self))))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Integer(0) => Ok(false),
+            ValueRef::Integer(1) => Ok(true),
+            ValueRef::Integer(i) => Err(ValueError::OutOfRange {
+                value: i.to_string(),
+                target: "bool (0 or 1)",
+            }),
+            other => Err(ValueError::wrong_type("INTEGER 0 or 1", other)),
+        }
+    }
+}
+
+impl ColumnType for String {
+    const SQL_TYPE: SqlType = SqlType::Text;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.as_bytes())))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(ValueError::InvalidUtf8),
+            other => Err(ValueError::wrong_type("TEXT", other)),
+        }
+    }
+}
+
+impl ColumnType for Vec<u8> {
+    const SQL_TYPE: SqlType = SqlType::Blob;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Blob(self)))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Blob(bytes) => Ok(bytes.to_vec()),
+            other => Err(ValueError::wrong_type("BLOB", other)),
+        }
+    }
+}
+
+impl<V: ColumnType> ColumnType for Option<V> {
+    const SQL_TYPE: SqlType = V::SQL_TYPE;
+    const NULLABLE: bool = true;
+    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+        match self {
+            Some(v) => v.to_sql(),
+            None => Ok(ToSqlOutput::Owned(Value::Null)),
+        }
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        match value {
+            ValueRef::Null => Ok(None),
+            other => V::from_sql(other).map(Some),
+        }
+    }
+}
+
+/// Column types that arithmetic (`+ - * /`), `sum` and `avg` apply to.
+pub trait Numeric: ColumnType {
+    /// The type of `sum()` over the column: `Option<i64>` for integers,
+    /// `Option<f64>` for floats (NULL over no rows).
+    type Sum: ColumnType;
+}
+
+/// Column types with a nullable counterpart, the result type of `min` and `max`
+/// (NULL over no rows).
+pub trait OrNull: ColumnType {
+    /// `Option<Self>`, or `Self` when it is already an `Option`.
+    type Nullable: ColumnType;
+}
+
+/// Column types that hold text, which `like` applies to.
+pub trait Textual: ColumnType {}
+impl Textual for String {}
+impl Textual for Option<String> {}
+
+macro_rules! numeric {
+    ($sum:ty: $($ty:ty),*) => {$(
+        impl Numeric for $ty { type Sum = Option<$sum>; }
+        impl Numeric for Option<$ty> { type Sum = Option<$sum>; }
+    )*};
+}
+numeric!(i64: i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+numeric!(f64: f32, f64);
+
+macro_rules! or_null {
+    ($($ty:ty),*) => {$(
+        impl OrNull for $ty { type Nullable = Option<$ty>; }
+        impl OrNull for Option<$ty> { type Nullable = Option<$ty>; }
+    )*};
+}
+or_null!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, bool, String, Vec<u8>);
+
+/// Converts a bind value into an owned value, for query builders that keep it.
+pub(crate) fn into_owned(out: ToSqlOutput<'_>) -> Result<Value, ValueError> {
+    match out {
+        ToSqlOutput::Borrowed(v) => Ok(v.into()),
+        ToSqlOutput::Owned(v) => Ok(v),
+        _ => Err(ValueError::Other(
+            "this value kind cannot be kept in a query expression".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_check_their_range() {
+        assert!(u64::MAX.to_sql().is_err());
+        assert!(matches!(
+            i32::from_sql(ValueRef::Integer(i64::MAX)),
+            Err(ValueError::OutOfRange { .. })
+        ));
+        assert_eq!(i64::from_sql(ValueRef::Integer(i64::MIN)).ok(), Some(i64::MIN));
+    }
+
+    #[test]
+    fn nan_is_refused_and_infinity_kept() {
+        assert!(f64::NAN.to_sql().is_err());
+        assert!(f64::INFINITY.to_sql().is_ok());
+    }
+
+    #[test]
+    fn wrong_storage_class_is_named() {
+        let err = i64::from_sql(ValueRef::Text(b"x")).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("expected INTEGER, found TEXT"));
+        assert!(String::from_sql(ValueRef::Text(&[0xff])).is_err());
+        assert!(bool::from_sql(ValueRef::Integer(2)).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// `Result` with [`Error`] as its default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, said in the terms of the table and column involved.
+///
+/// Library code never panics on bad data or a bad database file: it returns one of these.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// SQLite refused a statement.
+    #[error("{}SQLite error: {source}\n    SQL: {sql}", table_prefix(table))]
+    Sqlite {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text (values are bound parameters, never part of it).
+        sql: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database stayed locked by another connection for longer than the busy timeout.
+    #[error(
+        "{}database is busy: another connection held the write lock for longer than the busy timeout; retry, or raise `Options::busy_timeout`\n    SQL: {sql}",
+        table_prefix(table)
+    )]
+    Busy {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text that could not run.
+        sql: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A constraint (UNIQUE, NOT NULL, CHECK, FOREIGN KEY, PRIMARY KEY) rejected a write.
+    #[error("table `{table}`: constraint failed: {message}\n    SQL: {sql}")]
+    Constraint {
+        /// The table written to.
+        table: String,
+        /// SQLite's description, which names the constraint.
+        message: String,
+        /// The SQL text of the write.
+        sql: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database file could not be opened or configured.
+    #[error("cannot open database `{}`: {source}", path.display())]
+    Open {
+        /// The path that was opened.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A row with the given primary key was asked for by a write and does not exist.
+    #[error("table `{table}`: no row with primary key {key}")]
+    NotFound {
+        /// The table.
+        table: String,
+        /// The key, as SQL would print it.
+        key: String,
+    },
+    /// The table on disk differs from the struct in a way that cannot be applied safely.
+    #[error(
+        "table `{table}`, column `{column}`: schema mismatch: the struct says {expected}, the database file says {found}; nothing was changed"
+    )]
+    SchemaMismatch {
+        /// The table.
+        table: String,
+        /// The column that differs.
+        column: String,
+        /// What the struct declares.
+        expected: String,
+        /// What the database file has.
+        found: String,
+    },
+    /// A stored value does not fit the field it is read into, or a field value cannot be stored.
+    #[error("table `{table}`, column `{column}`: {detail}")]
+    Conversion {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What did not fit, and why.
+        detail: String,
+    },
+    /// A `#[doctable(json)]` column could not be encoded or decoded.
+    #[error("table `{table}`, column `{column}`: invalid JSON: {source}")]
+    Json {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The arguments or options cannot work (for example `PerQuery` on `:memory:`).
+    #[error("{0}")]
+    Usage(String),
+    /// A file-system error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn table_prefix(table: &Option<String>) -> String {
+    match table {
+        Some(t) => format!("table `{t}`: "),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// Wraps a rusqlite error with the SQL and table it came from, sorting out
+    /// busy timeouts and constraint failures into their own variants.
+    pub(crate) fn sqlite(source: rusqlite::Error, table: Option<&str>, sql: &str) -> Self {
+        use rusqlite::ErrorCode;
+        let table = table.map(str::to_owned);
+        let sql = sql.to_owned();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                Error::Busy { table, sql, source }
+            }
+            Some(ErrorCode::ConstraintViolation) => Error::Constraint {
+                table: table.unwrap_or_default(),
+                message: match &source {
+                    rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+                    other => other.to_string(),
+                },
+                sql,
+                source,
+            },
+            _ => Error::Sqlite { table, sql, source },
+        }
+    }
+
+    /// A conversion error for `table.column`.
+    pub(crate) fn conversion(table: &str, column: &str, detail: impl fmt::Display) -> Self {
+        Error::Conversion {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Adds the table and SQL to a rusqlite result.
+pub(crate) trait SqlContext<T> {
+    fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for rusqlite::Result<T> {
+    fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T> {
+        self.map_err(|e| Error::sqlite(e, table, sql))
+    }
+}

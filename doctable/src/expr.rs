@@ -1,0 +1,602 @@
+//! Typed columns and expressions: the pieces of `filter`, `order_by`, `set` and `select_cols`.
+//!
+//! `Column<T, V>` and `Expr<T, V>` carry the table `T` and the value type `V`
+//! in their types, so a filter on another table's column, or a comparison with
+//! a value of the wrong type, does not compile.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops;
+
+use rusqlite::types::Value;
+
+use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
+use crate::dialect;
+use crate::table::DocTable;
+
+/// A column of table `T` holding values of type `V`: what `Doc::year` is.
+///
+/// The derive makes one associated constant per field. Comparison methods
+/// (`eq`, `gt`, `like`, ...) build a condition [`Expr<T, bool>`] for `filter`.
+pub struct Column<T, V> {
+    name: &'static str,
+    _marker: PhantomData<fn() -> (T, V)>,
+}
+
+impl<T, V> Clone for Column<T, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, V> Copy for Column<T, V> {}
+
+impl<T, V> fmt::Debug for Column<T, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+impl<T, V> Column<T, V> {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str) -> Self {
+        Column {
+            name,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The column's name in the database.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// Some SQL with its bound parameters, and the first error met while building
+/// it (reported when the query runs, with the table name).
+#[derive(Clone, Debug, Default)]
+#[doc(hidden)]
+pub struct Fragment {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Value>,
+    pub(crate) error: Option<DeferredError>,
+}
+
+/// A value that could not be converted while an expression was built.
+#[derive(Clone, Debug)]
+pub(crate) struct DeferredError {
+    pub(crate) column: String,
+    pub(crate) detail: String,
+}
+
+impl Fragment {
+    fn column<T: DocTable>(name: &str) -> Self {
+        let mut sql = String::new();
+        dialect::push_qualified(&mut sql, T::META.name, name);
+        Fragment {
+            sql,
+            ..Fragment::default()
+        }
+    }
+
+    pub(crate) fn append(&mut self, other: Fragment) {
+        self.sql.push_str(&other.sql);
+        self.params.extend(other.params);
+        if self.error.is_none() {
+            self.error = other.error;
+        }
+    }
+
+    /// Appends an operand: a `?` with its value, or the operand's SQL.
+    pub(crate) fn push_operand(&mut self, operand: Operand, column: &str) {
+        match operand {
+            Operand::Value(v) => {
+                self.sql.push('?');
+                self.params.push(v);
+            }
+            Operand::Sql(f) => {
+                self.sql.push('(');
+                self.append(f);
+                self.sql.push(')');
+            }
+            Operand::Invalid(detail) => {
+                self.sql.push_str("NULL");
+                if self.error.is_none() {
+                    self.error = Some(DeferredError {
+                        column: column.to_owned(),
+                        detail,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The right-hand side of a comparison or assignment, made by [`IntoOperand`].
+#[doc(hidden)]
+pub enum Operand {
+    /// A value, bound as a parameter.
+    Value(Value),
+    /// Another column or an expression.
+    Sql(Fragment),
+    /// A value that could not be converted (reported when the query runs).
+    Invalid(String),
+}
+
+impl Operand {
+    /// A column value, converted through its [`ColumnType`].
+    pub fn of<V: ColumnType>(value: &V) -> Operand {
+        match value.to_sql().and_then(crate::column_type::into_owned) {
+            Ok(v) => Operand::Value(v),
+            Err(e) => Operand::Invalid(e.to_string()),
+        }
+    }
+}
+
+/// Something usable where a value of column type `V` of table `T` is expected:
+/// a literal of a compatible type, a column of `T`, or an expression over `T`.
+///
+/// Literals convert as you would expect: `i32` literals to any integer column,
+/// `&str` to `String`, `f64` or integer to `f64`, `T` to `Option<T>`, and
+/// `None` to `Option<T>` (where `eq(None)` means `IS NULL`).
+#[diagnostic::on_unimplemented(
+    message = "expected a value of column type `{V}` (table `{T}`), found `{Self}`",
+    label = "not a `{V}` value, column or expression of table `{T}`"
+)]
+pub trait IntoOperand<T, V> {
+    #[doc(hidden)]
+    fn into_operand(self) -> Operand;
+}
+
+impl<T: DocTable, V> IntoOperand<T, V> for Column<T, V> {
+    fn into_operand(self) -> Operand {
+        Operand::Sql(Fragment::column::<T>(self.name))
+    }
+}
+
+impl<T, V> IntoOperand<T, V> for Expr<T, V> {
+    fn into_operand(self) -> Operand {
+        Operand::Sql(self.fragment)
+    }
+}
+
+impl<T, V: ColumnType> IntoOperand<T, V> for V {
+    fn into_operand(self) -> Operand {
+        Operand::of(&self)
+    }
+}
+
+/// A typed SQL expression over table `T` whose value has type `V`.
+///
+/// Conditions are `Expr<T, bool>` and combine with `and`, `or`, `not`
+/// (or `&`, `|`, `!`); arithmetic on numeric columns gives `Expr<T, V>`.
+///
+/// ```
+/// # use doctable::DocTable;
+/// #[derive(DocTable)]
+/// struct Doc { #[doctable(primary_key)] id: Option<i64>, year: i64, score: f64 }
+///
+/// let recent_and_low = Doc::year.gt(2000) & Doc::score.lt(0.5);
+/// let either = Doc::year.eq(1999).or(!Doc::score.ge(0.9));
+/// let bumped = Doc::score * 2.0 + 1;
+/// ```
+pub struct Expr<T, V> {
+    pub(crate) fragment: Fragment,
+    _marker: PhantomData<fn() -> (T, V)>,
+}
+
+impl<T, V> Clone for Expr<T, V> {
+    fn clone(&self) -> Self {
+        Expr::from_fragment(self.fragment.clone())
+    }
+}
+
+impl<T, V> fmt::Debug for Expr<T, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expr")
+            .field("sql", &self.fragment.sql)
+            .field("params", &self.fragment.params)
+            .finish()
+    }
+}
+
+impl<T, V> Expr<T, V> {
+    pub(crate) fn from_fragment(fragment: Fragment) -> Self {
+        Expr {
+            fragment,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The SQL text of this expression, with `?` where values are bound.
+    pub fn sql(&self) -> &str {
+        &self.fragment.sql
+    }
+
+    /// Raw SQL with bound parameters: the escape hatch for what the builder
+    /// does not cover. The text is `'static` so values cannot be formatted into
+    /// it by accident; pass them as `params`, one per `?`.
+    ///
+    /// ```
+    /// # use doctable::{DocTable, Expr};
+    /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
+    /// let long: Expr<Doc, bool> = Expr::raw("length(\"body\") > ?", [200]);
+    /// ```
+    pub fn raw<P: Into<Value>>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
+        Expr::from_fragment(Fragment {
+            sql: sql.to_owned(),
+            params: params.into_iter().map(Into::into).collect(),
+            error: None,
+        })
+    }
+
+    fn binary<U, W>(self, op: &str, rhs: Operand) -> Expr<T, W> {
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        f.append(self.fragment);
+        f.sql.push_str(op);
+        f.push_operand(rhs, "(expression)");
+        f.sql.push(')');
+        Expr::from_fragment(f)
+    }
+
+    /// `before` + self + `after`.
+    fn wrap<W>(self, before: &str, after: &str) -> Expr<T, W> {
+        let mut f = Fragment::default();
+        f.sql.push_str(before);
+        f.append(self.fragment);
+        f.sql.push_str(after);
+        Expr::from_fragment(f)
+    }
+
+    /// `self = value`; on a nullable column `eq(None)` is `IS NULL`.
+    pub fn eq(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        match value.into_operand() {
+            Operand::Value(Value::Null) => self.wrap("(", " IS NULL)"),
+            other => self.binary::<V, bool>(" = ", other),
+        }
+    }
+
+    /// `self <> value`; on a nullable column `ne(None)` is `IS NOT NULL`.
+    pub fn ne(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        match value.into_operand() {
+            Operand::Value(Value::Null) => self.wrap("(", " IS NOT NULL)"),
+            other => self.binary::<V, bool>(" <> ", other),
+        }
+    }
+
+    /// `self > value`.
+    pub fn gt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.binary::<V, bool>(" > ", value.into_operand())
+    }
+
+    /// `self >= value`.
+    pub fn ge(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.binary::<V, bool>(" >= ", value.into_operand())
+    }
+
+    /// `self < value`.
+    pub fn lt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.binary::<V, bool>(" < ", value.into_operand())
+    }
+
+    /// `self <= value`.
+    pub fn le(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.binary::<V, bool>(" <= ", value.into_operand())
+    }
+
+    /// `self BETWEEN low AND high` (both ends included).
+    pub fn between(self, low: impl IntoOperand<T, V>, high: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        f.append(self.fragment);
+        f.sql.push_str(" BETWEEN ");
+        f.push_operand(low.into_operand(), "(between)");
+        f.sql.push_str(" AND ");
+        f.push_operand(high.into_operand(), "(between)");
+        f.sql.push(')');
+        Expr::from_fragment(f)
+    }
+
+    /// `self IN (v1, v2, ...)`; an empty list matches no row.
+    pub fn in_list<I>(self, values: I) -> Expr<T, bool>
+    where
+        I: IntoIterator,
+        I::Item: IntoOperand<T, V>,
+    {
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        f.append(self.fragment);
+        f.sql.push_str(" IN (");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                f.sql.push_str(", ");
+            }
+            f.push_operand(value.into_operand(), "(in_list)");
+        }
+        f.sql.push_str("))");
+        Expr::from_fragment(f)
+    }
+
+    /// `self IS NULL`.
+    pub fn is_null(self) -> Expr<T, bool> {
+        self.wrap("(", " IS NULL)")
+    }
+
+    /// `self IS NOT NULL`.
+    pub fn is_not_null(self) -> Expr<T, bool> {
+        self.wrap("(", " IS NOT NULL)")
+    }
+
+    /// Ascending order, for `order_by`.
+    pub fn asc(self) -> Order<T> {
+        Order::new(self.fragment, " ASC")
+    }
+
+    /// Descending order, for `order_by`.
+    pub fn desc(self) -> Order<T> {
+        Order::new(self.fragment, " DESC")
+    }
+
+    /// `count(self)`: the number of non-NULL values.
+    pub fn count(self) -> Expr<T, i64> {
+        self.wrap("count(", ")")
+    }
+
+    /// `count(DISTINCT self)`.
+    pub fn count_distinct(self) -> Expr<T, i64> {
+        self.wrap("count(DISTINCT ", ")")
+    }
+
+    /// `max(self)`: NULL over no rows.
+    pub fn max(self) -> Expr<T, V::Nullable>
+    where
+        V: OrNull,
+    {
+        self.wrap("max(", ")")
+    }
+
+    /// `min(self)`: NULL over no rows.
+    pub fn min(self) -> Expr<T, V::Nullable>
+    where
+        V: OrNull,
+    {
+        self.wrap("min(", ")")
+    }
+
+    /// `sum(self)`: `Option<i64>` for integer columns, `Option<f64>` for floats; NULL over no rows.
+    pub fn sum(self) -> Expr<T, V::Sum>
+    where
+        V: Numeric,
+    {
+        self.wrap("sum(", ")")
+    }
+
+    /// `avg(self)`: NULL over no rows.
+    pub fn avg(self) -> Expr<T, Option<f64>>
+    where
+        V: Numeric,
+    {
+        self.wrap("avg(", ")")
+    }
+
+    /// `self LIKE pattern` (`%` any run, `_` one character; ASCII case-insensitive in SQLite).
+    pub fn like(self, pattern: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.binary::<V, bool>(" LIKE ", Operand::Value(Value::Text(pattern.to_owned())))
+    }
+}
+
+impl<T> Expr<T, bool> {
+    /// Both conditions hold.
+    pub fn and(self, other: Expr<T, bool>) -> Expr<T, bool> {
+        self.binary::<bool, bool>(" AND ", Operand::Sql(other.fragment))
+    }
+
+    /// Either condition holds.
+    pub fn or(self, other: Expr<T, bool>) -> Expr<T, bool> {
+        self.binary::<bool, bool>(" OR ", Operand::Sql(other.fragment))
+    }
+
+    /// The condition does not hold.
+    #[allow(clippy::should_implement_trait)] // `!` is implemented too; this reads better in chains
+    pub fn not(self) -> Expr<T, bool> {
+        self.wrap("(NOT ", ")")
+    }
+}
+
+impl<T> ops::BitAnd for Expr<T, bool> {
+    type Output = Expr<T, bool>;
+    fn bitand(self, rhs: Self) -> Self::Output {
+        self.and(rhs)
+    }
+}
+
+impl<T> ops::BitOr for Expr<T, bool> {
+    type Output = Expr<T, bool>;
+    fn bitor(self, rhs: Self) -> Self::Output {
+        self.or(rhs)
+    }
+}
+
+impl<T> ops::Not for Expr<T, bool> {
+    type Output = Expr<T, bool>;
+    fn not(self) -> Self::Output {
+        Expr::not(self)
+    }
+}
+
+macro_rules! arithmetic {
+    ($($trait:ident $method:ident $op:literal),*) => {$(
+        impl<T, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Expr<T, V> {
+            type Output = Expr<T, V>;
+            fn $method(self, rhs: R) -> Self::Output {
+                self.binary::<V, V>($op, rhs.into_operand())
+            }
+        }
+        impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
+            type Output = Expr<T, V>;
+            fn $method(self, rhs: R) -> Self::Output {
+                self.expr().binary::<V, V>($op, rhs.into_operand())
+            }
+        }
+    )*};
+}
+arithmetic!(Add add " + ", Sub sub " - ", Mul mul " * ", Div div " / ");
+
+/// Column methods: the same as [`Expr`]'s, on the column itself.
+impl<T: DocTable, V> Column<T, V> {
+    /// This column as an expression.
+    pub fn expr(self) -> Expr<T, V> {
+        Expr::from_fragment(Fragment::column::<T>(self.name))
+    }
+
+    /// `column = value`; on a nullable column `eq(None)` is `IS NULL`.
+    ///
+    /// ```
+    /// # use doctable::DocTable;
+    /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, title: String, note: Option<String> }
+    /// let by_id = Doc::id.eq(5);
+    /// let by_title = Doc::title.eq("x");
+    /// let no_note = Doc::note.eq(None);
+    /// assert_eq!(no_note.sql(), "(\"doc\".\"note\" IS NULL)");
+    /// ```
+    pub fn eq(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().eq(value)
+    }
+    /// `column <> value`; on a nullable column `ne(None)` is `IS NOT NULL`.
+    pub fn ne(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().ne(value)
+    }
+    /// `column > value`.
+    pub fn gt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().gt(value)
+    }
+    /// `column >= value`.
+    pub fn ge(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().ge(value)
+    }
+    /// `column < value`.
+    pub fn lt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().lt(value)
+    }
+    /// `column <= value`.
+    pub fn le(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().le(value)
+    }
+    /// `column BETWEEN low AND high` (both ends included).
+    pub fn between(self, low: impl IntoOperand<T, V>, high: impl IntoOperand<T, V>) -> Expr<T, bool> {
+        self.expr().between(low, high)
+    }
+    /// `column IN (...)`; an empty list matches no row.
+    pub fn in_list<I>(self, values: I) -> Expr<T, bool>
+    where
+        I: IntoIterator,
+        I::Item: IntoOperand<T, V>,
+    {
+        self.expr().in_list(values)
+    }
+    /// `column IS NULL`.
+    pub fn is_null(self) -> Expr<T, bool> {
+        self.expr().is_null()
+    }
+    /// `column IS NOT NULL`.
+    pub fn is_not_null(self) -> Expr<T, bool> {
+        self.expr().is_not_null()
+    }
+    /// `column LIKE pattern`.
+    pub fn like(self, pattern: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.expr().like(pattern)
+    }
+    /// Ascending order.
+    pub fn asc(self) -> Order<T> {
+        self.expr().asc()
+    }
+    /// Descending order.
+    pub fn desc(self) -> Order<T> {
+        self.expr().desc()
+    }
+    /// `count(column)`: the number of non-NULL values.
+    pub fn count(self) -> Expr<T, i64> {
+        self.expr().count()
+    }
+    /// `count(DISTINCT column)`.
+    pub fn count_distinct(self) -> Expr<T, i64> {
+        self.expr().count_distinct()
+    }
+    /// `sum(column)`: NULL over no rows.
+    pub fn sum(self) -> Expr<T, V::Sum>
+    where
+        V: Numeric,
+    {
+        self.expr().sum()
+    }
+    /// `avg(column)`: NULL over no rows.
+    pub fn avg(self) -> Expr<T, Option<f64>>
+    where
+        V: Numeric,
+    {
+        self.expr().avg()
+    }
+    /// `min(column)`: NULL over no rows.
+    pub fn min(self) -> Expr<T, V::Nullable>
+    where
+        V: OrNull,
+    {
+        self.expr().min()
+    }
+    /// `max(column)`: NULL over no rows.
+    pub fn max(self) -> Expr<T, V::Nullable>
+    where
+        V: OrNull,
+    {
+        self.expr().max()
+    }
+}
+
+/// One `ORDER BY` term of table `T`: `Doc::score.desc()`, or a column (ascending).
+pub struct Order<T> {
+    pub(crate) fragment: Fragment,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Order<T> {
+    fn clone(&self) -> Self {
+        Order {
+            fragment: self.fragment.clone(),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Order<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Order({})", self.fragment.sql)
+    }
+}
+
+impl<T> Order<T> {
+    fn new(mut fragment: Fragment, direction: &str) -> Self {
+        fragment.sql.push_str(direction);
+        Order {
+            fragment,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T: DocTable, V> From<Column<T, V>> for Order<T> {
+    fn from(column: Column<T, V>) -> Self {
+        column.asc()
+    }
+}
+
+impl<T, V> From<Expr<T, V>> for Order<T> {
+    fn from(expr: Expr<T, V>) -> Self {
+        expr.asc()
+    }
+}

@@ -1,0 +1,89 @@
+//! doctable: a derive-macro ORM for SQLite.
+//!
+//! Write a plain struct, add `#[derive(DocTable)]`, and get its table's schema
+//! and typed `insert`, `select`, `update` and `delete`, with every table access
+//! checked by the compiler. One [`Conn`] trait serves three connection
+//! strategies: [`Persistent`] (one connection kept open), [`PerQuery`] (a fresh
+//! connection per call) and external (your own [`rusqlite::Connection`] or
+//! [`rusqlite::Transaction`]).
+//!
+//! ```
+//! use doctable::{DocTable, Persistent};
+//!
+//! #[derive(DocTable, Debug, Clone, PartialEq)]
+//! #[doctable(table = "docs", index(by_year_score = [year, score]))]
+//! pub struct Doc {
+//!     #[doctable(primary_key)]
+//!     pub id: Option<i64>,
+//!     #[doctable(unique)]
+//!     pub title: String,
+//!     pub score: f64,
+//!     #[doctable(index)]
+//!     pub year: i64,
+//!     pub note: Option<String>,
+//!     #[doctable(json)]
+//!     pub tags: Vec<String>,
+//! }
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Persistent::open(dir.path().join("docs.db"))?;
+//! Doc::create_table(&db)?;
+//!
+//! let doc = Doc { id: None, title: "Tables".into(), score: 0.25, year: 2001, note: None, tags: vec!["db".into()] };
+//! let id = Doc::insert(&db, &doc)?;
+//! let hits: Vec<Doc> = Doc::select()
+//!     .filter(Doc::year.gt(2000).and(Doc::score.lt(0.5)))
+//!     .order_by(Doc::score.desc())
+//!     .limit(100)
+//!     .all(&db)?;
+//! assert_eq!(hits, [Doc { id: Some(id), ..doc }]);
+//! assert_eq!(Doc::count().filter(Doc::note.is_null()).get(&db)?, 1);
+//! Doc::update().set(Doc::score, Doc::score + 1.0).filter(Doc::year.eq(2001)).run(&db)?;
+//! Doc::delete().all_rows().run(&db)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+extern crate self as doctable;
+
+mod column_type;
+mod conn;
+mod dialect;
+mod error;
+mod expr;
+mod external;
+mod json;
+mod literal;
+mod options;
+mod per_query;
+mod persistent;
+mod query;
+mod rows;
+mod schema;
+mod statements;
+mod table;
+
+#[doc(hidden)]
+pub mod private;
+
+/// Items used by the derive's generated code; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
+
+pub use column_type::{ColumnType, Numeric, OrNull, Textual, ValueError};
+pub use conn::{Conn, Tx};
+pub use dialect::SqlType;
+pub use doctable_derive::DocTable;
+pub use error::{Error, Result};
+pub use expr::{Column, Expr, IntoOperand, Order};
+pub use json::{Json, JsonValue};
+pub use options::{Options, Synchronous};
+pub use per_query::PerQuery;
+pub use persistent::Persistent;
+pub use query::{AllColumns, Count, Delete, Filtered, RowsChosen, Selection, Unfiltered, Update, Select};
+pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
+
+/// The rusqlite version this crate is built on, for the external strategy.
+pub use rusqlite;

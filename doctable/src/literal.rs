@@ -1,0 +1,81 @@
+//! Which literal types a column accepts, beyond its own type (which
+//! `impl<T, V: ColumnType> IntoOperand<T, V> for V` covers).
+//!
+//! Kept deliberately small: an integer literal defaults to `i32`, so every
+//! integer column accepts `i32`; every `Option<V>` column accepts a bare `V`;
+//! text columns accept `&str`; float columns accept integers. A value that does
+//! not fit (say `300` for a `u8` column) is a `Conversion` error when the query runs.
+
+use rusqlite::types::Value;
+
+use crate::column_type::ColumnType;
+use crate::expr::{IntoOperand, Operand};
+
+macro_rules! accepts {
+    ($column:ty: $($literal:ty => |$v:ident| $convert:expr),* $(,)?) => {$(
+        impl<T> IntoOperand<T, $column> for $literal {
+            fn into_operand(self) -> Operand {
+                let $v = self;
+                $convert
+            }
+        }
+    )*};
+}
+
+/// Converts through the target column type, so range checks are the column's own.
+fn via<V: ColumnType>(value: Option<V>, shown: impl ToString, target: &str) -> Operand {
+    match value {
+        Some(v) => Operand::of(&v),
+        None => Operand::Invalid(format!("value {} does not fit in {target}", shown.to_string())),
+    }
+}
+
+macro_rules! integer_literals {
+    ($($int:ty),*) => {$(
+        accepts!($int: i32 => |v| via(<$int>::try_from(v).ok(), v, stringify!($int)));
+        accepts!(Option<$int>:
+            i32 => |v| via(<$int>::try_from(v).ok(), v, stringify!($int)),
+            $int => |v| Operand::of(&v),
+        );
+    )*};
+}
+integer_literals!(i8, i16, i64, isize, u8, u16, u32, u64, usize);
+accepts!(Option<i32>: i32 => |v| Operand::of(&v));
+
+macro_rules! float_literals {
+    ($($float:ty),*) => {$(
+        accepts!($float: i32 => |v| Operand::Value(Value::Real(f64::from(v))));
+        accepts!(Option<$float>:
+            i32 => |v| Operand::Value(Value::Real(f64::from(v))),
+            $float => |v| Operand::of(&v),
+        );
+    )*};
+}
+float_literals!(f32, f64);
+
+accepts!(Option<bool>: bool => |v| Operand::of(&v));
+
+accepts!(String:
+    &str => |v| Operand::Value(Value::Text(v.to_owned())),
+    &String => |v| Operand::Value(Value::Text(v.clone())),
+);
+accepts!(Option<String>:
+    &str => |v| Operand::Value(Value::Text(v.to_owned())),
+    &String => |v| Operand::Value(Value::Text(v.clone())),
+    String => |v| Operand::Value(Value::Text(v)),
+);
+
+accepts!(Vec<u8>:
+    &[u8] => |v| Operand::Value(Value::Blob(v.to_vec())),
+    &Vec<u8> => |v| Operand::Value(Value::Blob(v.clone())),
+);
+accepts!(Option<Vec<u8>>:
+    &[u8] => |v| Operand::Value(Value::Blob(v.to_vec())),
+    Vec<u8> => |v| Operand::Value(Value::Blob(v)),
+);
+
+impl<T, const N: usize> IntoOperand<T, Vec<u8>> for &[u8; N] {
+    fn into_operand(self) -> Operand {
+        Operand::Value(Value::Blob(self.to_vec()))
+    }
+}

@@ -1,0 +1,146 @@
+//! How every connection the crate opens is configured.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+/// SQLite's `synchronous` setting: how often it waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Never waits for the disk; a power loss can corrupt the file.
+    Off,
+    /// Under WAL, waits at checkpoints only: a power loss can lose the last
+    /// commits but never corrupts the file. The default.
+    Normal,
+    /// Waits at every commit.
+    Full,
+}
+
+impl Synchronous {
+    fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Off => "OFF",
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+/// Settings applied to every connection the crate opens.
+///
+/// The defaults suit a file shared by several threads and processes: a 5 s busy
+/// timeout, the WAL journal, foreign keys on and `synchronous=NORMAL`.
+///
+/// ```
+/// use std::time::Duration;
+/// use doctable::{Options, Persistent};
+///
+/// let dir = tempfile::tempdir()?;
+/// let options = Options::new().busy_timeout(Duration::from_secs(30));
+/// let db = Persistent::open_with(dir.path().join("corpus.db"), &options)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    busy_timeout: Duration,
+    wal: bool,
+    foreign_keys: bool,
+    synchronous: Synchronous,
+    statement_cache_capacity: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            busy_timeout: Duration::from_secs(5),
+            wal: true,
+            foreign_keys: true,
+            synchronous: Synchronous::Normal,
+            statement_cache_capacity: 64,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults (see the type's docs).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long a write waits for another connection's lock before it fails
+    /// with [`Error::Busy`]. Default 5 s.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Use the write-ahead log for file databases (default `true`): readers
+    /// never block the writer and the writer never blocks readers.
+    pub fn wal(mut self, on: bool) -> Self {
+        self.wal = on;
+        self
+    }
+
+    /// Enforce `FOREIGN KEY` constraints (default `true`).
+    pub fn foreign_keys(mut self, on: bool) -> Self {
+        self.foreign_keys = on;
+        self
+    }
+
+    /// SQLite's `synchronous` setting (default [`Synchronous::Normal`]).
+    pub fn synchronous(mut self, mode: Synchronous) -> Self {
+        self.synchronous = mode;
+        self
+    }
+
+    /// How many prepared statements each connection keeps (default 64).
+    pub fn statement_cache_capacity(mut self, capacity: usize) -> Self {
+        self.statement_cache_capacity = capacity;
+        self
+    }
+
+    /// Opens a connection to `path` and applies these options.
+    pub(crate) fn open(&self, path: &Path, set_journal: bool) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open_err = |source| Error::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        self.configure(&conn, set_journal && !is_memory_path(path))
+            .map_err(open_err)?;
+        Ok(conn)
+    }
+
+    /// Applies these options to an open connection. The busy timeout comes first,
+    /// so that switching the journal mode waits for other connections too.
+    fn configure(&self, conn: &Connection, set_journal: bool) -> rusqlite::Result<()> {
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.set_prepared_statement_cache_capacity(self.statement_cache_capacity);
+        if set_journal {
+            let mode = if self.wal { "WAL" } else { "DELETE" };
+            // `journal_mode` answers with the mode now in force.
+            let _now: String =
+                conn.query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))?;
+        }
+        conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
+        conn.pragma_update(None, "synchronous", self.synchronous.pragma_value())?;
+        // Touch the schema so that a file which is not a database fails here, at open.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// Whether `path` names an in-memory database, which only lives as long as its connection.
+pub(crate) fn is_memory_path(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.is_empty()
+        || text == ":memory:"
+        || (text.starts_with("file:") && (text.contains(":memory:") || text.contains("mode=memory")))
+}

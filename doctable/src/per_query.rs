@@ -1,0 +1,74 @@
+//! The per-query strategy: a fresh connection for every call.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::conn::{Conn, Sealed};
+use crate::error::{Error, Result};
+use crate::options::{Options, is_memory_path};
+
+/// Keeps only the path and options, and opens a fresh connection for each call,
+/// closing it afterwards. Holds no file handle between calls, at the cost of an
+/// open per call (see BENCHMARKS.md for the figure).
+///
+/// An in-memory database is refused: each connection would see its own empty database.
+///
+/// ```
+/// use doctable::PerQuery;
+///
+/// let err = PerQuery::open(":memory:").unwrap_err();
+/// assert!(err.to_string().contains(":memory:"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PerQuery {
+    path: PathBuf,
+    options: Options,
+}
+
+impl PerQuery {
+    /// Checks that `path` opens as a database (creating it if needed) with the
+    /// default [`Options`], then keeps the path for later calls.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &Options::default())
+    }
+
+    /// Like [`PerQuery::open`], with the given options.
+    pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<Self> {
+        let path = path.as_ref().to_owned();
+        if is_memory_path(&path) {
+            return Err(Error::Usage(format!(
+                "PerQuery cannot use the in-memory database `{}`: every call opens a new \
+                 connection, and each would see its own empty database; use Persistent instead",
+                path.display()
+            )));
+        }
+        // The first open sets the journal mode, which is stored in the file;
+        // later opens only apply the per-connection settings.
+        drop(options.open(&path, true)?);
+        Ok(PerQuery {
+            path,
+            options: options.clone(),
+        })
+    }
+
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Sealed for PerQuery {}
+impl Conn for PerQuery {
+    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let conn = self.options.open(&self.path, false)?;
+        let result = f(&conn);
+        // Closing flushes nothing that matters for correctness (commits are done),
+        // so a close error is only worth reporting when the call itself succeeded.
+        match (result, conn.close()) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err((_, e))) => Err(Error::sqlite(e, None, "(closing the connection)")),
+            (Err(e), _) => Err(e),
+        }
+    }
+}

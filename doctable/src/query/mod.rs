@@ -1,0 +1,53 @@
+//! Query builders: select, count, update, delete.
+
+mod modify;
+mod select;
+mod selection;
+
+pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
+pub use select::{Count, Select};
+pub use selection::{AllColumns, Selection};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row};
+
+use crate::error::{Error, Result, SqlContext};
+use crate::expr::Fragment;
+
+/// Fails with the first conversion error met while the query was built.
+fn check(table: &str, fragment: &Fragment) -> Result<()> {
+    match &fragment.error {
+        Some(e) => Err(Error::conversion(table, &e.column, &e.detail)),
+        None => Ok(()),
+    }
+}
+
+/// Prepares (cached) `sql`, binds `params` and calls `each` per row until it returns `false`.
+fn for_rows(
+    conn: &Connection,
+    table: &str,
+    sql: &str,
+    params: &[Value],
+    mut each: impl FnMut(&Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
+    }
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next().in_sql(Some(table), sql)? {
+        if !each(row)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Prepares (cached) `sql`, binds `params`, executes, returns the changed row count.
+fn execute(conn: &Connection, table: &str, sql: &str, params: &[Value]) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
+    }
+    stmt.raw_execute().in_sql(Some(table), sql)
+}

@@ -1,0 +1,254 @@
+//! `Doc::select()`, `Doc::select_cols(..)` and `Doc::count()`.
+
+use std::marker::PhantomData;
+
+use rusqlite::types::Value;
+
+use super::selection::Selection;
+use super::{check, for_rows};
+use crate::conn::Conn;
+use crate::dialect::push_ident;
+use crate::error::Result;
+use crate::expr::{Column, Expr, Fragment, Order};
+use crate::table::DocTable;
+
+/// A select over table `T` reading `S` per row. Made by `Doc::select()` and
+/// `Doc::select_cols(..)`; run with [`all`](Select::all) or [`first`](Select::first).
+///
+/// ```
+/// # use doctable::{DocTable, Persistent};
+/// # #[derive(DocTable, Debug)] struct Doc { #[doctable(primary_key)] id: Option<i64>, year: i64, score: f64 }
+/// # let db = Persistent::open_in_memory()?; Doc::create_table(&db)?;
+/// # Doc::insert_many(&db, &[Doc { id: None, year: 2001, score: 0.5 }, Doc { id: None, year: 2001, score: 1.5 }])?;
+/// let per_year: Vec<(i64, Option<f64>)> = Doc::select_cols((Doc::year, Doc::score.avg()))
+///     .group_by(Doc::year)
+///     .all(&db)?;
+/// assert_eq!(per_year, [(2001, Some(1.0))]);
+/// # Ok::<(), doctable::Error>(())
+/// ```
+#[must_use = "a query does nothing until `all` or `first` runs it"]
+pub struct Select<T, S> {
+    selection: S,
+    distinct: bool,
+    filter: Option<Fragment>,
+    group_by: Vec<Fragment>,
+    having: Option<Fragment>,
+    order_by: Vec<Fragment>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    _table: PhantomData<fn() -> T>,
+}
+
+impl<T, S: Clone> Clone for Select<T, S> {
+    fn clone(&self) -> Self {
+        Select {
+            selection: self.selection.clone(),
+            distinct: self.distinct,
+            filter: self.filter.clone(),
+            group_by: self.group_by.clone(),
+            having: self.having.clone(),
+            order_by: self.order_by.clone(),
+            limit: self.limit,
+            offset: self.offset,
+            _table: PhantomData,
+        }
+    }
+}
+
+/// ANDs `cond` onto an optional condition.
+pub(super) fn and_into(slot: &mut Option<Fragment>, cond: Fragment) {
+    *slot = Some(match slot.take() {
+        None => cond,
+        Some(mut prev) => {
+            let mut both = Fragment::default();
+            both.sql.push('(');
+            both.append(std::mem::take(&mut prev));
+            both.sql.push_str(" AND ");
+            both.append(cond);
+            both.sql.push(')');
+            both
+        }
+    });
+}
+
+/// Appends ` WHERE <cond>` if there is a condition.
+pub(super) fn push_where(out: &mut Fragment, filter: &Option<Fragment>) {
+    if let Some(f) = filter {
+        out.sql.push_str(" WHERE ");
+        out.append(f.clone());
+    }
+}
+
+impl<T: DocTable, S: Selection<T>> Select<T, S> {
+    pub(crate) fn new(selection: S) -> Self {
+        Select {
+            selection,
+            distinct: false,
+            filter: None,
+            group_by: Vec::new(),
+            having: None,
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            _table: PhantomData,
+        }
+    }
+
+    /// Keeps rows where `condition` holds; several calls are ANDed.
+    pub fn filter(mut self, condition: Expr<T, bool>) -> Self {
+        and_into(&mut self.filter, condition.fragment);
+        self
+    }
+
+    /// Orders by a column (ascending) or `column.asc()` / `.desc()`; several calls add keys.
+    pub fn order_by(mut self, order: impl Into<Order<T>>) -> Self {
+        self.order_by.push(order.into().fragment);
+        self
+    }
+
+    /// Groups by a column, for aggregates in `select_cols`; several calls add keys.
+    pub fn group_by<V>(mut self, column: Column<T, V>) -> Self {
+        self.group_by.push(column.expr().fragment);
+        self
+    }
+
+    /// Keeps groups where `condition` (usually over aggregates) holds.
+    pub fn having(mut self, condition: Expr<T, bool>) -> Self {
+        and_into(&mut self.having, condition.fragment);
+        self
+    }
+
+    /// Reads at most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// Drops duplicate rows (`SELECT DISTINCT`).
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+
+    /// The SQL text and parameters this query runs, with `limit` overriding its own.
+    fn build(&self, limit: Option<u64>) -> Fragment {
+        let mut q = Fragment::default();
+        q.sql.push_str(if self.distinct { "SELECT DISTINCT " } else { "SELECT " });
+        self.selection.push_sql(&mut q);
+        q.sql.push_str(" FROM ");
+        push_ident(&mut q.sql, T::META.name);
+        push_where(&mut q, &self.filter);
+        push_list(&mut q, " GROUP BY ", &self.group_by);
+        if let Some(h) = &self.having {
+            q.sql.push_str(" HAVING ");
+            q.append(h.clone());
+        }
+        push_list(&mut q, " ORDER BY ", &self.order_by);
+        let limit = match (limit, self.limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if limit.is_some() || self.offset.is_some() {
+            // SQLite reads a negative LIMIT as "no limit".
+            q.sql.push_str(" LIMIT ?");
+            q.params.push(Value::Integer(limit.map_or(-1, saturate)));
+        }
+        if let Some(offset) = self.offset {
+            q.sql.push_str(" OFFSET ?");
+            q.params.push(Value::Integer(saturate(offset)));
+        }
+        q
+    }
+
+    /// The SQL text this query runs (values appear as `?`).
+    pub fn sql(&self) -> String {
+        self.build(None).sql
+    }
+
+    /// Runs the query and reads every row.
+    pub fn all(&self, conn: &impl Conn) -> Result<Vec<S::Row>> {
+        let q = self.build(None);
+        let table = T::META.name;
+        check(table, &q)?;
+        let mut out = Vec::new();
+        conn.with_connection(|c| {
+            for_rows(c, table, &q.sql, &q.params, |row| {
+                out.push(self.selection.read(row, &mut 0)?);
+                Ok(true)
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// Runs the query for its first row only.
+    pub fn first(&self, conn: &impl Conn) -> Result<Option<S::Row>> {
+        let q = self.build(Some(1));
+        let table = T::META.name;
+        check(table, &q)?;
+        let mut out = None;
+        conn.with_connection(|c| {
+            for_rows(c, table, &q.sql, &q.params, |row| {
+                out = Some(self.selection.read(row, &mut 0)?);
+                Ok(false)
+            })
+        })?;
+        Ok(out)
+    }
+}
+
+fn saturate(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn push_list(q: &mut Fragment, keyword: &str, items: &[Fragment]) {
+    for (i, item) in items.iter().enumerate() {
+        q.sql.push_str(if i == 0 { keyword } else { ", " });
+        q.append(item.clone());
+    }
+}
+
+/// Counts rows of `T`: `Doc::count().filter(..).get(&db)`.
+#[must_use = "a count does nothing until `get` runs it"]
+pub struct Count<T> {
+    filter: Option<Fragment>,
+    _table: PhantomData<fn() -> T>,
+}
+
+impl<T: DocTable> Count<T> {
+    pub(crate) fn new() -> Self {
+        Count {
+            filter: None,
+            _table: PhantomData,
+        }
+    }
+
+    /// Counts only rows where `condition` holds; several calls are ANDed.
+    pub fn filter(mut self, condition: Expr<T, bool>) -> Self {
+        and_into(&mut self.filter, condition.fragment);
+        self
+    }
+
+    /// Runs the count.
+    pub fn get(&self, conn: &impl Conn) -> Result<i64> {
+        let table = T::META.name;
+        let mut q = Fragment::default();
+        q.sql.push_str("SELECT count(*) FROM ");
+        push_ident(&mut q.sql, table);
+        push_where(&mut q, &self.filter);
+        check(table, &q)?;
+        let mut count = 0;
+        conn.with_connection(|c| {
+            for_rows(c, table, &q.sql, &q.params, |row| {
+                count = crate::private::read::<i64>(row, 0, table, "count(*)")?;
+                Ok(false)
+            })
+        })?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,109 @@
+//! What a select reads per row: the whole struct, a column, an expression, or a tuple of those.
+
+use rusqlite::Row;
+
+use crate::column_type::ColumnType;
+use crate::error::{Error, Result, SqlContext};
+use crate::expr::{Column, Expr, Fragment};
+use crate::table::DocTable;
+
+/// Something `select_cols` can read from table `T`: a column, an expression
+/// (such as an aggregate), or a tuple of up to 12 of them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected from table `{T}`",
+    label = "expected a column or expression of table `{T}`, or a tuple of them",
+    note = "for example `select_cols((Doc::id, Doc::title))`"
+)]
+pub trait Selection<T> {
+    /// What one row reads as.
+    type Row;
+    /// Appends the selected expressions, comma-separated.
+    #[doc(hidden)]
+    fn push_sql(&self, out: &mut Fragment);
+    /// Reads one row, starting at column `*next`, and moves `*next` past what it read.
+    #[doc(hidden)]
+    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<Self::Row>;
+}
+
+/// Every stored column of the table: what `select()` reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllColumns;
+
+impl<T: DocTable> Selection<T> for AllColumns {
+    type Row = T;
+    fn push_sql(&self, out: &mut Fragment) {
+        out.sql.push_str(T::__sql().columns(T::META));
+    }
+    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<T> {
+        let value = T::__read(row, *next)?;
+        *next += T::META.columns.len();
+        Ok(value)
+    }
+}
+
+fn read_one<T: DocTable, V: ColumnType>(row: &Row<'_>, next: &mut usize, name: &str) -> Result<V> {
+    let table = T::META.name;
+    let value = row.get_ref(*next).in_sql(Some(table), "(reading a row)")?;
+    *next += 1;
+    V::from_sql(value).map_err(|e| e.at(table, name))
+}
+
+impl<T: DocTable, V: ColumnType> Selection<T> for Column<T, V> {
+    type Row = V;
+    fn push_sql(&self, out: &mut Fragment) {
+        out.append(self.expr().fragment);
+    }
+    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<V> {
+        read_one::<T, V>(row, next, self.name())
+    }
+}
+
+impl<T: DocTable, V: ColumnType> Selection<T> for Expr<T, V> {
+    type Row = V;
+    fn push_sql(&self, out: &mut Fragment) {
+        out.append(self.fragment.clone());
+    }
+    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<V> {
+        let name = self.fragment.sql.clone();
+        read_one::<T, V>(row, next, &name).map_err(|e| match e {
+            Error::Conversion { table, detail, .. } => Error::Conversion {
+                table,
+                column: name,
+                detail,
+            },
+            other => other,
+        })
+    }
+}
+
+macro_rules! tuple_selection {
+    ($($name:ident $index:tt),+) => {
+        impl<T, $($name: Selection<T>),+> Selection<T> for ($($name,)+) {
+            type Row = ($($name::Row,)+);
+            fn push_sql(&self, out: &mut Fragment) {
+                let mut first = true;
+                $(
+                    if !first { out.sql.push_str(", "); }
+                    first = false;
+                    self.$index.push_sql(out);
+                )+
+                let _ = first;
+            }
+            fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<Self::Row> {
+                Ok(($(self.$index.read(row, next)?,)+))
+            }
+        }
+    };
+}
+tuple_selection!(A 0);
+tuple_selection!(A 0, B 1);
+tuple_selection!(A 0, B 1, C 2);
+tuple_selection!(A 0, B 1, C 2, D 3);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_selection!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);

@@ -1,0 +1,103 @@
+//! Whole-row operations: insert, insert_many, get, update_row.
+
+use rusqlite::types::Value;
+
+use crate::column_type::ColumnType;
+use crate::conn::{Conn, atomically};
+use crate::error::{Error, Result, SqlContext};
+use crate::expr::{IntoOperand, Operand};
+use crate::table::{DocTable, HasPrimaryKey};
+
+pub(crate) fn insert<T: DocTable>(conn: &impl Conn, row: &T) -> Result<i64> {
+    let meta = T::META;
+    let sql = T::__sql().insert(meta);
+    conn.with_connection(|c| {
+        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        row.__bind(&mut stmt)?;
+        stmt.raw_execute().in_sql(Some(meta.name), sql)?;
+        Ok(c.last_insert_rowid())
+    })
+}
+
+pub(crate) fn insert_many<'r, T: DocTable>(
+    conn: &impl Conn,
+    rows: impl IntoIterator<Item = &'r T>,
+) -> Result<usize> {
+    let meta = T::META;
+    let sql = T::__sql().insert(meta);
+    conn.with_connection(|c| {
+        atomically(c, |c| {
+            let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+            let mut count = 0;
+            for row in rows {
+                row.__bind(&mut stmt)?;
+                stmt.raw_execute().in_sql(Some(meta.name), sql)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    })
+}
+
+fn key_name<T: HasPrimaryKey>() -> &'static str {
+    T::KEY.name()
+}
+
+pub(crate) fn get<T: HasPrimaryKey>(
+    conn: &impl Conn,
+    key: impl IntoOperand<T, T::Key>,
+) -> Result<Option<T>> {
+    let meta = T::META;
+    let sql = T::__sql().get(meta, key_name::<T>());
+    let key = match key.into_operand() {
+        Operand::Value(v) => v,
+        Operand::Invalid(detail) => return Err(Error::conversion(meta.name, key_name::<T>(), detail)),
+        Operand::Sql(_) => {
+            return Err(Error::Usage(format!(
+                "table `{}`: `get` takes a key value, not a column or expression; use `select().filter(..)`",
+                meta.name
+            )));
+        }
+    };
+    conn.with_connection(|c| {
+        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        stmt.raw_bind_parameter(1, &key).in_sql(Some(meta.name), sql)?;
+        let mut rows = stmt.raw_query();
+        match rows.next().in_sql(Some(meta.name), sql)? {
+            Some(row) => T::__read(row, 0).map(Some),
+            None => Ok(None),
+        }
+    })
+}
+
+pub(crate) fn update_row<T: HasPrimaryKey>(conn: &impl Conn, row: &T) -> Result<()> {
+    let meta = T::META;
+    let Some(key_index) = meta.primary_key else {
+        return Err(Error::Usage(format!("table `{}` has no primary key", meta.name)));
+    };
+    let sql = T::__sql().update_row(meta, key_index);
+    conn.with_connection(|c| {
+        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        row.__bind(&mut stmt)?;
+        let changed = stmt.raw_execute().in_sql(Some(meta.name), sql)?;
+        if changed == 0 {
+            return Err(Error::NotFound {
+                table: meta.name.to_owned(),
+                key: describe(row.__key()),
+            });
+        }
+        Ok(())
+    })
+}
+
+/// A key value as SQL would print it, for messages.
+fn describe<V: ColumnType>(key: &V) -> String {
+    match Operand::of(key) {
+        Operand::Value(Value::Null) => "NULL (the row's key is not set)".to_owned(),
+        Operand::Value(Value::Integer(i)) => i.to_string(),
+        Operand::Value(Value::Real(f)) => f.to_string(),
+        Operand::Value(Value::Text(t)) => format!("'{}'", t.replace('\'', "''")),
+        Operand::Value(Value::Blob(b)) => format!("a {}-byte blob", b.len()),
+        Operand::Sql(_) | Operand::Invalid(_) => "(unprintable key)".to_owned(),
+    }
+}

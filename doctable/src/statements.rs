@@ -1,0 +1,120 @@
+//! Statement texts that depend only on the table, built once per table and kept.
+
+use std::sync::OnceLock;
+
+use crate::dialect::{push_ident, push_placeholder, push_qualified};
+use crate::table::TableMeta;
+
+/// The static statements of one table. The derive makes one `static` of these per table.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StaticSql {
+    columns: OnceLock<String>,
+    insert: OnceLock<String>,
+    get: OnceLock<String>,
+    update_row: OnceLock<String>,
+}
+
+impl Default for StaticSql {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StaticSql {
+    /// Nothing built yet.
+    pub const fn new() -> Self {
+        StaticSql {
+            columns: OnceLock::new(),
+            insert: OnceLock::new(),
+            get: OnceLock::new(),
+            update_row: OnceLock::new(),
+        }
+    }
+
+    /// `"t"."a", "t"."b", ...`: every stored column, qualified, in declaration order.
+    pub(crate) fn columns(&self, meta: &TableMeta) -> &str {
+        self.columns.get_or_init(|| {
+            let mut sql = String::new();
+            for (i, c) in meta.columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                push_qualified(&mut sql, meta.name, c.name);
+            }
+            sql
+        })
+    }
+
+    /// `INSERT INTO "t" ("a", ...) VALUES (?1, ...)`.
+    pub(crate) fn insert(&self, meta: &TableMeta) -> &str {
+        self.insert.get_or_init(|| {
+            let mut sql = String::from("INSERT INTO ");
+            push_ident(&mut sql, meta.name);
+            sql.push_str(" (");
+            for (i, c) in meta.columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                push_ident(&mut sql, c.name);
+            }
+            sql.push_str(") VALUES (");
+            for i in 0..meta.columns.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                push_placeholder(&mut sql, i + 1);
+            }
+            sql.push(')');
+            sql
+        })
+    }
+
+    /// `SELECT <columns> FROM "t" WHERE "t"."key" = ?1`.
+    pub(crate) fn get(&self, meta: &TableMeta, key: &str) -> &str {
+        self.get.get_or_init(|| {
+            let mut sql = String::from("SELECT ");
+            sql.push_str(self.columns(meta));
+            sql.push_str(" FROM ");
+            push_ident(&mut sql, meta.name);
+            sql.push_str(" WHERE ");
+            push_qualified(&mut sql, meta.name, key);
+            sql.push_str(" = ?1");
+            sql
+        })
+    }
+
+    /// `UPDATE "t" SET "a" = ?1, ... WHERE "key" = ?k`, numbered by declaration
+    /// order, so the same binding as `insert` serves.
+    pub(crate) fn update_row(&self, meta: &TableMeta, key_index: usize) -> &str {
+        self.update_row.get_or_init(|| {
+            let mut sql = String::from("UPDATE ");
+            push_ident(&mut sql, meta.name);
+            sql.push_str(" SET ");
+            let mut first = true;
+            for (i, c) in meta.columns.iter().enumerate() {
+                if i == key_index {
+                    continue;
+                }
+                if !first {
+                    sql.push_str(", ");
+                }
+                first = false;
+                push_ident(&mut sql, c.name);
+                sql.push_str(" = ");
+                push_placeholder(&mut sql, i + 1);
+            }
+            if first {
+                // Only a key column: there is nothing to set, but the row must exist.
+                push_ident(&mut sql, meta.columns[key_index].name);
+                sql.push_str(" = ");
+                push_placeholder(&mut sql, key_index + 1);
+            }
+            sql.push_str(" WHERE ");
+            push_ident(&mut sql, meta.columns[key_index].name);
+            sql.push_str(" = ");
+            push_placeholder(&mut sql, key_index + 1);
+            sql
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The `DocTable` trait: what the derive implements, and the table operations it gives.
+
+use rusqlite::{Row, Statement};
+
+use crate::column_type::ColumnType;
+use crate::conn::Conn;
+use crate::dialect::SqlType;
+use crate::error::Result;
+use crate::expr::{Column, IntoOperand};
+use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update};
+use crate::statements::StaticSql;
+
+/// A struct stored as a table. Implement it with `#[derive(DocTable)]`.
+///
+/// The derive fills in the table's description and its row conversions; the
+/// operations (`create_table`, `insert`, `select`, ...) are provided methods,
+/// so bring the trait into scope with `use doctable::DocTable;` (the same
+/// import brings the derive).
+///
+/// ```
+/// use doctable::{DocTable, Persistent};
+///
+/// #[derive(DocTable, Debug, Clone, PartialEq)]
+/// #[doctable(table = "docs")]
+/// struct Doc {
+///     #[doctable(primary_key)]
+///     id: Option<i64>,
+///     title: String,
+///     year: i64,
+///     score: f64,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// let doc = Doc { id: None, title: "On Tables".into(), year: 2001, score: 0.25 };
+/// let id = Doc::insert(&db, &doc)?;
+/// let hits = Doc::select().filter(Doc::year.gt(2000)).order_by(Doc::score.desc()).all(&db)?;
+/// assert_eq!(hits, vec![Doc { id: Some(id), ..doc }]);
+/// # Ok::<(), doctable::Error>(())
+/// ```
+pub trait DocTable: Sized + 'static {
+    /// The table's name, columns, keys and indexes, as declared on the struct.
+    const META: &'static TableMeta;
+
+    /// Binds every stored column of `self`, in declaration order, to parameters `1..=n`.
+    #[doc(hidden)]
+    fn __bind(&self, stmt: &mut Statement<'_>) -> Result<()>;
+
+    /// Reads a row whose stored columns start at index `first`, in declaration order.
+    #[doc(hidden)]
+    fn __read(row: &Row<'_>, first: usize) -> Result<Self>;
+
+    /// This table's statement texts, built once.
+    #[doc(hidden)]
+    fn __sql() -> &'static StaticSql;
+
+    /// Creates the table and its indexes if they are missing. When the table
+    /// exists, it is compared with the struct: a new nullable or defaulted column
+    /// is added; any other difference is [`Error::SchemaMismatch`](crate::Error::SchemaMismatch)
+    /// and nothing is changed.
+    fn create_table(conn: &impl Conn) -> Result<()> {
+        crate::schema::create_table::<Self>(conn)
+    }
+
+    /// Drops the table (and its indexes) if it exists.
+    fn drop_table(conn: &impl Conn) -> Result<()> {
+        crate::schema::drop_table::<Self>(conn)
+    }
+
+    /// Inserts one row and returns its rowid. An `Option<i64>` primary key that
+    /// is `None` is assigned by SQLite; that id is what is returned.
+    fn insert(conn: &impl Conn, row: &Self) -> Result<i64> {
+        crate::rows::insert(conn, row)
+    }
+
+    /// Inserts many rows in one transaction with one prepared statement, and
+    /// returns how many were inserted. All or nothing: on an error none are kept.
+    fn insert_many<'r>(conn: &impl Conn, rows: impl IntoIterator<Item = &'r Self>) -> Result<usize> {
+        crate::rows::insert_many(conn, rows)
+    }
+
+    /// The row with primary key `key`, if there is one.
+    fn get(conn: &impl Conn, key: impl IntoOperand<Self, Self::Key>) -> Result<Option<Self>>
+    where
+        Self: HasPrimaryKey,
+    {
+        crate::rows::get(conn, key)
+    }
+
+    /// Writes every column of `row` to the row with the same primary key.
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
+    fn update_row(conn: &impl Conn, row: &Self) -> Result<()>
+    where
+        Self: HasPrimaryKey,
+    {
+        crate::rows::update_row(conn, row)
+    }
+
+    /// A query for whole rows; add `filter`, `order_by`, `limit`, then `all` or `first`.
+    fn select() -> Select<Self, AllColumns> {
+        Select::new(AllColumns)
+    }
+
+    /// A query for chosen columns or aggregates, read into a tuple per row:
+    /// `Doc::select_cols((Doc::id, Doc::title))` gives `Vec<(Option<i64>, String)>`.
+    fn select_cols<S: Selection<Self>>(selection: S) -> Select<Self, S> {
+        Select::new(selection)
+    }
+
+    /// Counts rows: `Doc::count().filter(..).get(&db)`.
+    fn count() -> Count<Self> {
+        Count::new()
+    }
+
+    /// An update: `.set(column, value)`, then `.filter(..)` or `.all_rows()`, then `.run(&db)`.
+    fn update() -> Update<Self, Unfiltered> {
+        Update::new()
+    }
+
+    /// A delete: `.filter(..)` or `.all_rows()`, then `.run(&db)`.
+    fn delete() -> Delete<Self, Unfiltered> {
+        Delete::new()
+    }
+}
+
+/// A table with a primary key, which `get` and `update_row` need.
+#[diagnostic::on_unimplemented(
+    message = "table `{Self}` has no primary key",
+    label = "`get` and `update_row` look rows up by primary key",
+    note = "mark one field `#[doctable(primary_key)]`, for example `id: Option<i64>`"
+)]
+pub trait HasPrimaryKey: DocTable {
+    /// The key field's type.
+    type Key: ColumnType;
+    /// The key column.
+    const KEY: Column<Self, Self::Key>;
+    /// The key field of `self`.
+    #[doc(hidden)]
+    fn __key(&self) -> &Self::Key;
+}
+
+/// A table as declared on its struct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableMeta {
+    /// The table's name.
+    pub name: &'static str,
+    /// The stored columns, in declaration order (skipped fields are absent).
+    pub columns: &'static [ColumnMeta],
+    /// Index into `columns` of the primary key, if any.
+    pub primary_key: Option<usize>,
+    /// Indexes declared on fields and on the struct.
+    pub indexes: &'static [IndexMeta],
+}
+
+/// A column as declared on its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnMeta {
+    /// The column's name in the database.
+    pub name: &'static str,
+    /// Its storage class.
+    pub sql_type: SqlType,
+    /// Whether it may hold NULL.
+    pub nullable: bool,
+    /// Whether it is the primary key.
+    pub primary_key: bool,
+    /// Whether the key never reuses ids (`AUTOINCREMENT`).
+    pub autoincrement: bool,
+    /// Whether it has its own `UNIQUE` constraint.
+    pub unique: bool,
+    /// Its `DEFAULT` expression, as SQL.
+    pub default: Option<&'static str>,
+}
+
+/// An index as declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexMeta {
+    /// The index's name (index names are shared by all tables of a database).
+    pub name: &'static str,
+    /// The indexed columns, in order.
+    pub columns: &'static [&'static str],
+    /// Whether it is a `UNIQUE` index.
+    pub unique: bool,
+}
+
+impl TableMeta {
+    /// The primary key column, if any.
+    pub fn key_column(&self) -> Option<&ColumnMeta> {
+        self.primary_key.and_then(|i| self.columns.get(i))
+    }
+}
