@@ -99,5 +99,6 @@ impl<'a> Table<'a> {
 /// An identifier's name without the `r#` of a raw identifier.
 pub(crate) fn unraw(ident: &Ident) -> String {
     let text = ident.to_string();
-    text.strip_prefix("r#").map_or_else(|| text.clone(), str::to_owned)
+    text.strip_prefix("r#")
+        .map_or_else(|| text.clone(), str::to_owned)
 }

@@ -58,7 +58,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) default: Option<Spanned<String>>,
 }
 
-const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`";
+const CONTAINER_KEYS: &str =
+    "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`";
 const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`";
 
 fn doctable_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
@@ -112,14 +113,19 @@ fn parse_named_fields(meta: &ParseNestedMeta<'_>, out: &mut Vec<NamedFields>) ->
     let what = key_name(meta);
     meta.parse_nested_meta(|inner| {
         let Some(name) = inner.path.get_ident().cloned() else {
-            return Err(inner.error(format!("expected an {what} name, as in `{what}(by_year = [year, score])`")));
+            return Err(inner.error(format!(
+                "expected an {what} name, as in `{what}(by_year = [year, score])`"
+            )));
         };
         let content;
         let value = inner.value()?;
         syn::bracketed!(content in value);
         let fields = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
         if fields.is_empty() {
-            return Err(syn::Error::new(name.span(), format!("{what} `{name}` lists no fields")));
+            return Err(syn::Error::new(
+                name.span(),
+                format!("{what} `{name}` lists no fields"),
+            ));
         }
         out.push(NamedFields {
             name,
@@ -162,9 +168,16 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
 }
 
 fn is_field_key(meta: &ParseNestedMeta<'_>) -> bool {
-    ["primary_key", "autoincrement", "rename", "default", "skip", "json"]
-        .iter()
-        .any(|k| meta.path.is_ident(k))
+    [
+        "primary_key",
+        "autoincrement",
+        "rename",
+        "default",
+        "skip",
+        "json",
+    ]
+    .iter()
+    .any(|k| meta.path.is_ident(k))
 }
 
 pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {

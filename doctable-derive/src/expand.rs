@@ -122,7 +122,10 @@ fn meta(table: &Table<'_>) -> TokenStream {
             }
         }
     });
-    let primary_key = match table.stored_fields().position(|f| f.attrs.primary_key.is_some()) {
+    let primary_key = match table
+        .stored_fields()
+        .position(|f| f.attrs.primary_key.is_some())
+    {
         Some(i) => quote!(::core::option::Option::Some(#i)),
         None => quote!(::core::option::Option::None),
     };
@@ -200,7 +203,10 @@ fn read(table: &Table<'_>) -> TokenStream {
 }
 
 fn primary_key(table: &Table<'_>) -> TokenStream {
-    let Some(key) = table.stored_fields().find(|f| f.attrs.primary_key.is_some()) else {
+    let Some(key) = table
+        .stored_fields()
+        .find(|f| f.attrs.primary_key.is_some())
+    else {
         return TokenStream::new();
     };
     let ident = table.ident;

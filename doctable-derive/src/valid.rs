@@ -9,7 +9,10 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
     let mut errors = Errors::default();
     if let Some(t) = &table.attrs.table {
         if t.value.trim().is_empty() {
-            errors.push(syn::Error::new(t.span, "`table` needs a name, as in `table = \"docs\"`"));
+            errors.push(syn::Error::new(
+                t.span,
+                "`table` needs a name, as in `table = \"docs\"`",
+            ));
         }
     }
     let mut key: Option<&syn::Ident> = None;
@@ -26,7 +29,10 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
             }
         }
         if let (Some(span), None) = (a.autoincrement, a.primary_key) {
-            errors.push(syn::Error::new(span, "`autoincrement` applies to the primary key; add `primary_key` to this field"));
+            errors.push(syn::Error::new(
+                span,
+                "`autoincrement` applies to the primary key; add `primary_key` to this field",
+            ));
         }
         if let Some(skip) = a.skip {
             let stored_only = [
@@ -49,7 +55,10 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
             let _ = skip;
         }
         if let (Some(span), Some(_)) = (a.json, a.primary_key) {
-            errors.push(syn::Error::new(span, "a primary key cannot be `json`; use an integer or text key"));
+            errors.push(syn::Error::new(
+                span,
+                "a primary key cannot be `json`; use an integer or text key",
+            ));
         }
         if let Some(d) = &a.default {
             if d.value.trim().is_empty() {
@@ -71,7 +80,10 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
         }
     }
     if table.stored_fields().next().is_none() {
-        errors.push(syn::Error::new_spanned(table.ident, "a table needs at least one stored (not `skip`) field"));
+        errors.push(syn::Error::new_spanned(
+            table.ident,
+            "a table needs at least one stored (not `skip`) field",
+        ));
     }
     check_named_fields(table, &table.attrs.indexes, "index", &mut errors);
     check_named_fields(table, &table.attrs.uniques, "unique", &mut errors);
@@ -92,11 +104,17 @@ fn check_named_fields(table: &Table<'_>, lists: &[NamedFields], what: &str, erro
             match table.field_named(ident) {
                 None => errors.push(syn::Error::new(
                     ident.span(),
-                    format!("{what} `{}` names `{ident}`, which is not a field of `{}`", list.name, table.ident),
+                    format!(
+                        "{what} `{}` names `{ident}`, which is not a field of `{}`",
+                        list.name, table.ident
+                    ),
                 )),
                 Some(f) if !f.stored() => errors.push(syn::Error::new(
                     ident.span(),
-                    format!("{what} `{}` names `{ident}`, a `skip` field, which is not stored", list.name),
+                    format!(
+                        "{what} `{}` names `{ident}`, a `skip` field, which is not stored",
+                        list.name
+                    ),
                 )),
                 Some(_) => {}
             }

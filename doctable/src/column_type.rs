@@ -187,7 +187,9 @@ impl ColumnType for f64 {
 impl ColumnType for f32 {
     const SQL_TYPE: SqlType = SqlType::Real;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(f64::from(*self))?)))
+        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(f64::from(
+            *self,
+        ))?)))
     }
     /// Narrows the stored f64; precision beyond f32's is dropped, as with `as`.
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
@@ -292,7 +294,23 @@ macro_rules! or_null {
         impl OrNull for Option<$ty> { type Nullable = Option<$ty>; }
     )*};
 }
-or_null!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, bool, String, Vec<u8>);
+or_null!(
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    f32,
+    f64,
+    bool,
+    String,
+    Vec<u8>
+);
 
 /// Converts a bind value into an owned value, for query builders that keep it.
 pub(crate) fn into_owned(out: ToSqlOutput<'_>) -> Result<Value, ValueError> {
@@ -316,7 +334,10 @@ mod tests {
             i32::from_sql(ValueRef::Integer(i64::MAX)),
             Err(ValueError::OutOfRange { .. })
         ));
-        assert_eq!(i64::from_sql(ValueRef::Integer(i64::MIN)).ok(), Some(i64::MIN));
+        assert_eq!(
+            i64::from_sql(ValueRef::Integer(i64::MIN)).ok(),
+            Some(i64::MIN)
+        );
     }
 
     #[test]
@@ -327,7 +348,9 @@ mod tests {
 
     #[test]
     fn wrong_storage_class_is_named() {
-        let err = i64::from_sql(ValueRef::Text(b"x")).err().map(|e| e.to_string());
+        let err = i64::from_sql(ValueRef::Text(b"x"))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("expected INTEGER, found TEXT"));
         assert!(String::from_sql(ValueRef::Text(&[0xff])).is_err());
         assert!(bool::from_sql(ValueRef::Integer(2)).is_err());

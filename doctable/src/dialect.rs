@@ -58,7 +58,6 @@ pub(crate) fn push_ident(out: &mut String, ident: &str) {
     out.push('"');
 }
 
-
 /// Appends `"table"."column"`.
 pub(crate) fn push_qualified(out: &mut String, table: &str, column: &str) {
     push_ident(out, table);
@@ -108,9 +107,15 @@ mod tests {
         assert_eq!(SqlType::affinity_of("BIGINT"), Some(SqlType::Integer));
         assert_eq!(SqlType::affinity_of("varchar(20)"), Some(SqlType::Text));
         assert_eq!(SqlType::affinity_of(""), Some(SqlType::Blob));
-        assert_eq!(SqlType::affinity_of("double precision"), Some(SqlType::Real));
+        assert_eq!(
+            SqlType::affinity_of("double precision"),
+            Some(SqlType::Real)
+        );
         assert_eq!(SqlType::affinity_of("NUMERIC"), None);
         // "FLOATING POINT" contains INT, so SQLite gives it INTEGER affinity.
-        assert_eq!(SqlType::affinity_of("FLOATING POINT"), Some(SqlType::Integer));
+        assert_eq!(
+            SqlType::affinity_of("FLOATING POINT"),
+            Some(SqlType::Integer)
+        );
     }
 }

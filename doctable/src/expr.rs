@@ -285,7 +285,11 @@ impl<T, V> Expr<T, V> {
     }
 
     /// `self BETWEEN low AND high` (both ends included).
-    pub fn between(self, low: impl IntoOperand<T, V>, high: impl IntoOperand<T, V>) -> Expr<T, bool> {
+    pub fn between(
+        self,
+        low: impl IntoOperand<T, V>,
+        high: impl IntoOperand<T, V>,
+    ) -> Expr<T, bool> {
         let mut f = Fragment::default();
         f.sql.push('(');
         f.append(self.fragment);
@@ -486,7 +490,11 @@ impl<T: DocTable, V> Column<T, V> {
         self.expr().le(value)
     }
     /// `column BETWEEN low AND high` (both ends included).
-    pub fn between(self, low: impl IntoOperand<T, V>, high: impl IntoOperand<T, V>) -> Expr<T, bool> {
+    pub fn between(
+        self,
+        low: impl IntoOperand<T, V>,
+        high: impl IntoOperand<T, V>,
+    ) -> Expr<T, bool> {
         self.expr().between(low, high)
     }
     /// `column IN (...)`; an empty list matches no row.
@@ -598,5 +606,11 @@ impl<T: DocTable, V> From<Column<T, V>> for Order<T> {
 impl<T, V> From<Expr<T, V>> for Order<T> {
     fn from(expr: Expr<T, V>) -> Self {
         expr.asc()
+    }
+}
+
+impl<T: DocTable, V> From<Column<T, V>> for Expr<T, V> {
+    fn from(column: Column<T, V>) -> Self {
+        column.expr()
     }
 }

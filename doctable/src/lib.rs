@@ -82,7 +82,9 @@ pub use json::{Json, JsonValue};
 pub use options::{Options, Synchronous};
 pub use per_query::PerQuery;
 pub use persistent::Persistent;
-pub use query::{AllColumns, Count, Delete, Filtered, RowsChosen, Selection, Unfiltered, Update, Select};
+pub use query::{
+    AllColumns, Count, Delete, Filtered, RowsChosen, Select, Selection, Unfiltered, Update,
+};
 pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
 
 /// The rusqlite version this crate is built on, for the external strategy.

@@ -26,7 +26,10 @@ macro_rules! accepts {
 fn via<V: ColumnType>(value: Option<V>, shown: impl ToString, target: &str) -> Operand {
     match value {
         Some(v) => Operand::of(&v),
-        None => Operand::Invalid(format!("value {} does not fit in {target}", shown.to_string())),
+        None => Operand::Invalid(format!(
+            "value {} does not fit in {target}",
+            shown.to_string()
+        )),
     }
 }
 

@@ -142,5 +142,6 @@ pub(crate) fn is_memory_path(path: &Path) -> bool {
     let text = path.to_string_lossy();
     text.is_empty()
         || text == ":memory:"
-        || (text.starts_with("file:") && (text.contains(":memory:") || text.contains("mode=memory")))
+        || (text.starts_with("file:")
+            && (text.contains(":memory:") || text.contains("mode=memory")))
 }

@@ -35,7 +35,11 @@ pub fn value_at<'r>(row: &'r Row<'_>, index: usize, table: &str) -> Result<Value
 
 /// Locates a conversion result at `table.column`.
 #[inline]
-pub fn decode<V>(value: std::result::Result<V, ValueError>, table: &str, column: &str) -> Result<V> {
+pub fn decode<V>(
+    value: std::result::Result<V, ValueError>,
+    table: &str,
+    column: &str,
+) -> Result<V> {
     value.map_err(|e| e.at(table, column))
 }
 
@@ -48,5 +52,7 @@ pub fn read<V: ColumnType>(row: &Row<'_>, index: usize, table: &str, column: &st
 /// Stands in for the bodies of the impls emitted after a derive error. The
 /// program never compiles, so this never runs.
 pub fn derive_failed() -> ! {
-    panic!("doctable: #[derive(DocTable)] reported an error; this code is never compiled into a program")
+    panic!(
+        "doctable: #[derive(DocTable)] reported an error; this code is never compiled into a program"
+    )
 }

@@ -51,7 +51,9 @@ pub(crate) fn get<T: HasPrimaryKey>(
     let sql = T::__sql().get(meta, key_name::<T>());
     let key = match key.into_operand() {
         Operand::Value(v) => v,
-        Operand::Invalid(detail) => return Err(Error::conversion(meta.name, key_name::<T>(), detail)),
+        Operand::Invalid(detail) => {
+            return Err(Error::conversion(meta.name, key_name::<T>(), detail));
+        }
         Operand::Sql(_) => {
             return Err(Error::Usage(format!(
                 "table `{}`: `get` takes a key value, not a column or expression; use `select().filter(..)`",
@@ -61,7 +63,8 @@ pub(crate) fn get<T: HasPrimaryKey>(
     };
     conn.with_connection(|c| {
         let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-        stmt.raw_bind_parameter(1, &key).in_sql(Some(meta.name), sql)?;
+        stmt.raw_bind_parameter(1, &key)
+            .in_sql(Some(meta.name), sql)?;
         let mut rows = stmt.raw_query();
         match rows.next().in_sql(Some(meta.name), sql)? {
             Some(row) => T::__read(row, 0).map(Some),
@@ -73,7 +76,10 @@ pub(crate) fn get<T: HasPrimaryKey>(
 pub(crate) fn update_row<T: HasPrimaryKey>(conn: &impl Conn, row: &T) -> Result<()> {
     let meta = T::META;
     let Some(key_index) = meta.primary_key else {
-        return Err(Error::Usage(format!("table `{}` has no primary key", meta.name)));
+        return Err(Error::Usage(format!(
+            "table `{}` has no primary key",
+            meta.name
+        )));
     };
     let sql = T::__sql().update_row(meta, key_index);
     conn.with_connection(|c| {

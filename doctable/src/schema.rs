@@ -164,13 +164,20 @@ fn evolve(conn: &Connection, meta: &TableMeta, existing: &[DiskColumn]) -> Resul
     };
     let mut to_add = Vec::new();
     for column in meta.columns {
-        match existing.iter().find(|d| d.name.eq_ignore_ascii_case(column.name)) {
+        match existing
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(column.name))
+        {
             Some(disk) => {
                 let rowid_alias = column.primary_key && column.sql_type == SqlType::Integer;
                 let same_type = SqlType::affinity_of(&disk.declared_type) == Some(column.sql_type);
                 let same_null = disk.not_null == !column.nullable || rowid_alias;
                 if !same_type || !same_null || disk.primary_key != column.primary_key {
-                    return Err(mismatch(column.name, describe_meta(column), describe_disk(disk)));
+                    return Err(mismatch(
+                        column.name,
+                        describe_meta(column),
+                        describe_disk(disk),
+                    ));
                 }
             }
             None if column.primary_key || column.unique => {
@@ -192,10 +199,12 @@ fn evolve(conn: &Connection, meta: &TableMeta, existing: &[DiskColumn]) -> Resul
             }
         }
     }
-    if let Some(extra) = existing
-        .iter()
-        .find(|d| !meta.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&d.name)))
-    {
+    if let Some(extra) = existing.iter().find(|d| {
+        !meta
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(&d.name))
+    }) {
         return Err(mismatch(
             &extra.name,
             "no such column".into(),

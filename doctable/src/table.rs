@@ -75,7 +75,10 @@ pub trait DocTable: Sized + 'static {
 
     /// Inserts many rows in one transaction with one prepared statement, and
     /// returns how many were inserted. All or nothing: on an error none are kept.
-    fn insert_many<'r>(conn: &impl Conn, rows: impl IntoIterator<Item = &'r Self>) -> Result<usize> {
+    fn insert_many<'r>(
+        conn: &impl Conn,
+        rows: impl IntoIterator<Item = &'r Self>,
+    ) -> Result<usize> {
         crate::rows::insert_many(conn, rows)
     }
 

@@ -9,7 +9,7 @@ use super::{check, for_rows};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::Result;
-use crate::expr::{Column, Expr, Fragment, Order};
+use crate::expr::{Expr, Fragment, Order};
 use crate::table::DocTable;
 
 /// A select over table `T` reading `S` per row. Made by `Doc::select()` and
@@ -106,9 +106,10 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         self
     }
 
-    /// Groups by a column, for aggregates in `select_cols`; several calls add keys.
-    pub fn group_by<V>(mut self, column: Column<T, V>) -> Self {
-        self.group_by.push(column.expr().fragment);
+    /// Groups by a column or expression (`Doc::year / 10 * 10`), for aggregates
+    /// in `select_cols`; several calls add keys.
+    pub fn group_by<V>(mut self, key: impl Into<Expr<T, V>>) -> Self {
+        self.group_by.push(key.into().fragment);
         self
     }
 
@@ -139,7 +140,11 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// The SQL text and parameters this query runs, with `limit` overriding its own.
     fn build(&self, limit: Option<u64>) -> Fragment {
         let mut q = Fragment::default();
-        q.sql.push_str(if self.distinct { "SELECT DISTINCT " } else { "SELECT " });
+        q.sql.push_str(if self.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        });
         self.selection.push_sql(&mut q);
         q.sql.push_str(" FROM ");
         push_ident(&mut q.sql, T::META.name);
