@@ -102,8 +102,10 @@ impl Options {
         self
     }
 
-    /// Opens a connection to `path` and applies these options.
-    pub(crate) fn open(&self, path: &Path, set_journal: bool) -> Result<Connection> {
+    /// Opens a connection to `path` and applies these options. `first_open`
+    /// also sets the journal mode (stored in the file, so later opens need not)
+    /// and checks that the file is a database, so a bad file fails here.
+    pub(crate) fn open(&self, path: &Path, first_open: bool) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_URI
@@ -113,17 +115,17 @@ impl Options {
             source,
         };
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        self.configure(&conn, set_journal && !is_memory_path(path))
+        self.configure(&conn, first_open, !is_memory_path(path))
             .map_err(open_err)?;
         Ok(conn)
     }
 
     /// Applies these options to an open connection. The busy timeout comes first,
     /// so that switching the journal mode waits for other connections too.
-    fn configure(&self, conn: &Connection, set_journal: bool) -> rusqlite::Result<()> {
+    fn configure(&self, conn: &Connection, first_open: bool, file: bool) -> rusqlite::Result<()> {
         conn.busy_timeout(self.busy_timeout)?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache_capacity);
-        if set_journal {
+        if first_open && file {
             let mode = if self.wal { "WAL" } else { "DELETE" };
             // `journal_mode` answers with the mode now in force.
             let _now: String =
@@ -131,8 +133,10 @@ impl Options {
         }
         conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
         conn.pragma_update(None, "synchronous", self.synchronous.pragma_value())?;
-        // Touch the schema so that a file which is not a database fails here, at open.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        if first_open {
+            // Read the schema so that a file which is not a database fails here, at open.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 }

@@ -191,6 +191,42 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         Ok(out)
     }
 
+    /// Runs the query and hands each row to `f` as it is read, without
+    /// collecting them: memory stays flat however many rows there are. Stops at
+    /// the first error, from reading or from `f`.
+    ///
+    /// The connection is held until the last row is read, so `f` cannot use the
+    /// same [`Persistent`](crate::Persistent) (that is an error, not a deadlock).
+    ///
+    /// ```
+    /// # use doctable::{DocTable, Persistent};
+    /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, words: i64 }
+    /// # let db = Persistent::open_in_memory()?; Doc::create_table(&db)?;
+    /// # Doc::insert_many(&db, &[Doc { id: None, words: 3 }, Doc { id: None, words: 4 }])?;
+    /// let mut total = 0;
+    /// Doc::select().for_each(&db, |doc| {
+    ///     total += doc.words;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(total, 7);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    pub fn for_each(
+        &self,
+        conn: &impl Conn,
+        mut f: impl FnMut(S::Row) -> Result<()>,
+    ) -> Result<()> {
+        let q = self.build(None);
+        let table = T::META.name;
+        check(table, &q)?;
+        conn.with_connection(|c| {
+            for_rows(c, table, &q.sql, &q.params, |row| {
+                f(self.selection.read(row, &mut 0)?)?;
+                Ok(true)
+            })
+        })
+    }
+
     /// Runs the query for its first row only.
     pub fn first(&self, conn: &impl Conn) -> Result<Option<S::Row>> {
         let q = self.build(Some(1));
