@@ -67,6 +67,19 @@ pub trait DocTable: Sized + 'static {
         crate::schema::drop_table::<Self>(conn)
     }
 
+    /// The `INSERT` statement that `insert` and `insert_many` run, built once
+    /// per table (parameters `?1..?n` are the stored fields in declaration order).
+    ///
+    /// ```
+    /// # use doctable::DocTable;
+    /// #[derive(DocTable)]
+    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String }
+    /// assert_eq!(Word::insert_sql(), r#"INSERT INTO "word" ("id", "text") VALUES (?1, ?2)"#);
+    /// ```
+    fn insert_sql() -> &'static str {
+        Self::__sql().insert(Self::META)
+    }
+
     /// Inserts one row and returns its rowid. An `Option<i64>` primary key that
     /// is `None` is assigned by SQLite; that id is what is returned.
     fn insert(conn: &impl Conn, row: &Self) -> Result<i64> {

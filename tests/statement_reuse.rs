@@ -1,0 +1,137 @@
+//! Pins the optimisations that keep doctable at the speed of hand-written
+//! rusqlite, by reading SQLite's own counters on the cached statements.
+
+use doctable::rusqlite::{Connection, StatementStatus};
+use doctable::{DocTable, Persistent};
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Doc {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    title: String,
+    year: i64,
+}
+
+fn docs(n: usize) -> Vec<Doc> {
+    (0..n)
+        .map(|i| Doc {
+            id: None,
+            title: format!("doc {i}"),
+            year: 1990 + (i % 30) as i64,
+        })
+        .collect()
+}
+
+fn open(dir: &tempfile::TempDir) -> Connection {
+    Connection::open(dir.path().join("reuse.db")).expect("open")
+}
+
+/// How many times the cached statement for `sql` has been run (step..reset).
+fn runs(conn: &Connection, sql: &str) -> i32 {
+    conn.prepare_cached(sql)
+        .expect("cached statement")
+        .get_status(StatementStatus::Run)
+}
+
+#[test]
+fn insert_many_prepares_one_statement_for_all_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = open(&dir);
+    Doc::create_table(&conn).expect("create");
+    assert_eq!(
+        Doc::insert_many(&conn, &docs(10_000)).expect("insert_many"),
+        10_000
+    );
+    // One statement object ran 10,000 times: it was prepared once and reused.
+    assert_eq!(runs(&conn, Doc::insert_sql()), 10_000);
+    Doc::insert(&conn, &docs(1)[0]).expect("insert");
+    assert_eq!(
+        runs(&conn, Doc::insert_sql()),
+        10_001,
+        "insert shares the statement"
+    );
+}
+
+#[test]
+fn a_query_shape_reuses_its_statement_whatever_the_values() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = open(&dir);
+    Doc::create_table(&conn).expect("create");
+    Doc::insert_many(&conn, &docs(100)).expect("insert_many");
+    let query = |year: i64| {
+        Doc::select()
+            .filter(Doc::year.gt(year).and(Doc::title.ne("x")))
+            .order_by(Doc::year.desc())
+            .limit(5)
+    };
+    // Values are bound parameters, so every call has the same SQL text.
+    assert_eq!(query(1995).sql(), query(2010).sql());
+    let first = query(1995).all(&conn).expect("first run");
+    let second = query(2010).all(&conn).expect("second run");
+    assert_eq!(first.len(), 5);
+    assert!(second.iter().all(|d| d.year > 2010));
+    assert_eq!(
+        runs(&conn, &query(0).sql()),
+        2,
+        "one cached statement served both calls"
+    );
+}
+
+#[test]
+fn get_reuses_one_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("get.db")).expect("open");
+    Doc::create_table(&db).expect("create");
+    Doc::insert_many(&db, &docs(50)).expect("insert_many");
+    for id in 1..=50 {
+        assert_eq!(
+            Doc::get(&db, id).expect("get").map(|d| d.id),
+            Some(Some(id))
+        );
+    }
+    let get_sql =
+        r#"SELECT "doc"."id", "doc"."title", "doc"."year" FROM "doc" WHERE "doc"."id" = ?1"#;
+    let count = db.with_rusqlite(|c| runs(c, get_sql)).expect("connection");
+    assert_eq!(count, 50);
+}
+
+#[test]
+fn an_option_i64_key_is_the_rowid_and_autoincrement_only_when_asked() {
+    #[derive(DocTable)]
+    struct Counted {
+        #[doctable(primary_key, autoincrement)]
+        id: Option<i64>,
+        n: i64,
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = open(&dir);
+    Doc::create_table(&conn).expect("create");
+    Counted::create_table(&conn).expect("create");
+    let ddl = |table: &str| -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .expect("ddl")
+    };
+    assert!(
+        ddl("doc").contains(r#""id" INTEGER PRIMARY KEY,"#),
+        "{}",
+        ddl("doc")
+    );
+    assert!(!ddl("doc").contains("AUTOINCREMENT"));
+    assert!(
+        ddl("counted").contains("INTEGER PRIMARY KEY AUTOINCREMENT"),
+        "{}",
+        ddl("counted")
+    );
+    // AUTOINCREMENT never reuses an id, even after the highest row is deleted.
+    let a = Counted::insert(&conn, &Counted { id: None, n: 1 }).expect("insert");
+    Counted::delete()
+        .filter(Counted::id.eq(a))
+        .run(&conn)
+        .expect("delete");
+    let b = Counted::insert(&conn, &Counted { id: None, n: 2 }).expect("insert");
+    assert!(b > a);
+}
