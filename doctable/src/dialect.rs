@@ -71,6 +71,15 @@ pub(crate) fn push_placeholder(out: &mut String, n: usize) {
     let _ = write!(out, "?{n}");
 }
 
+/// `INSERT` that skips a row which would break a uniqueness constraint.
+pub(crate) const INSERT_OR_IGNORE: &str = "INSERT OR IGNORE INTO ";
+/// `INSERT` that replaces the rows a new one conflicts with.
+pub(crate) const INSERT_OR_REPLACE: &str = "INSERT OR REPLACE INTO ";
+/// Reads back the written rows (SQLite 3.35+); followed by the column list.
+pub(crate) const RETURNING: &str = " RETURNING ";
+/// The pseudo-table of an upsert that holds the row that could not be inserted.
+pub(crate) const EXCLUDED: &str = "excluded";
+
 /// The statement that opens a write transaction which takes the write lock at once,
 /// so concurrent writers queue on the busy timeout instead of failing mid-transaction.
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";

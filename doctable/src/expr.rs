@@ -59,6 +59,9 @@ pub struct Fragment {
     pub(crate) sql: String,
     pub(crate) params: Vec<Value>,
     pub(crate) error: Option<DeferredError>,
+    /// The column's name while this is exactly one column: what a value
+    /// compared with it is reported against when it cannot be converted.
+    pub(crate) column: Option<&'static str>,
 }
 
 /// A value that could not be converted while an expression was built.
@@ -69,16 +72,23 @@ pub(crate) struct DeferredError {
 }
 
 impl Fragment {
-    fn column<T: DocTable>(name: &str) -> Self {
+    fn column<T: DocTable>(name: &'static str) -> Self {
         let mut sql = String::new();
         dialect::push_qualified(&mut sql, T::META.name, name);
         Fragment {
             sql,
+            column: Some(name),
             ..Fragment::default()
         }
     }
 
+    /// The name to report a bad value compared with this fragment against.
+    fn label(&self, otherwise: &'static str) -> &'static str {
+        self.column.unwrap_or(otherwise)
+    }
+
     pub(crate) fn append(&mut self, other: Fragment) {
+        self.column = None;
         self.sql.push_str(&other.sql);
         self.params.extend(other.params);
         if self.error.is_none() {
@@ -109,6 +119,22 @@ impl Fragment {
             }
         }
     }
+}
+
+/// Converts raw-SQL parameters to owned values, or says which one failed.
+pub(crate) fn owned_params<P: rusqlite::ToSql>(
+    params: impl IntoIterator<Item = P>,
+) -> Result<Vec<Value>, String> {
+    params
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.to_sql()
+                .map_err(|e| e.to_string())
+                .and_then(|out| crate::column_type::into_owned(out).map_err(|e| e.to_string()))
+                .map_err(|e| format!("parameter {}: {e}", i + 1))
+        })
+        .collect()
 }
 
 /// The right-hand side of a comparison or assignment, made by [`IntoOperand`].
@@ -221,20 +247,32 @@ impl<T, V> Expr<T, V> {
     /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
     /// let long: Expr<Doc, bool> = Expr::raw("length(\"body\") > ?", [200]);
     /// ```
-    pub fn raw<P: Into<Value>>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
+    pub fn raw<P: rusqlite::ToSql>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
+        let (params, error) = match owned_params(params) {
+            Ok(params) => (params, None),
+            Err(detail) => (
+                Vec::new(),
+                Some(DeferredError {
+                    column: "(raw SQL parameter)".into(),
+                    detail,
+                }),
+            ),
+        };
         Expr::from_fragment(Fragment {
             sql: sql.to_owned(),
-            params: params.into_iter().map(Into::into).collect(),
-            error: None,
+            params,
+            error,
+            column: None,
         })
     }
 
     fn binary<U, W>(self, op: &str, rhs: Operand) -> Expr<T, W> {
+        let label = self.fragment.label("(expression)");
         let mut f = Fragment::default();
         f.sql.push('(');
         f.append(self.fragment);
         f.sql.push_str(op);
-        f.push_operand(rhs, "(expression)");
+        f.push_operand(rhs, label);
         f.sql.push(')');
         Expr::from_fragment(f)
     }
@@ -290,13 +328,14 @@ impl<T, V> Expr<T, V> {
         low: impl IntoOperand<T, V>,
         high: impl IntoOperand<T, V>,
     ) -> Expr<T, bool> {
+        let label = self.fragment.label("(between)");
         let mut f = Fragment::default();
         f.sql.push('(');
         f.append(self.fragment);
         f.sql.push_str(" BETWEEN ");
-        f.push_operand(low.into_operand(), "(between)");
+        f.push_operand(low.into_operand(), label);
         f.sql.push_str(" AND ");
-        f.push_operand(high.into_operand(), "(between)");
+        f.push_operand(high.into_operand(), label);
         f.sql.push(')');
         Expr::from_fragment(f)
     }
@@ -307,6 +346,7 @@ impl<T, V> Expr<T, V> {
         I: IntoIterator,
         I::Item: IntoOperand<T, V>,
     {
+        let label = self.fragment.label("(in_list)");
         let mut f = Fragment::default();
         f.sql.push('(');
         f.append(self.fragment);
@@ -315,7 +355,7 @@ impl<T, V> Expr<T, V> {
             if i > 0 {
                 f.sql.push_str(", ");
             }
-            f.push_operand(value.into_operand(), "(in_list)");
+            f.push_operand(value.into_operand(), label);
         }
         f.sql.push_str("))");
         Expr::from_fragment(f)

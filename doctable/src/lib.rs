@@ -83,7 +83,8 @@ pub use options::{Options, Synchronous};
 pub use per_query::PerQuery;
 pub use persistent::Persistent;
 pub use query::{
-    AllColumns, Count, Delete, Filtered, RowsChosen, Select, Selection, Unfiltered, Update,
+    AllColumns, ColumnList, Count, Delete, Filtered, RowsChosen, Select, Selection, Unfiltered,
+    Update, Upsert,
 };
 pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
 

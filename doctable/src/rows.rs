@@ -6,36 +6,71 @@ use crate::column_type::ColumnType;
 use crate::conn::{Conn, atomically};
 use crate::error::{Error, Result, SqlContext};
 use crate::expr::{IntoOperand, Operand};
+use crate::statements::InsertKind;
 use crate::table::{DocTable, HasPrimaryKey};
 
-pub(crate) fn insert<T: DocTable>(conn: &impl Conn, row: &T) -> Result<i64> {
-    let meta = T::META;
-    let sql = T::__sql().insert(meta);
+/// Runs the row statement `sql` for one row: returns (rows changed, last rowid).
+pub(crate) fn write_one<T: DocTable>(conn: &impl Conn, sql: &str, row: &T) -> Result<(usize, i64)> {
+    let table = T::META.name;
     conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        let mut stmt = c.prepare_cached(sql).in_sql(Some(table), sql)?;
         row.__bind(&mut stmt)?;
-        stmt.raw_execute().in_sql(Some(meta.name), sql)?;
-        Ok(c.last_insert_rowid())
+        let changed = stmt.raw_execute().in_sql(Some(table), sql)?;
+        Ok((changed, c.last_insert_rowid()))
     })
+}
+
+/// Runs the row statement `sql` once per row, in one transaction with one
+/// prepared statement: all rows or none. Returns the total of rows changed.
+pub(crate) fn write_many<'r, T: DocTable>(
+    conn: &impl Conn,
+    sql: &str,
+    rows: impl IntoIterator<Item = &'r T>,
+) -> Result<usize> {
+    let table = T::META.name;
+    conn.with_connection(|c| {
+        atomically(c, |c| {
+            let mut stmt = c.prepare_cached(sql).in_sql(Some(table), sql)?;
+            let mut changed = 0;
+            for row in rows {
+                row.__bind(&mut stmt)?;
+                changed += stmt.raw_execute().in_sql(Some(table), sql)?;
+            }
+            Ok(changed)
+        })
+    })
+}
+
+pub(crate) fn insert<T: DocTable>(
+    conn: &impl Conn,
+    row: &T,
+    kind: InsertKind,
+) -> Result<(usize, i64)> {
+    write_one(conn, T::__sql().insert(T::META, kind), row)
 }
 
 pub(crate) fn insert_many<'r, T: DocTable>(
     conn: &impl Conn,
     rows: impl IntoIterator<Item = &'r T>,
+    kind: InsertKind,
 ) -> Result<usize> {
+    write_many(conn, T::__sql().insert(T::META, kind), rows)
+}
+
+pub(crate) fn insert_returning<T: DocTable>(conn: &impl Conn, row: &T) -> Result<T> {
     let meta = T::META;
-    let sql = T::__sql().insert(meta);
+    let sql = T::__sql().insert(meta, InsertKind::Returning);
     conn.with_connection(|c| {
-        atomically(c, |c| {
-            let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-            let mut count = 0;
-            for row in rows {
-                row.__bind(&mut stmt)?;
-                stmt.raw_execute().in_sql(Some(meta.name), sql)?;
-                count += 1;
-            }
-            Ok(count)
-        })
+        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        row.__bind(&mut stmt)?;
+        let mut rows = stmt.raw_query();
+        match rows.next().in_sql(Some(meta.name), sql)? {
+            Some(stored) => T::__read(stored, 0),
+            None => Err(Error::Usage(format!(
+                "table `{}`: INSERT ... RETURNING returned no row",
+                meta.name
+            ))),
+        }
     })
 }
 

@@ -2,15 +2,37 @@
 
 use std::sync::OnceLock;
 
-use crate::dialect::{push_ident, push_placeholder, push_qualified};
+use crate::dialect::{self, push_ident, push_placeholder, push_qualified};
 use crate::table::TableMeta;
+
+/// The INSERT statements of a table: what happens on a uniqueness conflict,
+/// and whether the stored row is read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InsertKind {
+    /// A conflict is an error.
+    Plain,
+    /// A conflicting row is skipped.
+    OrIgnore,
+    /// A conflicting row replaces the old one.
+    OrReplace,
+    /// A conflict is an error; the stored row is returned.
+    Returning,
+}
+
+impl InsertKind {
+    const COUNT: usize = 4;
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
 
 /// The static statements of one table. The derive makes one `static` of these per table.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct StaticSql {
     columns: OnceLock<String>,
-    insert: OnceLock<String>,
+    inserts: [OnceLock<String>; InsertKind::COUNT],
     get: OnceLock<String>,
     update_row: OnceLock<String>,
 }
@@ -26,7 +48,7 @@ impl StaticSql {
     pub const fn new() -> Self {
         StaticSql {
             columns: OnceLock::new(),
-            insert: OnceLock::new(),
+            inserts: [const { OnceLock::new() }; InsertKind::COUNT],
             get: OnceLock::new(),
             update_row: OnceLock::new(),
         }
@@ -46,10 +68,14 @@ impl StaticSql {
         })
     }
 
-    /// `INSERT INTO "t" ("a", ...) VALUES (?1, ...)`.
-    pub(crate) fn insert(&self, meta: &TableMeta) -> &str {
-        self.insert.get_or_init(|| {
-            let mut sql = String::from("INSERT INTO ");
+    /// `INSERT [OR ...] INTO "t" ("a", ...) VALUES (?1, ...) [RETURNING ...]`.
+    pub(crate) fn insert(&self, meta: &TableMeta, kind: InsertKind) -> &str {
+        self.inserts[kind.slot()].get_or_init(|| {
+            let mut sql = String::from(match kind {
+                InsertKind::Plain | InsertKind::Returning => "INSERT INTO ",
+                InsertKind::OrIgnore => dialect::INSERT_OR_IGNORE,
+                InsertKind::OrReplace => dialect::INSERT_OR_REPLACE,
+            });
             push_ident(&mut sql, meta.name);
             sql.push_str(" (");
             for (i, c) in meta.columns.iter().enumerate() {
@@ -66,6 +92,10 @@ impl StaticSql {
                 push_placeholder(&mut sql, i + 1);
             }
             sql.push(')');
+            if kind == InsertKind::Returning {
+                sql.push_str(dialect::RETURNING);
+                sql.push_str(self.columns(meta));
+            }
             sql
         })
     }

@@ -5,12 +5,17 @@ use rusqlite::{Row, Statement};
 use crate::column_type::ColumnType;
 use crate::conn::Conn;
 use crate::dialect::SqlType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::expr::{Column, IntoOperand};
-use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update};
+use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update, Upsert};
+use crate::statements::InsertKind;
 use crate::statements::StaticSql;
 
 /// A struct stored as a table. Implement it with `#[derive(DocTable)]`.
+///
+/// A field named like an operation (a `count` field, say) makes `Doc::count`
+/// the column, which shadows the operation of that name on the struct; the
+/// operation is still there as `<Doc as DocTable>::count()`.
 ///
 /// The derive fills in the table's description and its row conversions; the
 /// operations (`create_table`, `insert`, `select`, ...) are provided methods,
@@ -77,13 +82,13 @@ pub trait DocTable: Sized + 'static {
     /// assert_eq!(Word::insert_sql(), r#"INSERT INTO "word" ("id", "text") VALUES (?1, ?2)"#);
     /// ```
     fn insert_sql() -> &'static str {
-        Self::__sql().insert(Self::META)
+        Self::__sql().insert(Self::META, InsertKind::Plain)
     }
 
     /// Inserts one row and returns its rowid. An `Option<i64>` primary key that
     /// is `None` is assigned by SQLite; that id is what is returned.
     fn insert(conn: &impl Conn, row: &Self) -> Result<i64> {
-        crate::rows::insert(conn, row)
+        crate::rows::insert(conn, row, InsertKind::Plain).map(|(_, rowid)| rowid)
     }
 
     /// Inserts many rows in one transaction with one prepared statement, and
@@ -92,7 +97,74 @@ pub trait DocTable: Sized + 'static {
         conn: &impl Conn,
         rows: impl IntoIterator<Item = &'r Self>,
     ) -> Result<usize> {
-        crate::rows::insert_many(conn, rows)
+        crate::rows::insert_many(conn, rows, InsertKind::Plain)
+    }
+
+    /// Inserts one row unless it would break a `UNIQUE` or primary key
+    /// constraint: returns its rowid, or `None` when it was skipped
+    /// (the ancestor's `ifnotunique="ignore"`).
+    fn insert_or_ignore(conn: &impl Conn, row: &Self) -> Result<Option<i64>> {
+        crate::rows::insert(conn, row, InsertKind::OrIgnore)
+            .map(|(changed, rowid)| (changed > 0).then_some(rowid))
+    }
+
+    /// Inserts one row, first deleting any rows it conflicts with on a `UNIQUE`
+    /// or primary key constraint (the ancestor's `ifnotunique="replace"`).
+    fn insert_or_replace(conn: &impl Conn, row: &Self) -> Result<i64> {
+        crate::rows::insert(conn, row, InsertKind::OrReplace).map(|(_, rowid)| rowid)
+    }
+
+    /// [`insert_or_ignore`](DocTable::insert_or_ignore) for many rows, in one
+    /// transaction; returns how many were inserted.
+    fn insert_many_or_ignore<'r>(
+        conn: &impl Conn,
+        rows: impl IntoIterator<Item = &'r Self>,
+    ) -> Result<usize> {
+        crate::rows::insert_many(conn, rows, InsertKind::OrIgnore)
+    }
+
+    /// [`insert_or_replace`](DocTable::insert_or_replace) for many rows, in one
+    /// transaction; returns how many were written.
+    fn insert_many_or_replace<'r>(
+        conn: &impl Conn,
+        rows: impl IntoIterator<Item = &'r Self>,
+    ) -> Result<usize> {
+        crate::rows::insert_many(conn, rows, InsertKind::OrReplace)
+    }
+
+    /// Inserts one row and reads it back as stored, with its assigned key and
+    /// column defaults filled in (`INSERT ... RETURNING`).
+    fn insert_returning(conn: &impl Conn, row: &Self) -> Result<Self> {
+        crate::rows::insert_returning(conn, row)
+    }
+
+    /// An insert that updates the existing row, or does nothing, on a
+    /// conflict: `Doc::upsert().on_conflict(Doc::title).update((Doc::score,)).run(&db, &doc)`.
+    fn upsert() -> Upsert<Self> {
+        Upsert::new()
+    }
+
+    /// Rows chosen by raw SQL after `SELECT <columns> FROM <table>`: the text is
+    /// `'static` so values cannot be formatted into it; bind them as `params`.
+    ///
+    /// ```
+    /// # use doctable::{DocTable, Persistent};
+    /// # #[derive(DocTable, Debug)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
+    /// # let db = Persistent::open_in_memory()?; Doc::create_table(&db)?;
+    /// # Doc::insert(&db, &Doc { id: None, body: "a long enough body".into() })?;
+    /// let long = Doc::select_sql("WHERE length(\"body\") > ? ORDER BY \"id\"", [10], &db)?;
+    /// assert_eq!(long.len(), 1);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    fn select_sql<P: rusqlite::ToSql>(
+        sql: &'static str,
+        params: impl IntoIterator<Item = P>,
+        conn: &impl Conn,
+    ) -> Result<Vec<Self>> {
+        let params = crate::expr::owned_params(params).map_err(|detail| {
+            Error::conversion(Self::META.name, "(select_sql parameter)", detail)
+        })?;
+        crate::query::select_sql(conn, sql, &params)
     }
 
     /// The row with primary key `key`, if there is one.

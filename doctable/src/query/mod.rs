@@ -3,10 +3,12 @@
 mod modify;
 mod select;
 mod selection;
+mod upsert;
 
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use upsert::{ColumnList, Upsert};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
@@ -50,4 +52,27 @@ fn execute(conn: &Connection, table: &str, sql: &str, params: &[Value]) -> Resul
         stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
     }
     stmt.raw_execute().in_sql(Some(table), sql)
+}
+
+/// `SELECT <all columns> FROM <table> <sql>` with bound parameters.
+pub(crate) fn select_sql<T: crate::table::DocTable>(
+    conn: &impl crate::conn::Conn,
+    sql: &'static str,
+    params: &[Value],
+) -> Result<Vec<T>> {
+    let meta = T::META;
+    let mut text = String::from("SELECT ");
+    text.push_str(T::__sql().columns(meta));
+    text.push_str(" FROM ");
+    crate::dialect::push_ident(&mut text, meta.name);
+    text.push(' ');
+    text.push_str(sql);
+    let mut out = Vec::new();
+    conn.with_connection(|c| {
+        for_rows(c, meta.name, &text, params, |row| {
+            out.push(T::__read(row, 0)?);
+            Ok(true)
+        })
+    })?;
+    Ok(out)
 }

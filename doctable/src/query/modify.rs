@@ -100,6 +100,32 @@ impl<T: DocTable, S> Update<T, S> {
     where
         S: RowsChosen,
     {
+        let q = self.build()?;
+        let table = T::META.name;
+        conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
+    }
+
+    /// Runs the update and returns the changed rows as they are now stored
+    /// (`UPDATE ... RETURNING`).
+    pub fn returning(&self, conn: &impl Conn) -> Result<Vec<T>>
+    where
+        S: RowsChosen,
+    {
+        let mut q = self.build()?;
+        let table = T::META.name;
+        q.sql.push_str(crate::dialect::RETURNING);
+        q.sql.push_str(T::__sql().columns(T::META));
+        let mut out = Vec::new();
+        conn.with_connection(|c| {
+            super::for_rows(c, table, &q.sql, &q.params, |row| {
+                out.push(T::__read(row, 0)?);
+                Ok(true)
+            })
+        })?;
+        Ok(out)
+    }
+
+    fn build(&self) -> Result<Fragment> {
         let table = T::META.name;
         if self.assignments.sql.is_empty() {
             return Err(Error::Usage(format!(
@@ -113,7 +139,7 @@ impl<T: DocTable, S> Update<T, S> {
         q.append(self.assignments.clone());
         push_where(&mut q, &self.filter);
         check(table, &q)?;
-        conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
+        Ok(q)
     }
 }
 

@@ -227,6 +227,49 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         })
     }
 
+    /// Runs the query and hands the rows to `f` in batches of up to `size`
+    /// (the last may be shorter), for work done a batch at a time; memory holds
+    /// one batch. A `size` of 0 is treated as 1.
+    pub fn chunks(
+        &self,
+        conn: &impl Conn,
+        size: usize,
+        mut f: impl FnMut(Vec<S::Row>) -> Result<()>,
+    ) -> Result<()> {
+        let size = size.max(1);
+        let mut batch = Vec::with_capacity(size);
+        self.for_each(conn, |row| {
+            batch.push(row);
+            if batch.len() == size {
+                f(std::mem::replace(&mut batch, Vec::with_capacity(size)))?;
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            f(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the query matches any row (`SELECT EXISTS (...)`).
+    pub fn exists(&self, conn: &impl Conn) -> Result<bool> {
+        let inner = self.build(Some(1));
+        let table = T::META.name;
+        check(table, &inner)?;
+        let mut q = Fragment::default();
+        q.sql.push_str("SELECT EXISTS (");
+        q.append(inner);
+        q.sql.push(')');
+        let mut found = false;
+        conn.with_connection(|c| {
+            for_rows(c, table, &q.sql, &q.params, |row| {
+                found = crate::private::read::<bool>(row, 0, table, "EXISTS")?;
+                Ok(false)
+            })
+        })?;
+        Ok(found)
+    }
+
     /// Runs the query for its first row only.
     pub fn first(&self, conn: &impl Conn) -> Result<Option<S::Row>> {
         let q = self.build(Some(1));
