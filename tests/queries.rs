@@ -281,3 +281,165 @@ fn aggregates_over_no_rows_are_null_and_count_is_zero() {
         .expect("group by having");
     assert_eq!(groups, [(2, 2)]);
 }
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Author {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    name: String,
+    born: i64,
+}
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Paper {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    author_id: Option<i64>,
+    /// NOT NULL, joined to the `Option<i64>` key of `Author`.
+    reviewer_id: i64,
+    title: String,
+    year: i64,
+}
+
+fn library() -> (tempfile::TempDir, Persistent, Vec<Author>, Vec<Paper>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("lib.db")).expect("open");
+    Author::create_table(&db).expect("create");
+    Paper::create_table(&db).expect("create");
+    let authors = vec![
+        Author {
+            id: Some(1),
+            name: "Ada".into(),
+            born: 1815,
+        },
+        Author {
+            id: Some(2),
+            name: "Grace".into(),
+            born: 1906,
+        },
+        Author {
+            id: Some(3),
+            name: "Noam".into(),
+            born: 1928,
+        },
+    ];
+    let papers = vec![
+        Paper {
+            id: Some(10),
+            author_id: Some(1),
+            title: "Notes".into(),
+            reviewer_id: 2,
+            year: 1843,
+        },
+        Paper {
+            id: Some(11),
+            author_id: Some(2),
+            title: "Compilers".into(),
+            reviewer_id: 1,
+            year: 1952,
+        },
+        Paper {
+            id: Some(12),
+            author_id: Some(2),
+            title: "COBOL".into(),
+            reviewer_id: 3,
+            year: 1959,
+        },
+        Paper {
+            id: Some(13),
+            author_id: None,
+            title: "Anonymous".into(),
+            reviewer_id: 3,
+            year: 1900,
+        },
+        Paper {
+            id: Some(14),
+            author_id: Some(99),
+            title: "Orphan".into(),
+            reviewer_id: 3,
+            year: 2000,
+        },
+    ];
+    Author::insert_many(&db, &authors).expect("authors");
+    Paper::insert_many(&db, &papers).expect("papers");
+    (dir, db, authors, papers)
+}
+
+#[test]
+fn inner_join_pairs_matching_rows_with_filters_on_both_tables() {
+    let (_dir, db, authors, papers) = library();
+    let pairs = Paper::select()
+        .join(Paper::author_id, Author::id)
+        .order_by(Paper::year)
+        .all(&db)
+        .expect("join");
+    let expected: Vec<(Paper, Author)> = vec![
+        (papers[0].clone(), authors[0].clone()),
+        (papers[1].clone(), authors[1].clone()),
+        (papers[2].clone(), authors[1].clone()),
+    ];
+    assert_eq!(pairs, expected);
+
+    let graces_late = Paper::select()
+        .filter(Paper::year.gt(1955))
+        .join(Paper::author_id, Author::id)
+        .filter(Author::name.eq("Grace"))
+        .order_by(Author::born.desc())
+        .all(&db)
+        .expect("filtered join");
+    assert_eq!(graces_late, [(papers[2].clone(), authors[1].clone())]);
+
+    let first = Paper::select()
+        .join(Paper::author_id, Author::id)
+        .order_by(Paper::year.desc())
+        .first(&db)
+        .expect("first");
+    assert_eq!(first, Some((papers[2].clone(), authors[1].clone())));
+}
+
+#[test]
+fn left_join_keeps_unmatched_rows_with_none() {
+    let (_dir, db, authors, papers) = library();
+    let rows = Paper::select()
+        .left_join(Paper::author_id, Author::id)
+        .order_by(Paper::id)
+        .all(&db)
+        .expect("left join");
+    let expected: Vec<(Paper, Option<Author>)> = vec![
+        (papers[0].clone(), Some(authors[0].clone())),
+        (papers[1].clone(), Some(authors[1].clone())),
+        (papers[2].clone(), Some(authors[1].clone())),
+        (papers[3].clone(), None),
+        (papers[4].clone(), None),
+    ];
+    assert_eq!(rows, expected);
+    let unmatched = Paper::select()
+        .left_join(Paper::author_id, Author::id)
+        .filter(Author::id.is_null())
+        .limit(1)
+        .all(&db)
+        .expect("unmatched");
+    assert_eq!(unmatched, [(papers[3].clone(), None)]);
+    // Authors with no papers: the join the other way round.
+    let noam = Author::select()
+        .left_join(Author::id, Paper::author_id)
+        .filter(Paper::id.is_null())
+        .all(&db)
+        .expect("authors without papers");
+    assert_eq!(noam, [(authors[2].clone(), None)]);
+}
+
+#[test]
+fn a_not_null_foreign_key_joins_an_option_primary_key() {
+    let (_dir, db, _authors, _papers) = library();
+    let reviewed_by_noam: Vec<String> = Paper::select()
+        .join(Paper::reviewer_id, Author::id)
+        .filter(Author::name.eq("Noam"))
+        .order_by(Paper::id)
+        .all(&db)
+        .expect("join")
+        .into_iter()
+        .map(|(p, _)| p.title)
+        .collect();
+    assert_eq!(reviewed_by_noam, ["COBOL", "Anonymous", "Orphan"]);
+}

@@ -83,8 +83,8 @@ pub use options::{Options, Synchronous};
 pub use per_query::PerQuery;
 pub use persistent::Persistent;
 pub use query::{
-    AllColumns, ColumnList, Count, Delete, Filtered, RowsChosen, Select, Selection, Unfiltered,
-    Update, Upsert,
+    AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
+    Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
 };
 pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
 

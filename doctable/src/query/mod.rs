@@ -1,10 +1,12 @@
 //! Query builders: select, count, update, delete.
 
+mod join;
 mod modify;
 mod select;
 mod selection;
 mod upsert;
 
+pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};

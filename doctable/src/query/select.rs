@@ -4,12 +4,13 @@ use std::marker::PhantomData;
 
 use rusqlite::types::Value;
 
+use super::join::{Inner, Join, Joinable, Outer};
 use super::selection::Selection;
 use super::{check, for_rows};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::Result;
-use crate::expr::{Expr, Fragment, Order};
+use crate::expr::{Column, Expr, Fragment, Order};
 use crate::table::DocTable;
 
 /// A select over table `T` reading `S` per row. Made by `Doc::select()` and
@@ -154,20 +155,12 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
             q.sql.push_str(" HAVING ");
             q.append(h.clone());
         }
-        push_list(&mut q, " ORDER BY ", &self.order_by);
-        let limit = match (limit, self.limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if limit.is_some() || self.offset.is_some() {
-            // SQLite reads a negative LIMIT as "no limit".
-            q.sql.push_str(" LIMIT ?");
-            q.params.push(Value::Integer(limit.map_or(-1, saturate)));
-        }
-        if let Some(offset) = self.offset {
-            q.sql.push_str(" OFFSET ?");
-            q.params.push(Value::Integer(saturate(offset)));
-        }
+        push_tail(
+            &mut q,
+            &self.order_by,
+            tighter(limit, self.limit),
+            self.offset,
+        );
         q
     }
 
@@ -283,6 +276,69 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
             })
         })?;
         Ok(out)
+    }
+}
+
+/// The smaller of two optional limits.
+pub(super) fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Appends ` ORDER BY ... LIMIT ? OFFSET ?` as far as each is given.
+pub(super) fn push_tail(
+    q: &mut Fragment,
+    order_by: &[Fragment],
+    limit: Option<u64>,
+    offset: Option<u64>,
+) {
+    push_list(q, " ORDER BY ", order_by);
+    if limit.is_some() || offset.is_some() {
+        // SQLite reads a negative LIMIT as "no limit".
+        q.sql.push_str(" LIMIT ?");
+        q.params.push(Value::Integer(limit.map_or(-1, saturate)));
+    }
+    if let Some(offset) = offset {
+        q.sql.push_str(" OFFSET ?");
+        q.params.push(Value::Integer(saturate(offset)));
+    }
+}
+
+impl<A: DocTable> Select<A, super::AllColumns> {
+    /// Joins table `B` where `left = right`, reading `(A, B)` pairs; the
+    /// filters, order and limits set so far are kept.
+    pub fn join<B: DocTable, V: Joinable<W>, W>(
+        self,
+        left: Column<A, V>,
+        right: Column<B, W>,
+    ) -> Join<A, B, Inner> {
+        Join::new(
+            left,
+            right,
+            self.filter,
+            self.order_by,
+            self.limit,
+            self.offset,
+        )
+    }
+
+    /// Left-joins table `B` where `left = right`, reading `(A, Option<B>)`:
+    /// every row of `A`, with `None` where no row of `B` matches.
+    pub fn left_join<B: DocTable, V: Joinable<W>, W>(
+        self,
+        left: Column<A, V>,
+        right: Column<B, W>,
+    ) -> Join<A, B, Outer> {
+        Join::new(
+            left,
+            right,
+            self.filter,
+            self.order_by,
+            self.limit,
+            self.offset,
+        )
     }
 }
 
