@@ -191,9 +191,18 @@ impl ColumnType for f32 {
             *self,
         ))?)))
     }
-    /// Narrows the stored f64; precision beyond f32's is dropped, as with `as`.
+    /// Narrows the stored f64; precision beyond f32's is dropped, as with `as`,
+    /// but a finite value beyond f32's range is an error, not an infinity.
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
-        read_real(value).map(|v| v as f32)
+        let wide = read_real(value)?;
+        let narrow = wide as f32;
+        if narrow.is_infinite() && wide.is_finite() {
+            return Err(ValueError::OutOfRange {
+                value: wide.to_string(),
+                target: "f32",
+            });
+        }
+        Ok(narrow)
     }
 }
 
@@ -337,6 +346,22 @@ mod tests {
         assert_eq!(
             i64::from_sql(ValueRef::Integer(i64::MIN)).ok(),
             Some(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn f32_refuses_finite_values_beyond_its_range() {
+        assert!(matches!(
+            f32::from_sql(ValueRef::Real(1e300)),
+            Err(ValueError::OutOfRange { .. })
+        ));
+        assert_eq!(
+            f32::from_sql(ValueRef::Real(f64::from(f32::MAX))).ok(),
+            Some(f32::MAX)
+        );
+        assert_eq!(
+            f32::from_sql(ValueRef::Real(f64::NEG_INFINITY)).ok(),
+            Some(f32::NEG_INFINITY)
         );
     }
 

@@ -38,13 +38,29 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// A constraint (UNIQUE, NOT NULL, CHECK, FOREIGN KEY, PRIMARY KEY) rejected a write.
-    #[error("table `{table}`: constraint failed: {message}\n    SQL: {sql}")]
+    #[error("table `{table}`: {kind} constraint failed: {message}\n    SQL: {sql}")]
     Constraint {
         /// The table written to.
         table: String,
+        /// Which kind of constraint.
+        kind: ConstraintKind,
         /// SQLite's description, which names the constraint.
         message: String,
         /// The SQL text of the write.
+        sql: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A write to a database opened read-only (see [`Options::read_only`](crate::Options::read_only)).
+    #[error(
+        "{}the database is open read-only; this statement writes\n    SQL: {sql}",
+        table_prefix(table)
+    )]
+    ReadOnly {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text that would have written.
         sql: String,
         /// What SQLite said.
         #[source]
@@ -110,6 +126,54 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Which kind of constraint rejected a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A `UNIQUE` constraint or unique index.
+    Unique,
+    /// A `PRIMARY KEY` (or rowid) constraint.
+    PrimaryKey,
+    /// A `NOT NULL` constraint.
+    NotNull,
+    /// A `CHECK` constraint.
+    Check,
+    /// A `FOREIGN KEY` constraint.
+    ForeignKey,
+    /// Another kind (a trigger's `RAISE`, say).
+    Other,
+}
+
+impl ConstraintKind {
+    fn of(error: &rusqlite::Error) -> Self {
+        let rusqlite::Error::SqliteFailure(e, _) = error else {
+            return ConstraintKind::Other;
+        };
+        match e.extended_code {
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => ConstraintKind::Unique,
+            rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            | rusqlite::ffi::SQLITE_CONSTRAINT_ROWID => ConstraintKind::PrimaryKey,
+            rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => ConstraintKind::NotNull,
+            rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => ConstraintKind::Check,
+            rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ConstraintKind::ForeignKey,
+            _ => ConstraintKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::Unique => "UNIQUE",
+            ConstraintKind::PrimaryKey => "PRIMARY KEY",
+            ConstraintKind::NotNull => "NOT NULL",
+            ConstraintKind::Check => "CHECK",
+            ConstraintKind::ForeignKey => "FOREIGN KEY",
+            ConstraintKind::Other => "a",
+        })
+    }
+}
+
 fn table_prefix(table: &Option<String>) -> String {
     match table {
         Some(t) => format!("table `{t}`: "),
@@ -128,8 +192,10 @@ impl Error {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 Error::Busy { table, sql, source }
             }
+            Some(ErrorCode::ReadOnly) => Error::ReadOnly { table, sql, source },
             Some(ErrorCode::ConstraintViolation) => Error::Constraint {
                 table: table.unwrap_or_default(),
+                kind: ConstraintKind::of(&source),
                 message: match &source {
                     rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
                     other => other.to_string(),

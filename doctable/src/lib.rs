@@ -76,7 +76,7 @@ pub use column_type::{ColumnType, Numeric, OrNull, Textual, ValueError};
 pub use conn::{Conn, Tx};
 pub use dialect::SqlType;
 pub use doctable_derive::DocTable;
-pub use error::{Error, Result};
+pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, Order};
 pub use json::{Json, JsonValue};
 pub use options::{Options, Synchronous};
@@ -85,6 +85,10 @@ pub use persistent::Persistent;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
+};
+pub use schema::{
+    ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
+    list_tables, reflect_table,
 };
 pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
 

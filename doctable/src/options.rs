@@ -1,7 +1,7 @@
 //! How every connection the crate opens is configured.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -52,6 +52,7 @@ pub struct Options {
     statement_cache_capacity: usize,
     wal_autocheckpoint: Option<u32>,
     cache_size_kib: Option<u32>,
+    read_only: bool,
 }
 
 impl Default for Options {
@@ -64,6 +65,7 @@ impl Default for Options {
             statement_cache_capacity: 64,
             wal_autocheckpoint: None,
             cache_size_kib: None,
+            read_only: false,
         }
     }
 }
@@ -123,14 +125,24 @@ impl Options {
         self
     }
 
+    /// Open the database read-only (default `false`): reads work, and every
+    /// write, `create_table` included, fails with [`Error::ReadOnly`]. The file
+    /// must exist.
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
+        self
+    }
+
     /// Opens a connection to `path` and applies these options. `first_open`
     /// also sets the journal mode (stored in the file, so later opens need not)
     /// and checks that the file is a database, so a bad file fails here.
     pub(crate) fn open(&self, path: &Path, first_open: bool) -> Result<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let access = if self.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let flags = access | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let open_err = |source| Error::Open {
             path: path.to_owned(),
             source,
@@ -146,11 +158,11 @@ impl Options {
     fn configure(&self, conn: &Connection, first_open: bool, file: bool) -> rusqlite::Result<()> {
         conn.busy_timeout(self.busy_timeout)?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache_capacity);
-        if first_open && file {
+        // The journal mode is stored in the file: a read-only connection uses
+        // whatever the writers chose.
+        if first_open && file && !self.read_only {
             let mode = if self.wal { "WAL" } else { "DELETE" };
-            // `journal_mode` answers with the mode now in force.
-            let _now: String =
-                conn.query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))?;
+            set_journal_mode(conn, mode, self.busy_timeout)?;
         }
         conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
         conn.pragma_update(None, "synchronous", self.synchronous.pragma_value())?;
@@ -166,6 +178,37 @@ impl Options {
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         }
         Ok(())
+    }
+}
+
+/// Sets the journal mode, retrying while another connection is busy, for up to `timeout`.
+///
+/// Changing the journal mode takes the write lock from inside a read
+/// transaction, and there SQLite does not call the busy handler (waiting could
+/// deadlock): when several connections open a new file at once (two processes
+/// starting together), all but one fail at once with SQLITE_BUSY despite the
+/// busy timeout. Retried, the pragma finds the mode already set and does nothing.
+fn set_journal_mode(conn: &Connection, mode: &str, timeout: Duration) -> rusqlite::Result<()> {
+    let sql = format!("PRAGMA journal_mode={mode}");
+    // No deadline if the timeout is too long to represent: wait as SQLite would.
+    let deadline = Instant::now().checked_add(timeout);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // `journal_mode` answers with the mode now in force.
+        match conn.query_row(&sql, [], |r| r.get::<_, String>(0)) {
+            Ok(_now) => return Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                let left = deadline.map_or(Duration::MAX, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                if left.is_zero() {
+                    return Err(e);
+                }
+                std::thread::sleep(pause.min(left));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

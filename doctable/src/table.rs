@@ -8,6 +8,7 @@ use crate::dialect::SqlType;
 use crate::error::{Error, Result};
 use crate::expr::{Column, IntoOperand};
 use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update, Upsert};
+use crate::schema::{RebuildReport, SchemaDiff};
 use crate::statements::InsertKind;
 use crate::statements::StaticSql;
 
@@ -65,6 +66,22 @@ pub trait DocTable: Sized + 'static {
     /// and nothing is changed.
     fn create_table(conn: &impl Conn) -> Result<()> {
         crate::schema::create_table::<Self>(conn)
+    }
+
+    /// What differs between the struct and its table in the file, as data:
+    /// what `create_table` would do, and what it would refuse.
+    fn schema_diff(conn: &impl Conn) -> Result<SchemaDiff> {
+        crate::schema::schema_diff::<Self>(conn)
+    }
+
+    /// Rebuilds the table to match the struct, for changes `create_table`
+    /// refuses: dropping a column, changing a column's type (every stored value
+    /// must convert, or nothing changes), changing constraints. Rows are copied
+    /// into a new table that replaces the old one in one transaction, as
+    /// SQLite's documentation prescribes; data in dropped columns is gone, and
+    /// the report lists those columns. Must run outside a transaction.
+    fn rebuild_table(conn: &impl Conn) -> Result<RebuildReport> {
+        crate::schema::rebuild_table::<Self>(conn)
     }
 
     /// Drops the table (and its indexes) if it exists.

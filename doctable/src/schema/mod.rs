@@ -1,0 +1,168 @@
+//! Creating tables, and keeping an existing table in step with its struct.
+
+mod diff;
+mod rebuild;
+mod reflect;
+
+pub use diff::{SchemaChange, SchemaDiff};
+pub use rebuild::RebuildReport;
+pub use reflect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table};
+
+use rusqlite::Connection;
+
+use crate::conn::{Conn, atomically};
+use crate::dialect::{SqlType, push_ident};
+use crate::error::{Error, Result, SqlContext};
+use crate::table::{ColumnMeta, DocTable, IndexMeta, TableMeta};
+
+/// `CREATE TABLE IF NOT EXISTS "name" (...)` for a table's columns.
+pub(crate) fn create_table_sql(meta: &TableMeta, name: &str) -> String {
+    let mut sql = String::from("CREATE TABLE IF NOT EXISTS ");
+    push_ident(&mut sql, name);
+    sql.push_str(" (\n");
+    for (i, column) in meta.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(",\n");
+        }
+        sql.push_str("    ");
+        push_column_def(&mut sql, column);
+    }
+    sql.push_str("\n)");
+    sql
+}
+
+/// A column's definition, as in `CREATE TABLE`.
+pub(crate) fn column_definition(column: &ColumnMeta) -> String {
+    let mut sql = String::new();
+    push_column_def(&mut sql, column);
+    sql
+}
+
+/// `"name" TYPE [PRIMARY KEY [AUTOINCREMENT]] [NOT NULL] [UNIQUE] [DEFAULT (...)]`.
+fn push_column_def(sql: &mut String, column: &ColumnMeta) {
+    push_ident(sql, column.name);
+    sql.push(' ');
+    sql.push_str(column.sql_type.name());
+    if column.primary_key {
+        sql.push_str(" PRIMARY KEY");
+        if column.autoincrement {
+            sql.push_str(" AUTOINCREMENT");
+        }
+    }
+    // An INTEGER PRIMARY KEY is the rowid and never NULL; other keys need saying so,
+    // because SQLite lets a non-integer primary key hold NULL.
+    let rowid_alias = column.primary_key && column.sql_type == SqlType::Integer;
+    if !column.nullable && !rowid_alias {
+        sql.push_str(" NOT NULL");
+    }
+    if column.unique {
+        sql.push_str(" UNIQUE");
+    }
+    if let Some(default) = column.default {
+        sql.push_str(" DEFAULT (");
+        sql.push_str(default);
+        sql.push(')');
+    }
+}
+
+fn create_index_sql(table: &str, index: &IndexMeta) -> String {
+    let mut sql = String::from(if index.unique {
+        "CREATE UNIQUE INDEX IF NOT EXISTS "
+    } else {
+        "CREATE INDEX IF NOT EXISTS "
+    });
+    push_ident(&mut sql, index.name);
+    sql.push_str(" ON ");
+    push_ident(&mut sql, table);
+    sql.push_str(" (");
+    for (i, column) in index.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        push_ident(&mut sql, column);
+    }
+    sql.push(')');
+    sql
+}
+
+/// Whether an index on disk is the one declared.
+pub(crate) fn index_matches(declared: &IndexMeta, found: &IndexInfo) -> bool {
+    declared.unique == found.unique
+        && declared.columns.len() == found.columns.len()
+        && declared
+            .columns
+            .iter()
+            .zip(&found.columns)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+fn execute(conn: &Connection, table: &str, sql: &str) -> Result<()> {
+    conn.execute_batch(sql).in_sql(Some(table), sql)
+}
+
+fn create_indexes(conn: &Connection, meta: &TableMeta) -> Result<()> {
+    for index in meta.indexes {
+        execute(conn, meta.name, &create_index_sql(meta.name, index))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
+    let meta = T::META;
+    conn.with_connection(|c| {
+        // One write transaction: two processes creating or extending the same
+        // table at once take turns, and the second sees the first one's work.
+        atomically(c, |c| {
+            let schema = reflect::reflect(c, meta.name)?;
+            let diff = diff::diff(meta, schema.as_ref());
+            if let Some(SchemaChange::Mismatch {
+                column,
+                expected,
+                found,
+            }) = diff
+                .changes
+                .iter()
+                .find(|c| matches!(c, SchemaChange::Mismatch { .. }))
+            {
+                return Err(Error::SchemaMismatch {
+                    table: meta.name.to_owned(),
+                    column: column.clone(),
+                    expected: expected.clone(),
+                    found: found.clone(),
+                });
+            }
+            for change in &diff.changes {
+                match change {
+                    SchemaChange::CreateTable => {
+                        execute(c, meta.name, &create_table_sql(meta, meta.name))?;
+                    }
+                    SchemaChange::AddColumn { definition, .. } => {
+                        let mut sql = String::from("ALTER TABLE ");
+                        push_ident(&mut sql, meta.name);
+                        sql.push_str(" ADD COLUMN ");
+                        sql.push_str(definition);
+                        execute(c, meta.name, &sql)?;
+                    }
+                    SchemaChange::CreateIndex { .. } | SchemaChange::Mismatch { .. } => {}
+                }
+            }
+            create_indexes(c, meta)
+        })
+    })
+}
+
+pub(crate) fn schema_diff<T: DocTable>(conn: &impl Conn) -> Result<SchemaDiff> {
+    let meta = T::META;
+    conn.with_connection(|c| {
+        let schema = reflect::reflect(c, meta.name)?;
+        Ok(diff::diff(meta, schema.as_ref()))
+    })
+}
+
+pub(crate) use rebuild::rebuild_table;
+
+pub(crate) fn drop_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
+    let mut sql = String::from("DROP TABLE IF EXISTS ");
+    push_ident(&mut sql, T::META.name);
+    conn.with_connection(|c| execute(c, T::META.name, &sql))
+}

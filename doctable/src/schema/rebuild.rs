@@ -1,0 +1,188 @@
+//! The opt-in rebuild: for changes `ALTER TABLE ADD COLUMN` cannot make.
+//!
+//! It follows SQLite's procedure for "other kinds of table schema changes"
+//! (<https://sqlite.org/lang_altertable.html#otheralter>): foreign key checks
+//! off, then in one transaction: create the new table, copy the rows, drop the
+//! old table, rename the new one, recreate the indexes, check foreign keys;
+//! commit; foreign key checks back as they were.
+
+use rusqlite::Connection;
+
+use super::reflect::{TableSchema, reflect};
+use super::{create_indexes, create_table_sql, execute};
+use crate::conn::{Conn, atomically};
+use crate::dialect::{SqlType, push_ident};
+use crate::error::{Error, Result, SqlContext};
+use crate::table::{DocTable, TableMeta};
+
+/// What [`DocTable::rebuild_table`](crate::DocTable::rebuild_table) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RebuildReport {
+    /// Rows copied into the rebuilt table.
+    pub rows: usize,
+    /// Columns of the old table that the struct no longer has: their data is gone.
+    pub dropped_columns: Vec<String>,
+    /// Columns whose type changed; every value converted.
+    pub converted_columns: Vec<String>,
+    /// Columns the struct added (filled with their default, or NULL).
+    pub added_columns: Vec<String>,
+}
+
+/// The `typeof()` results a value may have after conversion to `ty`.
+fn storage_names(ty: SqlType) -> &'static str {
+    match ty {
+        SqlType::Integer => "'integer'",
+        SqlType::Real => "'real', 'integer'",
+        SqlType::Text => "'text'",
+        SqlType::Blob => "'blob', 'text', 'integer', 'real'",
+    }
+}
+
+pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildReport> {
+    let meta = T::META;
+    conn.with_connection(|c| {
+        if !c.is_autocommit() {
+            return Err(Error::Usage(format!(
+                "table `{}`: rebuild_table must run outside a transaction, because it turns \
+                 foreign key checks off while it works (SQLite ignores that inside a transaction)",
+                meta.name
+            )));
+        }
+        let fk_sql = "PRAGMA foreign_keys";
+        let foreign_keys: bool = c
+            .query_row(fk_sql, [], |r| r.get(0))
+            .in_sql(Some(meta.name), fk_sql)?;
+        c.pragma_update(None, "foreign_keys", false)
+            .in_sql(Some(meta.name), "PRAGMA foreign_keys = OFF")?;
+        let result = atomically(c, |c| match reflect(c, meta.name)? {
+            None => {
+                execute(c, meta.name, &create_table_sql(meta, meta.name))?;
+                create_indexes(c, meta)?;
+                Ok(RebuildReport::default())
+            }
+            Some(old) => copy_into_new_table(c, meta, &old),
+        });
+        let restore = c
+            .pragma_update(None, "foreign_keys", foreign_keys)
+            .in_sql(Some(meta.name), "PRAGMA foreign_keys");
+        let report = result?;
+        restore?;
+        Ok(report)
+    })
+}
+
+fn copy_into_new_table(
+    c: &Connection,
+    meta: &TableMeta,
+    old: &TableSchema,
+) -> Result<RebuildReport> {
+    let table = meta.name;
+    let temp = format!("{table}__doctable_rebuild");
+    let mut report = RebuildReport::default();
+    execute(c, table, &{
+        let mut sql = String::from("DROP TABLE IF EXISTS ");
+        push_ident(&mut sql, &temp);
+        sql
+    })?;
+    execute(c, table, &create_table_sql(meta, &temp))?;
+
+    let mut columns = String::new();
+    for column in meta.columns {
+        match old.column(column.name) {
+            Some(disk) => {
+                if !columns.is_empty() {
+                    columns.push_str(", ");
+                }
+                push_ident(&mut columns, column.name);
+                if SqlType::affinity_of(&disk.declared_type) != Some(column.sql_type) {
+                    report.converted_columns.push(column.name.to_owned());
+                }
+            }
+            None => report.added_columns.push(column.name.to_owned()),
+        }
+    }
+    report.dropped_columns = old
+        .columns
+        .iter()
+        .filter(|d| {
+            !meta
+                .columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(&d.name))
+        })
+        .map(|d| d.name.clone())
+        .collect();
+
+    let mut copy = String::from("INSERT INTO ");
+    push_ident(&mut copy, &temp);
+    copy.push_str(" (");
+    copy.push_str(&columns);
+    copy.push_str(") SELECT ");
+    copy.push_str(&columns);
+    copy.push_str(" FROM ");
+    push_ident(&mut copy, table);
+    report.rows = c.execute(&copy, []).in_sql(Some(table), &copy)?;
+
+    // Column affinity converts what it can and keeps the rest as it was; a
+    // value left in another storage class did not convert, and the rebuild stops.
+    for name in &report.converted_columns {
+        let Some(column) = meta.columns.iter().find(|c| c.name == name.as_str()) else {
+            continue;
+        };
+        let mut check = String::from("SELECT count(*) FROM ");
+        push_ident(&mut check, &temp);
+        check.push_str(" WHERE ");
+        push_ident(&mut check, name);
+        check.push_str(" IS NOT NULL AND typeof(");
+        push_ident(&mut check, name);
+        check.push_str(") NOT IN (");
+        check.push_str(storage_names(column.sql_type));
+        check.push(')');
+        let unconverted: i64 = c
+            .query_row(&check, [], |r| r.get(0))
+            .in_sql(Some(table), &check)?;
+        if unconverted > 0 {
+            return Err(Error::conversion(
+                table,
+                name,
+                format!(
+                    "{unconverted} stored values do not convert to {}; the rebuild was rolled back and nothing changed",
+                    column.sql_type.name()
+                ),
+            ));
+        }
+    }
+
+    let mut swap = String::from("DROP TABLE ");
+    push_ident(&mut swap, table);
+    swap.push_str("; ALTER TABLE ");
+    push_ident(&mut swap, &temp);
+    swap.push_str(" RENAME TO ");
+    push_ident(&mut swap, table);
+    execute(c, table, &swap)?;
+    create_indexes(c, meta)?;
+
+    let check = "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check";
+    let broken: Option<(String, i64, String)> = {
+        let mut stmt = c.prepare(check).in_sql(Some(table), check)?;
+        let mut rows = stmt.query([]).in_sql(Some(table), check)?;
+        match rows.next().in_sql(Some(table), check)? {
+            Some(r) => Some((
+                r.get(0).in_sql(Some(table), check)?,
+                r.get::<_, Option<i64>>(1)
+                    .in_sql(Some(table), check)?
+                    .unwrap_or_default(),
+                r.get(2).in_sql(Some(table), check)?,
+            )),
+            None => None,
+        }
+    };
+    if let Some((child, rowid, parent)) = broken {
+        return Err(Error::Usage(format!(
+            "table `{table}`: after the rebuild, row {rowid} of `{child}` refers to a missing row of `{parent}`; \
+             the rebuild was rolled back and nothing changed"
+        )));
+    }
+    Ok(report)
+}

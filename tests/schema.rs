@@ -1,0 +1,387 @@
+//! Schema evolution: what `create_table` adds, what it refuses (changing
+//! nothing), what `rebuild_table` can do, and what is on disk afterwards.
+//! Struct versions are separate structs over the same table name.
+
+use doctable::rusqlite::Connection;
+use doctable::{DocTable, Error, Options, Persistent, SchemaChange};
+
+mod v1 {
+    use doctable::DocTable;
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "docs")]
+    pub struct Doc {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(unique)]
+        pub title: String,
+        pub year: i64,
+    }
+}
+
+mod v2 {
+    use doctable::DocTable;
+    /// v1 plus a nullable column, a defaulted column and two indexes.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "docs", index(by_year_title = [year, title]))]
+    pub struct Doc {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(unique)]
+        pub title: String,
+        #[doctable(index)]
+        pub year: i64,
+        pub note: Option<String>,
+        #[doctable(default = "'en'")]
+        pub lang: String,
+    }
+}
+
+mod renamed {
+    use doctable::DocTable;
+    /// v1 with `year` renamed to `published`.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "docs")]
+    pub struct Doc {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(unique)]
+        pub title: String,
+        pub published: i64,
+    }
+}
+
+mod retyped {
+    use doctable::DocTable;
+    /// v1 with `year` as text.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "docs")]
+    pub struct Doc {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(unique)]
+        pub title: String,
+        pub year: String,
+    }
+}
+
+mod slim {
+    use doctable::DocTable;
+    /// v1 without `year`.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "docs")]
+    pub struct Doc {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(unique)]
+        pub title: String,
+    }
+}
+
+fn v1_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("schema.db");
+    let db = Persistent::open(&path).expect("open");
+    v1::Doc::create_table(&db).expect("create v1");
+    let rows: Vec<v1::Doc> = (0..3)
+        .map(|i| v1::Doc {
+            id: None,
+            title: format!("t{i}"),
+            year: 2000 + i,
+        })
+        .collect();
+    v1::Doc::insert_many(&db, &rows).expect("insert");
+    (dir, path)
+}
+
+/// Everything that could change: the schema text and every row, as text.
+fn snapshot(path: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let c = Connection::open(path).expect("open");
+    let schema = c
+        .prepare(
+            "SELECT type || ' ' || name || ' ' || ifnull(sql, '') FROM sqlite_schema ORDER BY name",
+        )
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<Vec<String>, _>>()
+        .expect("schema");
+    let rows = c
+        .prepare(
+            "SELECT quote(id) || '|' || quote(title) || '|' || quote(year) FROM docs ORDER BY id",
+        )
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<Vec<String>, _>>()
+        .expect("rows");
+    (schema, rows)
+}
+
+#[test]
+fn new_nullable_and_defaulted_columns_and_indexes_are_added() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open(&path).expect("open");
+    let diff = v2::Doc::schema_diff(&db).expect("diff");
+    assert!(diff.is_safe(), "{diff:?}");
+    let added: Vec<&str> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            SchemaChange::AddColumn { column, .. } => Some(column.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, ["note", "lang"]);
+    assert!(diff.changes.contains(&SchemaChange::CreateIndex {
+        index: "by_year_title".into()
+    }));
+
+    v2::Doc::create_table(&db).expect("evolve to v2");
+    assert!(v2::Doc::schema_diff(&db).expect("diff").is_empty());
+    let rows = v2::Doc::select()
+        .order_by(v2::Doc::id)
+        .all(&db)
+        .expect("read old rows");
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|d| d.note.is_none() && d.lang == "en"),
+        "{rows:?}"
+    );
+
+    let schema = doctable::reflect_table(&db, "docs")
+        .expect("reflect")
+        .expect("table");
+    let by_year_title = schema.index("by_year_title").expect("composite index");
+    assert_eq!(
+        (by_year_title.unique, by_year_title.columns.clone()),
+        (false, vec!["year".to_string(), "title".to_string()])
+    );
+    assert_eq!(
+        schema.index("ix_docs_year").map(|i| i.columns.clone()),
+        Some(vec!["year".to_string()])
+    );
+    assert!(
+        schema
+            .indexes
+            .iter()
+            .any(|i| i.unique && i.origin == "u" && i.columns == ["title"])
+    );
+    assert_eq!(
+        schema
+            .column("lang")
+            .and_then(|c| c.default.clone())
+            .as_deref(),
+        Some("'en'")
+    );
+    // Running it again changes nothing.
+    v2::Doc::create_table(&db).expect("idempotent");
+}
+
+#[test]
+fn a_rename_is_refused_and_the_file_is_unchanged() {
+    let (_dir, path) = v1_file();
+    let before = snapshot(&path);
+    let db = Persistent::open(&path).expect("open");
+    match renamed::Doc::create_table(&db) {
+        Err(Error::SchemaMismatch {
+            table,
+            column,
+            expected,
+            found,
+        }) => {
+            assert_eq!((table.as_str(), column.as_str()), ("docs", "published"));
+            assert!(
+                expected.contains("\"published\" INTEGER NOT NULL"),
+                "{expected}"
+            );
+            assert!(found.contains("no such column"), "{found}");
+        }
+        other => panic!("expected a schema mismatch, got {other:?}"),
+    }
+    drop(db);
+    assert_eq!(snapshot(&path), before);
+}
+
+#[test]
+fn a_type_change_is_refused_and_the_file_is_unchanged() {
+    let (_dir, path) = v1_file();
+    let before = snapshot(&path);
+    let db = Persistent::open(&path).expect("open");
+    let err = retyped::Doc::create_table(&db).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("docs")
+            && text.contains("year")
+            && text.contains("TEXT")
+            && text.contains("INTEGER"),
+        "{text}"
+    );
+    drop(db);
+    assert_eq!(snapshot(&path), before);
+}
+
+#[test]
+fn a_removed_column_is_refused_but_rebuild_drops_it_keeping_the_rest() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open(&path).expect("open");
+    assert!(
+        matches!(slim::Doc::create_table(&db), Err(Error::SchemaMismatch { ref column, .. }) if column == "year")
+    );
+    let report = slim::Doc::rebuild_table(&db).expect("rebuild");
+    assert_eq!(report.rows, 3);
+    assert_eq!(report.dropped_columns, ["year"]);
+    let rows = slim::Doc::select()
+        .order_by(slim::Doc::id)
+        .all(&db)
+        .expect("read");
+    let expected: Vec<slim::Doc> = (0..3)
+        .map(|i| slim::Doc {
+            id: Some(i + 1),
+            title: format!("t{i}"),
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    // The unique constraint came through the rebuild.
+    assert!(
+        slim::Doc::insert(
+            &db,
+            &slim::Doc {
+                id: None,
+                title: "t0".into()
+            }
+        )
+        .is_err()
+    );
+    assert!(slim::Doc::schema_diff(&db).expect("diff").is_empty());
+}
+
+#[test]
+fn rebuild_converts_types_only_when_every_value_converts() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open(&path).expect("open");
+    // INTEGER -> TEXT: every integer converts.
+    let report = retyped::Doc::rebuild_table(&db).expect("rebuild to text");
+    assert_eq!(report.converted_columns, ["year"]);
+    let years: Vec<String> = retyped::Doc::select_cols(retyped::Doc::year)
+        .order_by(retyped::Doc::id)
+        .all(&db)
+        .expect("read");
+    assert_eq!(years, ["2000", "2001", "2002"]);
+    // TEXT -> INTEGER with a value that is not a number: refused, nothing changes.
+    retyped::Doc::insert(
+        &db,
+        &retyped::Doc {
+            id: None,
+            title: "x".into(),
+            year: "unknown".into(),
+        },
+    )
+    .expect("insert");
+    drop(db);
+    let before = snapshot(&path);
+    let db = Persistent::open(&path).expect("open");
+    match v1::Doc::rebuild_table(&db) {
+        Err(Error::Conversion {
+            table,
+            column,
+            detail,
+        }) => {
+            assert_eq!((table.as_str(), column.as_str()), ("docs", "year"));
+            assert!(detail.contains("1 stored values"), "{detail}");
+        }
+        other => panic!("expected a conversion error, got {other:?}"),
+    }
+    drop(db);
+    assert_eq!(snapshot(&path), before);
+}
+
+#[test]
+fn rebuild_inside_a_transaction_is_refused() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open(&path).expect("open");
+    let err = doctable::Conn::transaction(&db, |tx| slim::Doc::rebuild_table(tx).map(|_| ()))
+        .unwrap_err();
+    assert!(err.to_string().contains("outside a transaction"), "{err}");
+}
+
+#[test]
+fn a_read_only_open_reads_but_refuses_every_write() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open_with(&path, &Options::new().read_only(true)).expect("open read-only");
+    assert_eq!(v1::Doc::select().all(&db).expect("read").len(), 3);
+    let doc = v1::Doc {
+        id: None,
+        title: "new".into(),
+        year: 1,
+    };
+    assert!(matches!(
+        v1::Doc::insert(&db, &doc),
+        Err(Error::ReadOnly { .. })
+    ));
+    assert!(matches!(
+        v1::Doc::delete().all_rows().run(&db),
+        Err(Error::ReadOnly { .. })
+    ));
+    assert!(v2::Doc::create_table(&db).is_err());
+    assert_eq!(v1::Doc::select().all(&db).expect("still readable").len(), 3);
+}
+
+#[test]
+fn list_tables_and_reflection_see_what_is_there() {
+    let (_dir, path) = v1_file();
+    let db = Persistent::open(&path).expect("open");
+    assert_eq!(doctable::list_tables(&db).expect("list"), ["docs"]);
+    assert_eq!(doctable::reflect_table(&db, "nope").expect("reflect"), None);
+    let schema = doctable::reflect_table(&db, "docs")
+        .expect("reflect")
+        .expect("table");
+    let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "title", "year"]);
+    assert_eq!(schema.column("id").map(|c| c.primary_key), Some(1));
+    assert!(schema.sql.starts_with("CREATE TABLE"));
+}
+
+/// Two processes open the same v1 file with the v2 struct at the same moment:
+/// both succeed, and each new column exists once.
+#[test]
+fn two_processes_migrating_at_once_both_succeed() {
+    if let Ok(path) = std::env::var("DOCTABLE_SCHEMA_CHILD") {
+        let db = Persistent::open(&path).expect("child open");
+        v2::Doc::create_table(&db).expect("child migrate");
+        return;
+    }
+    let (_dir, path) = v1_file();
+    let exe = std::env::current_exe().expect("test binary");
+    // Both children are started before either is waited for, so they race.
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "two_processes_migrating_at_once_both_succeed",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("DOCTABLE_SCHEMA_CHILD", &path)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = Persistent::open(&path).expect("open");
+    let schema = doctable::reflect_table(&db, "docs")
+        .expect("reflect")
+        .expect("table");
+    let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "title", "year", "note", "lang"]);
+    assert!(v2::Doc::schema_diff(&db).expect("diff").is_empty());
+}
