@@ -3,7 +3,7 @@
 //!
 //! Run it with `cargo run --example queries`.
 
-use doctable::{Conn, DocTable, Expr, Persistent};
+use doctable::{DocTable, Expr, Persistent};
 
 /// A writer.
 #[derive(DocTable, Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! Run it with `cargo run --example quickstart`. It writes `quickstart.db` in
 //! the system temp directory (replacing it each run) and prints each step.
 
-use doctable::{Conn, DocTable, Persistent};
+use doctable::{DocTable, Persistent};
 
 /// A document of a small text-analysis corpus.
 #[derive(DocTable, Debug, Clone, PartialEq)]

@@ -299,7 +299,8 @@ fn rebuild_converts_types_only_when_every_value_converts() {
 fn rebuild_inside_a_transaction_is_refused() {
     let (_dir, path) = v1_file();
     let db = Persistent::open(&path).expect("open");
-    let err = doctable::Conn::transaction(&db, |tx| slim::Doc::rebuild_table(tx).map(|_| ()))
+    let err = db
+        .transaction(|tx| slim::Doc::rebuild_table(tx).map(|_| ()))
         .unwrap_err();
     assert!(err.to_string().contains("outside a transaction"), "{err}");
 }

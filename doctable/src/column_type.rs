@@ -35,10 +35,13 @@ use crate::error::Error;
 ///     }
 /// }
 /// ```
+// The std-type impls are `#[diagnostic::do_not_recommend]`, so an unmapped
+// type is answered with these notes rather than a list of every impl.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a SQLite column",
     label = "no column mapping for this type",
-    note = "add `#[doctable(json)]` to store it as JSON text (it needs serde's `Serialize` and `Deserialize`), or implement `doctable::ColumnType` for it"
+    note = "a column holds an integer, `f32`, `f64`, `bool`, `String`, `Vec<u8>` or `Json<T>`, or an `Option` of one",
+    note = "add `#[doctable(json)]` to the field to store it as JSON text (its type then needs serde's `Serialize` and `Deserialize`), or implement `doctable::ColumnType` for the type"
 )]
 pub trait ColumnType: Sized {
     /// The storage class of the column.
@@ -131,6 +134,7 @@ pub(crate) fn storage_class(value: ValueRef<'_>) -> &'static str {
 
 macro_rules! integer_column {
     ($($ty:ty),*) => {$(
+        #[diagnostic::do_not_recommend]
         impl ColumnType for $ty {
             const SQL_TYPE: SqlType = SqlType::Integer;
             fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
@@ -174,6 +178,7 @@ fn read_real(value: ValueRef<'_>) -> Result<f64, ValueError> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for f64 {
     const SQL_TYPE: SqlType = SqlType::Real;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
@@ -184,6 +189,7 @@ impl ColumnType for f64 {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for f32 {
     const SQL_TYPE: SqlType = SqlType::Real;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
@@ -206,6 +212,7 @@ impl ColumnType for f32 {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for bool {
     const SQL_TYPE: SqlType = SqlType::Integer;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
@@ -224,6 +231,7 @@ impl ColumnType for bool {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for String {
     const SQL_TYPE: SqlType = SqlType::Text;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
@@ -239,6 +247,7 @@ impl ColumnType for String {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for Vec<u8> {
     const SQL_TYPE: SqlType = SqlType::Blob;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {

@@ -24,9 +24,16 @@ pub trait Conn: Sealed {
     #[doc(hidden)]
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R>;
 
-    /// Runs `f` inside one transaction on one connection: committed when `f`
-    /// returns `Ok`, rolled back when it returns `Err` or panics. Nested calls
-    /// (on the [`Tx`] passed to `f`) use savepoints.
+    /// Runs `f` inside one transaction on this connection: committed when
+    /// `f` returns `Ok`, rolled back when it returns `Err` or panics; inside a
+    /// transaction already open (a [`Tx`], or a caller's
+    /// [`rusqlite::Transaction`]) it is a savepoint, which the crate releases
+    /// or rolls back but never commits.
+    ///
+    /// This is what [`Persistent::transaction`](crate::Persistent::transaction),
+    /// [`PerQuery::transaction`](crate::PerQuery::transaction) and
+    /// [`Tx::transaction`] do; it has its own name so that importing `Conn`
+    /// leaves rusqlite's own `Connection::transaction` callable.
     ///
     /// The transaction starts with `BEGIN IMMEDIATE`, so it holds the write lock
     /// from the start and other writers wait (up to the busy timeout) rather than fail.
@@ -39,7 +46,7 @@ pub trait Conn: Sealed {
     ///
     /// let db = Persistent::open_in_memory()?;
     /// Word::create_table(&db)?;
-    /// let failed: doctable::Result<()> = db.transaction(|tx| {
+    /// let failed: doctable::Result<()> = db.atomic(|tx| {
     ///     Word::insert(tx, &Word { id: None, text: "kept?".into() })?;
     ///     Err(doctable::Error::Usage("changed my mind".into()))
     /// });
@@ -47,8 +54,8 @@ pub trait Conn: Sealed {
     /// assert_eq!(Word::count().get(&db)?, 0); // rolled back
     /// # Ok::<(), doctable::Error>(())
     /// ```
-    fn transaction<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
-        self.with_connection(|conn| atomically(conn, |conn| f(&Tx { conn })))
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| atomically(conn, None, |conn| f(&Tx { conn })))
     }
 }
 
@@ -63,6 +70,13 @@ impl Tx<'_> {
     /// The underlying rusqlite connection, for work the crate does not cover.
     pub fn connection(&self) -> &Connection {
         self.conn
+    }
+
+    /// A nested transaction (a savepoint): its changes are kept when `f`
+    /// returns `Ok` and undone when it returns `Err` or panics, without
+    /// ending the outer transaction.
+    pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.atomic(f)
     }
 }
 
@@ -92,6 +106,7 @@ impl<C: Conn> Conn for Arc<C> {
 /// transaction already open (which the crate never commits: it is the caller's).
 pub(crate) fn atomically<R>(
     conn: &Connection,
+    table: Option<&str>,
     f: impl FnOnce(&Connection) -> Result<R>,
 ) -> Result<R> {
     let outermost = conn.is_autocommit();
@@ -100,7 +115,7 @@ pub(crate) fn atomically<R>(
     } else {
         (dialect::SAVEPOINT, dialect::RELEASE, dialect::ROLLBACK_TO)
     };
-    conn.execute_batch(begin).in_sql(None, begin)?;
+    conn.execute_batch(begin).in_sql(table, begin)?;
     let mut guard = RollbackGuard {
         conn,
         rollback,
@@ -110,7 +125,7 @@ pub(crate) fn atomically<R>(
     guard.armed = false;
     if let Err(e) = conn.execute_batch(commit) {
         guard.armed = true;
-        return Err(crate::Error::sqlite(e, None, commit));
+        return Err(crate::Error::sqlite(e, table, commit));
     }
     Ok(value)
 }

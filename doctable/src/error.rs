@@ -21,7 +21,7 @@ pub enum Error {
         sql: String,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// The database stayed locked by another connection for longer than the busy timeout.
     #[error(
@@ -35,7 +35,7 @@ pub enum Error {
         sql: String,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// A constraint (UNIQUE, NOT NULL, CHECK, FOREIGN KEY, PRIMARY KEY) rejected a write.
     #[error("table `{table}`: {kind} constraint failed: {message}\n    SQL: {sql}")]
@@ -50,7 +50,7 @@ pub enum Error {
         sql: String,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// A write to a database opened read-only (see [`Options::read_only`](crate::Options::read_only)).
     #[error(
@@ -64,7 +64,7 @@ pub enum Error {
         sql: String,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// The database file could not be opened or configured.
     #[error("cannot open database `{}`: {source}", path.display())]
@@ -73,7 +73,7 @@ pub enum Error {
         path: PathBuf,
         /// What went wrong.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// A row with the given primary key was asked for by a write and does not exist.
     #[error("table `{table}`: no row with primary key {key}")]
@@ -188,15 +188,19 @@ impl Error {
         use rusqlite::ErrorCode;
         let table = table.map(str::to_owned);
         let sql = sql.to_owned();
-        match source.sqlite_error_code() {
+        let code = source.sqlite_error_code();
+        let kind = ConstraintKind::of(&source);
+        // Boxed, so that `Result<T, Error>` stays small for every caller.
+        let source = Box::new(source);
+        match code {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 Error::Busy { table, sql, source }
             }
             Some(ErrorCode::ReadOnly) => Error::ReadOnly { table, sql, source },
             Some(ErrorCode::ConstraintViolation) => Error::Constraint {
                 table: table.unwrap_or_default(),
-                kind: ConstraintKind::of(&source),
-                message: match &source {
+                kind,
+                message: match &*source {
                     rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
                     other => other.to_string(),
                 },

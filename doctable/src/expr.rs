@@ -165,8 +165,9 @@ impl Operand {
 /// `&str` to `String`, `f64` or integer to `f64`, `T` to `Option<T>`, and
 /// `None` to `Option<T>` (where `eq(None)` means `IS NULL`).
 #[diagnostic::on_unimplemented(
-    message = "expected a value of column type `{V}` (table `{T}`), found `{Self}`",
-    label = "not a `{V}` value, column or expression of table `{T}`"
+    message = "expected a `{V}` value for a column of table `{T}`, found `{Self}`",
+    label = "expected `{V}`, or a column or expression of `{T}` of that type",
+    note = "literals convert only where nothing is lost: an `i32` literal to any integer or float column, `&str` to `String`, `v` or `None` to `Option<v>`"
 )]
 pub trait IntoOperand<T, V> {
     #[doc(hidden)]
@@ -180,6 +181,20 @@ impl<T: DocTable, V> IntoOperand<T, V> for Column<T, V> {
 }
 
 impl<T, V> IntoOperand<T, V> for Expr<T, V> {
+    fn into_operand(self) -> Operand {
+        Operand::Sql(self.fragment)
+    }
+}
+
+/// A non-null column where its nullable type is expected (`set(Doc::note, Doc::title)`).
+impl<T: DocTable, V> IntoOperand<T, Option<V>> for Column<T, V> {
+    fn into_operand(self) -> Operand {
+        Operand::Sql(Fragment::column::<T>(self.name))
+    }
+}
+
+/// A non-null expression where its nullable type is expected.
+impl<T, V> IntoOperand<T, Option<V>> for Expr<T, V> {
     fn into_operand(self) -> Operand {
         Operand::Sql(self.fragment)
     }

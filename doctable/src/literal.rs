@@ -5,6 +5,10 @@
 //! integer column accepts `i32`; every `Option<V>` column accepts a bare `V`;
 //! text columns accept `&str`; float columns accept integers. A value that does
 //! not fit (say `300` for a `u8` column) is a `Conversion` error when the query runs.
+//!
+//! Each impl is `#[diagnostic::do_not_recommend]`: a value of the wrong type
+//! would otherwise be answered with a list of these few dozen impls, where the
+//! trait's own message already says what the column expects.
 
 use rusqlite::types::Value;
 
@@ -13,6 +17,7 @@ use crate::expr::{IntoOperand, Operand};
 
 macro_rules! accepts {
     ($column:ty: $($literal:ty => |$v:ident| $convert:expr),* $(,)?) => {$(
+        #[diagnostic::do_not_recommend]
         impl<T> IntoOperand<T, $column> for $literal {
             fn into_operand(self) -> Operand {
                 let $v = self;
@@ -77,6 +82,7 @@ accepts!(Option<Vec<u8>>:
     Vec<u8> => |v| Operand::Value(Value::Blob(v)),
 );
 
+#[diagnostic::do_not_recommend]
 impl<T, const N: usize> IntoOperand<T, Vec<u8>> for &[u8; N] {
     fn into_operand(self) -> Operand {
         Operand::Value(Value::Blob(self.to_vec()))

@@ -145,7 +145,7 @@ impl Options {
         let flags = access | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let open_err = |source| Error::Open {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         self.configure(&conn, first_open, !is_memory_path(path))

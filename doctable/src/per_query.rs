@@ -56,6 +56,33 @@ impl PerQuery {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Runs `f` inside one transaction on this connection: committed when `f`
+    /// returns `Ok`, rolled back when it returns `Err` or panics. Pass the
+    /// [`Tx`](crate::Tx) to table operations so they join it; `tx.transaction(..)`
+    /// inside nests a savepoint. It starts with `BEGIN IMMEDIATE`: other writers
+    /// wait (up to the busy timeout) rather than fail.
+    ///
+    /// ```
+    /// use doctable::{DocTable, PerQuery};
+    /// # let dir = tempfile::tempdir()?;
+    ///
+    /// #[derive(DocTable)]
+    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String }
+    ///
+    /// let db = PerQuery::open(dir.path().join("words.db"))?;
+    /// Word::create_table(&db)?;
+    /// db.transaction(|tx| {
+    ///     Word::insert(tx, &Word { id: None, text: "one".into() })?;
+    ///     Word::insert(tx, &Word { id: None, text: "two".into() })?;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(Word::count().get(&db)?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transaction<R>(&self, f: impl FnOnce(&crate::Tx<'_>) -> Result<R>) -> Result<R> {
+        self.atomic(f)
+    }
 }
 
 impl Sealed for PerQuery {}

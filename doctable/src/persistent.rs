@@ -64,6 +64,32 @@ impl Persistent {
         &self.path
     }
 
+    /// Runs `f` inside one transaction on this connection: committed when `f`
+    /// returns `Ok`, rolled back when it returns `Err` or panics. Pass the
+    /// [`Tx`](crate::Tx) to table operations so they join it; `tx.transaction(..)`
+    /// inside nests a savepoint. It starts with `BEGIN IMMEDIATE`: other writers
+    /// wait (up to the busy timeout) rather than fail.
+    ///
+    /// ```
+    /// use doctable::{DocTable, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String }
+    ///
+    /// let db = Persistent::open_in_memory()?;
+    /// Word::create_table(&db)?;
+    /// db.transaction(|tx| {
+    ///     Word::insert(tx, &Word { id: None, text: "one".into() })?;
+    ///     Word::insert(tx, &Word { id: None, text: "two".into() })?;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(Word::count().get(&db)?, 2);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    pub fn transaction<R>(&self, f: impl FnOnce(&crate::Tx<'_>) -> Result<R>) -> Result<R> {
+        self.atomic(f)
+    }
+
     /// Runs `f` with the raw rusqlite connection, for work the crate does not cover.
     pub fn with_rusqlite<R>(&self, f: impl FnOnce(&Connection) -> R) -> Result<R> {
         self.with_connection(|c| Ok(f(c)))

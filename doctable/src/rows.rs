@@ -29,7 +29,7 @@ pub(crate) fn write_many<'r, T: DocTable>(
 ) -> Result<usize> {
     let table = T::META.name;
     conn.with_connection(|c| {
-        atomically(c, |c| {
+        atomically(c, Some(table), |c| {
             let mut stmt = c.prepare_cached(sql).in_sql(Some(table), sql)?;
             let mut changed = 0;
             for row in rows {

@@ -26,6 +26,27 @@ fn check(table: &str, fragment: &Fragment) -> Result<()> {
     }
 }
 
+/// Binds every parameter, after checking there is exactly one value per
+/// placeholder (raw SQL could otherwise leave one silently NULL).
+fn bind_all(
+    stmt: &mut rusqlite::Statement<'_>,
+    table: &str,
+    sql: &str,
+    params: &[Value],
+) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(Error::Usage(format!(
+            "table `{table}`: the SQL has {expected} parameter(s) but {} value(s) were given\n    SQL: {sql}",
+            params.len()
+        )));
+    }
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
+    }
+    Ok(())
+}
+
 /// Prepares (cached) `sql`, binds `params` and calls `each` per row until it returns `false`.
 fn for_rows(
     conn: &Connection,
@@ -35,9 +56,7 @@ fn for_rows(
     mut each: impl FnMut(&Row<'_>) -> Result<bool>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
-    for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
-    }
+    bind_all(&mut stmt, table, sql, params)?;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next().in_sql(Some(table), sql)? {
         if !each(row)? {
@@ -50,9 +69,7 @@ fn for_rows(
 /// Prepares (cached) `sql`, binds `params`, executes, returns the changed row count.
 fn execute(conn: &Connection, table: &str, sql: &str, params: &[Value]) -> Result<usize> {
     let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
-    for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
-    }
+    bind_all(&mut stmt, table, sql, params)?;
     stmt.raw_execute().in_sql(Some(table), sql)
 }
 

@@ -22,9 +22,11 @@ pub struct Filtered;
 #[diagnostic::on_unimplemented(
     message = "`.run()` needs `.filter(..)` or `.all_rows()` first",
     label = "this would change every row of the table",
-    note = "say which rows: `.filter(Doc::year.lt(1990))`, or `.all_rows()` to mean every row"
+    note = "say which rows with `.filter(condition)`, or call `.all_rows()` to change every row on purpose"
 )]
 pub trait RowsChosen: sealed::Sealed {}
+// Not recommended, so the error does not add "`RowsChosen` is implemented for `Filtered`".
+#[diagnostic::do_not_recommend]
 impl RowsChosen for Filtered {}
 
 mod sealed {

@@ -112,7 +112,7 @@ pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
     conn.with_connection(|c| {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
-        atomically(c, |c| {
+        atomically(c, Some(meta.name), |c| {
             let schema = reflect::reflect(c, meta.name)?;
             let diff = diff::diff(meta, schema.as_ref());
             if let Some(SchemaChange::Mismatch {

@@ -55,7 +55,7 @@ pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildRepo
             .in_sql(Some(meta.name), fk_sql)?;
         c.pragma_update(None, "foreign_keys", false)
             .in_sql(Some(meta.name), "PRAGMA foreign_keys = OFF")?;
-        let result = atomically(c, |c| match reflect(c, meta.name)? {
+        let result = atomically(c, Some(meta.name), |c| match reflect(c, meta.name)? {
             None => {
                 execute(c, meta.name, &create_table_sql(meta, meta.name))?;
                 create_indexes(c, meta)?;
