@@ -7,11 +7,6 @@
 //! the test body and checks that nothing the body did survives: the crate must
 //! never commit a transaction it was handed.
 
-// `doctable::Error` is 136 bytes, above clippy's 128-byte `result_large_err`
-// threshold, so every function or closure returning `doctable::Result` here
-// would warn; that is a property of the library's error type, not of these tests.
-#![allow(clippy::result_large_err)]
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use doctable::rusqlite;

@@ -135,3 +135,15 @@ fn an_option_i64_key_is_the_rowid_and_autoincrement_only_when_asked() {
     let b = Counted::insert(&conn, &Counted { id: None, n: 2 }).expect("insert");
     assert!(b > a);
 }
+
+#[test]
+fn the_error_type_stays_small() {
+    // Every `doctable::Result` carries an `Error`: the rusqlite sources are
+    // boxed so that returning one costs no more than clippy's `result_large_err`
+    // limit (128 bytes) allows.
+    assert!(
+        std::mem::size_of::<doctable::Error>() <= 128,
+        "{}",
+        std::mem::size_of::<doctable::Error>()
+    );
+}

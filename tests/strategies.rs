@@ -3,11 +3,6 @@
 //! `PerQuery` (refuses in-memory databases, opens per call), the options every
 //! connection the crate opens gets, and opening files that are not databases.
 
-// `doctable::Error` is 136 bytes, above clippy's 128-byte `result_large_err`
-// threshold, so every function or closure returning `doctable::Result` here
-// would warn; that is a property of the library's error type, not of these tests.
-#![allow(clippy::result_large_err)]
-
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier};
 use std::thread;

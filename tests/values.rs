@@ -4,11 +4,6 @@
 //! `Error::Conversion` or `Error::Json` naming the table and the column, never
 //! a panic and never a silent change of value.
 
-// `doctable::Error` is 136 bytes, above clippy's 128-byte `result_large_err`
-// threshold, so every function or closure returning `doctable::Result` here
-// would warn; that is a property of the library's error type, not of these tests.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 
 use doctable::rusqlite;

@@ -29,7 +29,14 @@ impl Field<'_> {
 }
 
 impl<'a> Table<'a> {
-    pub(crate) fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
+    /// The struct as far as it can be read with its attribute errors left out:
+    /// what `fallback` makes stand-in impls from. `None` if its shape is wrong.
+    pub(crate) fn best_effort(input: &'a DeriveInput) -> Option<Self> {
+        Self::from_syn(input, &mut Errors::default()).ok()
+    }
+
+    /// The struct; fails on a wrong shape, and adds attribute errors to `errors`.
+    pub(crate) fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> syn::Result<Self> {
         let named = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => named,
@@ -53,14 +60,13 @@ impl<'a> Table<'a> {
                 "DocTable cannot be derived for a generic struct: a table has one fixed set of column types",
             ));
         }
-        let mut errors = Errors::default();
-        let attrs = attr::container(&input.attrs, &mut errors);
+        let attrs = attr::container(&input.attrs, errors);
         let fields = named
             .named
             .iter()
             .filter_map(|f| {
                 let ident = f.ident.as_ref()?;
-                let attrs = attr::field(&f.attrs, &mut errors);
+                let attrs = attr::field(&f.attrs, errors);
                 let column = attrs
                     .rename
                     .as_ref()
@@ -74,7 +80,6 @@ impl<'a> Table<'a> {
                 })
             })
             .collect();
-        errors.finish()?;
         let name = attrs
             .table
             .as_ref()

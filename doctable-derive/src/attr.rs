@@ -60,6 +60,17 @@ pub(crate) struct FieldAttrs {
 
 const CONTAINER_KEYS: &str =
     "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`";
+const CONTAINER_KEY_NAMES: &[&str] = &["table", "index", "unique"];
+const FIELD_KEY_NAMES: &[&str] = &[
+    "primary_key",
+    "autoincrement",
+    "unique",
+    "index",
+    "rename",
+    "default",
+    "skip",
+    "json",
+];
 const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`";
 
 fn doctable_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
@@ -72,11 +83,16 @@ fn key_name(meta: &ParseNestedMeta<'_>) -> String {
         .map_or_else(|| "(path)".to_owned(), Ident::to_string)
 }
 
-fn unknown(meta: &ParseNestedMeta<'_>, valid: &str) -> syn::Error {
-    meta.error(format!(
-        "unknown doctable attribute `{}`; expected one of {valid}",
-        key_name(meta)
-    ))
+fn unknown(meta: &ParseNestedMeta<'_>, valid: &str, names: &[&'static str]) -> syn::Error {
+    let name = key_name(meta);
+    match closest(&name, names) {
+        Some(near) => meta.error(format!(
+            "unknown doctable attribute `{name}`; did you mean `{near}`?"
+        )),
+        None => meta.error(format!(
+            "unknown doctable attribute `{name}`; expected one of {valid}"
+        )),
+    }
 }
 
 fn duplicate(meta: &ParseNestedMeta<'_>) -> syn::Error {
@@ -157,7 +173,7 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
                     key_name(&meta)
                 )))
             } else {
-                Err(unknown(&meta, CONTAINER_KEYS))
+                Err(unknown(&meta, CONTAINER_KEYS, CONTAINER_KEY_NAMES))
             }
         });
         if let Err(err) = result {
@@ -167,49 +183,48 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
     out
 }
 
+/// Checked after `index` and `unique`, which both the struct and fields take.
 fn is_field_key(meta: &ParseNestedMeta<'_>) -> bool {
-    [
-        "primary_key",
-        "autoincrement",
-        "rename",
-        "default",
-        "skip",
-        "json",
-    ]
-    .iter()
-    .any(|k| meta.path.is_ident(k))
+    FIELD_KEY_NAMES.iter().any(|k| meta.path.is_ident(k))
 }
 
 pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
     let mut out = FieldAttrs::default();
     for attr in doctable_attrs(attrs) {
         let result = attr.parse_nested_meta(|meta| {
-            let flag = if meta.path.is_ident("primary_key") {
-                &mut out.primary_key
-            } else if meta.path.is_ident("autoincrement") {
-                &mut out.autoincrement
-            } else if meta.path.is_ident("unique") {
-                &mut out.unique
-            } else if meta.path.is_ident("index") {
-                &mut out.index
-            } else if meta.path.is_ident("skip") {
-                &mut out.skip
-            } else if meta.path.is_ident("json") {
-                &mut out.json
-            } else if meta.path.is_ident("rename") {
-                return set_string(&mut out.rename, &meta, errors);
-            } else if meta.path.is_ident("default") {
-                return set_string(&mut out.default, &meta, errors);
-            } else if meta.path.is_ident("table") {
-                return Err(meta.error("`table` goes on the struct, not on a field"));
-            } else {
-                return Err(unknown(&meta, FIELD_KEYS));
+            let name = key_name(&meta);
+            // A misspelled key is reported and then read as the key it is
+            // closest to, so that the stand-in impls made after the error
+            // (see `fallback`) behave as the user meant.
+            let key = match FIELD_KEY_NAMES.iter().find(|k| **k == name) {
+                Some(key) => *key,
+                None if name == "table" => {
+                    return Err(meta.error("`table` goes on the struct, not on a field"));
+                }
+                None => {
+                    let err = unknown(&meta, FIELD_KEYS, FIELD_KEY_NAMES);
+                    match closest(&name, FIELD_KEY_NAMES) {
+                        Some(key) => {
+                            errors.push(err);
+                            key
+                        }
+                        None => return Err(err),
+                    }
+                }
+            };
+            let flag = match key {
+                "primary_key" => &mut out.primary_key,
+                "autoincrement" => &mut out.autoincrement,
+                "unique" => &mut out.unique,
+                "index" => &mut out.index,
+                "skip" => &mut out.skip,
+                "json" => &mut out.json,
+                "rename" => return set_string(&mut out.rename, &meta, errors),
+                _ => return set_string(&mut out.default, &meta, errors),
             };
             if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
                 return Err(meta.error(format!(
-                    "`{}` takes no value; write `#[doctable({})]`",
-                    key_name(&meta),
-                    key_name(&meta)
+                    "`{key}` takes no value; write `#[doctable({key})]`"
                 )));
             }
             set_flag(flag, &meta, errors);
@@ -220,4 +235,50 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         }
     }
     out
+}
+
+/// The known key nearest to `name`, if it is near enough to be a misspelling.
+fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    let limit = name.len().div_ceil(3);
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, counting a swap of two neighbours as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![(0..=b.len()).collect::<Vec<usize>>()];
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (rows[i - 1][j] + 1)
+                .min(row[j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(rows[i - 2][j - 2] + 1);
+            }
+        }
+        rows.push(row);
+    }
+    rows[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIELD_KEY_NAMES, closest};
+
+    #[test]
+    fn suggests_only_near_keys() {
+        assert_eq!(closest("primary_kye", FIELD_KEY_NAMES), Some("primary_key"));
+        assert_eq!(closest("defualt", FIELD_KEY_NAMES), Some("default"));
+        assert_eq!(closest("uniq", FIELD_KEY_NAMES), Some("unique"));
+        assert_eq!(closest("indx", FIELD_KEY_NAMES), Some("index"));
+        assert_eq!(closest("searchable", FIELD_KEY_NAMES), None);
+        assert_eq!(closest("pk", FIELD_KEY_NAMES), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! The impls generated for a valid struct.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Field, Table};
@@ -67,14 +67,14 @@ fn column_value_type(field: &Field<'_>) -> TokenStream {
     }
 }
 
-fn column_consts(table: &Table<'_>) -> TokenStream {
+pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
     let ident = table.ident;
     let consts = table.stored_fields().map(|f| {
         let name = f.ident;
         let vis = f.vis;
         let column = &f.column;
         let value = column_value_type(f);
-        let doc = format!("Column `{column}` of table `{}`.", table.name);
+        let doc = format!(" Column `{column}` of table `{}`.", table.name);
         quote! {
             #[doc = #doc]
             #[allow(non_upper_case_globals)]
@@ -202,24 +202,31 @@ fn read(table: &Table<'_>) -> TokenStream {
     quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
 }
 
-fn primary_key(table: &Table<'_>) -> TokenStream {
+pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {
+    // A `json` key is refused in `valid`; `fallback` then makes no key impl.
     let Some(key) = table
         .stored_fields()
-        .find(|f| f.attrs.primary_key.is_some())
+        .find(|f| f.attrs.primary_key.is_some() && f.attrs.json.is_none())
     else {
         return TokenStream::new();
     };
     let ident = table.ident;
     let field = key.ident;
     let ty = key.ty;
-    let accessor = format_ident!("{}", field);
+    // `Key: ColumnType` is the trait's own bound. Stated again as a
+    // higher-ranked bound, it is checked where the impl is used rather than
+    // here, so an unmapped key type is reported once, at the field, like any
+    // other field's type.
     quote! {
         #[automatically_derived]
-        impl ::doctable::__private::HasPrimaryKey for #ident {
+        impl ::doctable::__private::HasPrimaryKey for #ident
+        where
+            for<'__key> #ty: ::doctable::__private::ColumnType,
+        {
             type Key = #ty;
             const KEY: ::doctable::__private::Column<Self, #ty> = #ident::#field;
             fn __key(&self) -> &#ty {
-                &self.#accessor
+                &self.#field
             }
         }
     }

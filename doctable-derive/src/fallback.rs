@@ -1,55 +1,40 @@
 //! What is emitted when the derive finds errors: the errors, plus stand-in
 //! impls so that code using the struct does not add a cascade of follow-on errors.
+//!
+//! The stand-ins are made from the struct as far as it could be read, so the
+//! column constants and the primary key are those the user meant (a
+//! misspelled attribute counts as the one it is closest to), and
+//! `Doc::year.gt(2000)` or `Doc::get(&db, 1)` elsewhere raise nothing more.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields};
+use syn::DeriveInput;
+
+use crate::ast::Table;
+use crate::expand;
 
 pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
     let errors = err.to_compile_error();
-    let ident = &input.ident;
     if !input.generics.params.is_empty() {
+        // Stand-ins would need the bounds the struct is not allowed to have.
         return errors;
     }
-    let fields: Vec<&syn::Field> = match &input.data {
-        Data::Struct(data) => match &data.fields {
-            Fields::Named(named) => named.named.iter().collect(),
-            _ => Vec::new(),
-        },
-        _ => return errors,
+    let ident = &input.ident;
+    let (consts, key) = match Table::best_effort(input) {
+        Some(table) => (expand::column_consts(&table), expand::primary_key(&table)),
+        None => (TokenStream::new(), TokenStream::new()),
     };
-    let consts = fields.iter().filter_map(|f| {
-        let name = f.ident.as_ref()?;
-        let ty = &f.ty;
-        let vis = &f.vis;
-        Some(quote! {
-            #[allow(non_upper_case_globals, missing_docs)]
-            #vis const #name: ::doctable::__private::Column<#ident, #ty> = ::doctable::__private::Column::new("");
-        })
-    });
-    let key = fields
-        .iter()
-        .find(|f| f.attrs.iter().any(|a| a.path().is_ident("doctable") && quote!(#a).to_string().contains("primary_key")))
-        .map(|f| {
-            let ty = &f.ty;
-            quote! {
-                #[automatically_derived]
-                impl ::doctable::__private::HasPrimaryKey for #ident {
-                    type Key = #ty;
-                    const KEY: ::doctable::__private::Column<Self, #ty> = ::doctable::__private::Column::new("");
-                    fn __key(&self) -> &#ty { ::doctable::__private::derive_failed() }
-                }
-            }
-        });
     quote! {
         #errors
-        #[automatically_derived]
-        impl #ident { #(#consts)* }
+        #consts
         const _: () = {
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
                 const META: &'static ::doctable::__private::TableMeta = &::doctable::__private::TableMeta {
-                    name: "", columns: &[], primary_key: ::core::option::Option::None, indexes: &[],
+                    name: "",
+                    columns: &[],
+                    primary_key: ::core::option::Option::None,
+                    indexes: &[],
                 };
                 fn __bind(&self, _: &mut ::doctable::__private::Statement<'_>) -> ::doctable::__private::Result<()> {
                     ::doctable::__private::derive_failed()

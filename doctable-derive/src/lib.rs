@@ -38,11 +38,17 @@ fn derive(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         Ok(input) => input,
         Err(err) => return err.to_compile_error(),
     };
-    match ast::Table::from_syn(&input).and_then(|table| {
-        valid::check(&table)?;
-        Ok(table)
-    }) {
+    match read_and_check(&input) {
         Ok(table) => expand::table(&table),
         Err(err) => fallback::expand(&input, err),
     }
+}
+
+/// The struct, read and checked, or every error found in it at once.
+fn read_and_check(input: &syn::DeriveInput) -> syn::Result<ast::Table<'_>> {
+    let mut errors = attr::Errors::default();
+    let table = ast::Table::from_syn(input, &mut errors)?;
+    valid::check(&table, &mut errors);
+    errors.finish()?;
+    Ok(table)
 }

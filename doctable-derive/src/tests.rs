@@ -1,1 +1,120 @@
+//! Expansion snapshots: the derive's output for a few structs, pretty-printed
+//! and compared with `tests/snapshots/<name>.rs.snap`. Run with
+//! `UPDATE_SNAPSHOTS=1` to write them after a deliberate change, then review
+//! the diff.
+
+use std::fs;
+use std::path::Path;
+
+use quote::quote;
+
 use super::derive;
+
+fn snapshot(name: &str, input: proc_macro2::TokenStream) {
+    let output = derive(input);
+    let file = syn::parse2::<syn::File>(output.clone())
+        .unwrap_or_else(|e| panic!("the expansion of `{name}` does not parse: {e}\n{output}"));
+    let actual = prettyplease::unparse(&file);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let path = dir.join(format!("{name}.rs.snap"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
+        if let Err(e) = fs::create_dir_all(&dir).and_then(|()| fs::write(&path, actual)) {
+            panic!("{}: {e}", path.display());
+        }
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to write it",
+            path.display()
+        )
+    });
+    if actual != expected {
+        let line = actual
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, e)| a != e)
+            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
+        panic!(
+            "the expansion of `{name}` differs from {} from line {}:\n\
+             --- expected\n{}\n--- actual\n{}\n\
+             (run with UPDATE_SNAPSHOTS=1 to accept it)",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line).unwrap_or("<end>"),
+            actual.lines().nth(line).unwrap_or("<end>"),
+        );
+    }
+}
+
+#[test]
+fn minimal() {
+    snapshot(
+        "minimal",
+        quote! {
+            struct Word {
+                text: String,
+            }
+        },
+    );
+}
+
+#[test]
+fn every_attribute() {
+    snapshot(
+        "every_attribute",
+        quote! {
+            #[doctable(table = "docs", index(by_year_score = [year, score]))]
+            #[doctable(unique(by_title_year = [title, year]))]
+            pub struct Doc {
+                #[doctable(primary_key, autoincrement)]
+                pub id: Option<i64>,
+                #[doctable(unique)]
+                pub title: String,
+                #[doctable(index, rename = "published")]
+                pub year: i64,
+                #[doctable(default = "0")]
+                pub score: f64,
+                pub note: Option<String>,
+                #[doctable(json)]
+                pub tags: Vec<String>,
+                #[doctable(skip)]
+                pub cache: Option<String>,
+                pub r#type: String,
+            }
+        },
+    );
+}
+
+/// Errors, and the stand-ins made in their place: the misspelled key still
+/// counts as the key, the `json` column keeps its `Json` type, the `skip`
+/// field has no column.
+#[test]
+fn errors_and_fallback() {
+    snapshot(
+        "errors_and_fallback",
+        quote! {
+            #[doctable(tabel = "docs")]
+            struct Doc {
+                #[doctable(primary_kye)]
+                id: Option<i64>,
+                #[doctable(json, json)]
+                tags: Vec<String>,
+                #[doctable(skip, index)]
+                cache: i64,
+                #[doctable(searchable)]
+                body: String,
+            }
+        },
+    );
+}
+
+#[test]
+fn wrong_shape() {
+    snapshot(
+        "wrong_shape",
+        quote! {
+            struct Pair(i64, String);
+        },
+    );
+}

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use crate::ast::Table;
 use crate::attr::{Errors, NamedFields};
 
-pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
-    let mut errors = Errors::default();
-    if let Some(t) = &table.attrs.table {
-        if t.value.trim().is_empty() {
-            errors.push(syn::Error::new(
-                t.span,
-                "`table` needs a name, as in `table = \"docs\"`",
-            ));
-        }
+/// Adds every broken rule to `errors`.
+pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
+    if let Some(t) = &table.attrs.table
+        && t.value.trim().is_empty()
+    {
+        errors.push(syn::Error::new(
+            t.span,
+            "`table` needs a name, as in `table = \"docs\"`",
+        ));
     }
     let mut key: Option<&syn::Ident> = None;
     let mut columns: HashMap<String, &syn::Ident> = HashMap::new();
@@ -34,7 +34,7 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
                 "`autoincrement` applies to the primary key; add `primary_key` to this field",
             ));
         }
-        if let Some(skip) = a.skip {
+        if a.skip.is_some() {
             let stored_only = [
                 (a.primary_key, "primary_key"),
                 (a.autoincrement, "autoincrement"),
@@ -52,7 +52,6 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
                     ));
                 }
             }
-            let _ = skip;
         }
         if let (Some(span), Some(_)) = (a.json, a.primary_key) {
             errors.push(syn::Error::new(
@@ -60,23 +59,23 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
                 "a primary key cannot be `json`; use an integer or text key",
             ));
         }
-        if let Some(d) = &a.default {
-            if d.value.trim().is_empty() {
-                errors.push(syn::Error::new(d.span, "`default` needs an SQL expression, as in `default = \"0\"` or `default = \"'none'\"`"));
-            }
+        if let Some(d) = &a.default
+            && d.value.trim().is_empty()
+        {
+            errors.push(syn::Error::new(d.span, "`default` needs an SQL expression, as in `default = \"0\"` or `default = \"'none'\"`"));
         }
-        if let Some(r) = &a.rename {
-            if r.value.trim().is_empty() {
-                errors.push(syn::Error::new(r.span, "`rename` needs a column name"));
-            }
+        if let Some(r) = &a.rename
+            && r.value.trim().is_empty()
+        {
+            errors.push(syn::Error::new(r.span, "`rename` needs a column name"));
         }
-        if field.stored() {
-            if let Some(other) = columns.insert(field.column.to_lowercase(), field.ident) {
-                errors.push(syn::Error::new_spanned(
-                    field.ident,
-                    format!("column `{}` is already used by field `{other}` (SQLite column names ignore case); use `rename`", field.column),
-                ));
-            }
+        if field.stored()
+            && let Some(other) = columns.insert(field.column.to_lowercase(), field.ident)
+        {
+            errors.push(syn::Error::new_spanned(
+                field.ident,
+                format!("column `{}` is already used by field `{other}` (SQLite column names ignore case); use `rename`", field.column),
+            ));
         }
     }
     if table.stored_fields().next().is_none() {
@@ -85,9 +84,8 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
             "a table needs at least one stored (not `skip`) field",
         ));
     }
-    check_named_fields(table, &table.attrs.indexes, "index", &mut errors);
-    check_named_fields(table, &table.attrs.uniques, "unique", &mut errors);
-    errors.finish()
+    check_named_fields(table, &table.attrs.indexes, "index", errors);
+    check_named_fields(table, &table.attrs.uniques, "unique", errors);
 }
 
 fn what_it_needs(attr: &str) -> &'static str {

@@ -165,21 +165,26 @@ impl Operand {
 /// `&str` to `String`, `f64` or integer to `f64`, `T` to `Option<T>`, and
 /// `None` to `Option<T>` (where `eq(None)` means `IS NULL`).
 #[diagnostic::on_unimplemented(
-    message = "expected a `{V}` value for a column of table `{T}`, found `{Self}`",
+    message = "expected a value of type `{V}` for a column of table `{T}`, found `{Self}`",
     label = "expected `{V}`, or a column or expression of `{T}` of that type",
-    note = "literals convert only where nothing is lost: an `i32` literal to any integer or float column, `&str` to `String`, `v` or `None` to `Option<v>`"
+    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, `&str` for `String`, `v` or `None` for `Option<v>`"
 )]
 pub trait IntoOperand<T, V> {
     #[doc(hidden)]
     fn into_operand(self) -> Operand;
 }
 
+// The impls for columns and expressions are not recommended in errors: the
+// message names the type found (`Column<Author, i64>` says which table it is
+// of), and a list of these impls would add nothing to it.
+#[diagnostic::do_not_recommend]
 impl<T: DocTable, V> IntoOperand<T, V> for Column<T, V> {
     fn into_operand(self) -> Operand {
         Operand::Sql(Fragment::column::<T>(self.name))
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, V> IntoOperand<T, V> for Expr<T, V> {
     fn into_operand(self) -> Operand {
         Operand::Sql(self.fragment)
@@ -187,6 +192,7 @@ impl<T, V> IntoOperand<T, V> for Expr<T, V> {
 }
 
 /// A non-null column where its nullable type is expected (`set(Doc::note, Doc::title)`).
+#[diagnostic::do_not_recommend]
 impl<T: DocTable, V> IntoOperand<T, Option<V>> for Column<T, V> {
     fn into_operand(self) -> Operand {
         Operand::Sql(Fragment::column::<T>(self.name))
@@ -194,6 +200,7 @@ impl<T: DocTable, V> IntoOperand<T, Option<V>> for Column<T, V> {
 }
 
 /// A non-null expression where its nullable type is expected.
+#[diagnostic::do_not_recommend]
 impl<T, V> IntoOperand<T, Option<V>> for Expr<T, V> {
     fn into_operand(self) -> Operand {
         Operand::Sql(self.fragment)
@@ -281,7 +288,7 @@ impl<T, V> Expr<T, V> {
         })
     }
 
-    fn binary<U, W>(self, op: &str, rhs: Operand) -> Expr<T, W> {
+    fn binary<W>(self, op: &str, rhs: Operand) -> Expr<T, W> {
         let label = self.fragment.label("(expression)");
         let mut f = Fragment::default();
         f.sql.push('(');
@@ -305,7 +312,7 @@ impl<T, V> Expr<T, V> {
     pub fn eq(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
         match value.into_operand() {
             Operand::Value(Value::Null) => self.wrap("(", " IS NULL)"),
-            other => self.binary::<V, bool>(" = ", other),
+            other => self.binary::<bool>(" = ", other),
         }
     }
 
@@ -313,28 +320,28 @@ impl<T, V> Expr<T, V> {
     pub fn ne(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
         match value.into_operand() {
             Operand::Value(Value::Null) => self.wrap("(", " IS NOT NULL)"),
-            other => self.binary::<V, bool>(" <> ", other),
+            other => self.binary::<bool>(" <> ", other),
         }
     }
 
     /// `self > value`.
     pub fn gt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
-        self.binary::<V, bool>(" > ", value.into_operand())
+        self.binary::<bool>(" > ", value.into_operand())
     }
 
     /// `self >= value`.
     pub fn ge(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
-        self.binary::<V, bool>(" >= ", value.into_operand())
+        self.binary::<bool>(" >= ", value.into_operand())
     }
 
     /// `self < value`.
     pub fn lt(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
-        self.binary::<V, bool>(" < ", value.into_operand())
+        self.binary::<bool>(" < ", value.into_operand())
     }
 
     /// `self <= value`.
     pub fn le(self, value: impl IntoOperand<T, V>) -> Expr<T, bool> {
-        self.binary::<V, bool>(" <= ", value.into_operand())
+        self.binary::<bool>(" <= ", value.into_operand())
     }
 
     /// `self BETWEEN low AND high` (both ends included).
@@ -443,19 +450,19 @@ impl<T, V> Expr<T, V> {
     where
         V: Textual,
     {
-        self.binary::<V, bool>(" LIKE ", Operand::Value(Value::Text(pattern.to_owned())))
+        self.binary::<bool>(" LIKE ", Operand::Value(Value::Text(pattern.to_owned())))
     }
 }
 
 impl<T> Expr<T, bool> {
     /// Both conditions hold.
     pub fn and(self, other: Expr<T, bool>) -> Expr<T, bool> {
-        self.binary::<bool, bool>(" AND ", Operand::Sql(other.fragment))
+        self.binary::<bool>(" AND ", Operand::Sql(other.fragment))
     }
 
     /// Either condition holds.
     pub fn or(self, other: Expr<T, bool>) -> Expr<T, bool> {
-        self.binary::<bool, bool>(" OR ", Operand::Sql(other.fragment))
+        self.binary::<bool>(" OR ", Operand::Sql(other.fragment))
     }
 
     /// The condition does not hold.
@@ -491,13 +498,13 @@ macro_rules! arithmetic {
         impl<T, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Expr<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.binary::<V, V>($op, rhs.into_operand())
+                self.binary::<V>($op, rhs.into_operand())
             }
         }
         impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.expr().binary::<V, V>($op, rhs.into_operand())
+                self.expr().binary::<V>($op, rhs.into_operand())
             }
         }
     )*};
@@ -621,6 +628,38 @@ impl<T: DocTable, V> Column<T, V> {
     }
 }
 
+/// Something rows of table `T` can be ordered by: a column (ascending), an
+/// expression, or `.asc()` / `.desc()` of either.
+#[diagnostic::on_unimplemented(
+    message = "cannot order rows of table `{T}` by `{Self}`",
+    label = "expected a column or expression of table `{T}`, or its `.asc()` / `.desc()`"
+)]
+pub trait IntoOrder<T> {
+    #[doc(hidden)]
+    fn into_order(self) -> Order<T>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: DocTable, V> IntoOrder<T> for Column<T, V> {
+    fn into_order(self) -> Order<T> {
+        self.asc()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, V> IntoOrder<T> for Expr<T, V> {
+    fn into_order(self) -> Order<T> {
+        self.asc()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T> IntoOrder<T> for Order<T> {
+    fn into_order(self) -> Order<T> {
+        self
+    }
+}
+
 /// One `ORDER BY` term of table `T`: `Doc::score.desc()`, or a column (ascending).
 pub struct Order<T> {
     pub(crate) fragment: Fragment,
@@ -652,18 +691,24 @@ impl<T> Order<T> {
     }
 }
 
+// The conversions for `order_by` and `group_by` are not recommended, so a term
+// of another table is one line ("`From<Order<Author>>` is not implemented for
+// `Order<Doc>`") instead of a list of these impls.
+#[diagnostic::do_not_recommend]
 impl<T: DocTable, V> From<Column<T, V>> for Order<T> {
     fn from(column: Column<T, V>) -> Self {
         column.asc()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, V> From<Expr<T, V>> for Order<T> {
     fn from(expr: Expr<T, V>) -> Self {
         expr.asc()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: DocTable, V> From<Column<T, V>> for Expr<T, V> {
     fn from(column: Column<T, V>) -> Self {
         column.expr()

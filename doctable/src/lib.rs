@@ -77,7 +77,7 @@ pub use conn::{Conn, Tx};
 pub use dialect::SqlType;
 pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
-pub use expr::{Column, Expr, IntoOperand, Order};
+pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
 pub use options::{Options, Synchronous};
 pub use per_query::PerQuery;

@@ -10,7 +10,7 @@ use super::{check, for_rows};
 use crate::conn::Conn;
 use crate::dialect::{push_ident, push_qualified};
 use crate::error::{Error, Result};
-use crate::expr::{Column, Expr, Fragment, Order};
+use crate::expr::{Column, Expr, Fragment, IntoOrder};
 use crate::table::DocTable;
 
 /// Marks the left table of a join, for [`InQuery`].
@@ -92,6 +92,9 @@ impl JoinKind for Outer {
     }
 }
 
+/// The tables and kind of a [`Join`], carried only in its type.
+type JoinTypes<A, B, K> = fn() -> (A, B, K);
+
 /// A select over two joined tables, made by [`Select::join`](super::Select::join)
 /// or [`Select::left_join`](super::Select::left_join).
 ///
@@ -131,7 +134,7 @@ pub struct Join<A, B, K> {
     order_by: Vec<Fragment>,
     limit: Option<u64>,
     offset: Option<u64>,
-    _marker: PhantomData<fn() -> (A, B, K)>,
+    _marker: PhantomData<JoinTypes<A, B, K>>,
 }
 
 impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
@@ -168,11 +171,11 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
     }
 
     /// Orders by a column or expression of either table; several calls add keys.
-    pub fn order_by<X, Side>(mut self, order: impl Into<Order<X>>) -> Self
+    pub fn order_by<X, Side>(mut self, order: impl IntoOrder<X>) -> Self
     where
         X: InQuery<Self, Side>,
     {
-        self.order_by.push(order.into().fragment);
+        self.order_by.push(order.into_order().fragment);
         self
     }
 

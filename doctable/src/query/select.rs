@@ -10,7 +10,7 @@ use super::{check, for_rows};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::Result;
-use crate::expr::{Column, Expr, Fragment, Order};
+use crate::expr::{Column, Expr, Fragment, IntoOrder};
 use crate::table::DocTable;
 
 /// A select over table `T` reading `S` per row. Made by `Doc::select()` and
@@ -80,7 +80,7 @@ pub(super) fn push_where(out: &mut Fragment, filter: &Option<Fragment>) {
     }
 }
 
-impl<T: DocTable, S: Selection<T>> Select<T, S> {
+impl<T: DocTable, S> Select<T, S> {
     pub(crate) fn new(selection: S) -> Self {
         Select {
             selection,
@@ -102,8 +102,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     }
 
     /// Orders by a column (ascending) or `column.asc()` / `.desc()`; several calls add keys.
-    pub fn order_by(mut self, order: impl Into<Order<T>>) -> Self {
-        self.order_by.push(order.into().fragment);
+    pub fn order_by(mut self, order: impl IntoOrder<T>) -> Self {
+        self.order_by.push(order.into_order().fragment);
         self
     }
 
@@ -137,7 +137,9 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         self.distinct = true;
         self
     }
+}
 
+impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// The SQL text and parameters this query runs, with `limit` overriding its own.
     fn build(&self, limit: Option<u64>) -> Fragment {
         let mut q = Fragment::default();

@@ -112,7 +112,7 @@ fn normalize_default(sql: &str) -> &str {
 fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) -> bool {
     let rowid_alias = column.primary_key && column.sql_type == SqlType::Integer;
     let same_type = SqlType::affinity_of(&disk.declared_type) == Some(column.sql_type);
-    let same_null = disk.not_null == !column.nullable || rowid_alias;
+    let same_null = disk.not_null != column.nullable || rowid_alias;
     let same_key = (disk.primary_key > 0) == column.primary_key;
     let disk_unique = schema.indexes.iter().any(|i| {
         i.origin == "u" && i.columns.len() == 1 && i.columns[0].eq_ignore_ascii_case(&disk.name)

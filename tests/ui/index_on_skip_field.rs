@@ -1,0 +1,20 @@
+use doctable::{DocTable, Persistent};
+
+#[derive(DocTable)]
+#[doctable(index(by_year_cache = [year, cache]))]
+struct Doc {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    year: i64,
+    #[doctable(skip)]
+    cache: Vec<String>,
+}
+
+// The derive's error is the only one: the stand-in impls it leaves keep
+// the struct's columns and key usable, so these lines add nothing.
+fn main() -> doctable::Result<()> {
+    let db = Persistent::open_in_memory()?;
+    let _ = Doc::get(&db, 1)?;
+    let _ = Doc::select().filter(Doc::year.eq(2000)).all(&db)?;
+    Ok(())
+}

@@ -1,0 +1,31 @@
+use doctable::{DocTable, Persistent};
+
+#[derive(DocTable)]
+struct Author {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    name: String,
+}
+
+#[derive(DocTable)]
+struct Doc {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    author_id: i64,
+}
+
+#[derive(DocTable)]
+struct Word {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    text: String,
+}
+
+fn main() -> doctable::Result<()> {
+    let db = Persistent::open_in_memory()?;
+    let _ = Doc::select()
+        .join(Doc::author_id, Author::id)
+        .filter(Word::text.eq("x"))
+        .all(&db)?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+use doctable::{DocTable, Persistent};
+
+#[derive(DocTable)]
+struct Doc {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    year: i64,
+}
+
+fn main() -> doctable::Result<()> {
+    let db = Persistent::open_in_memory()?;
+    Doc::update().set(Doc::year, 2000).run(&db)?;
+    Ok(())
+}
