@@ -386,3 +386,324 @@ fn two_processes_migrating_at_once_both_succeed() {
     assert_eq!(names, ["id", "title", "year", "note", "lang"]);
     assert!(v2::Doc::schema_diff(&db).expect("diff").is_empty());
 }
+
+mod library {
+    use doctable::DocTable;
+
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "authors")]
+    pub struct Author {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub name: String,
+    }
+
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "books", check = "last_page >= first_page")]
+    pub struct Book {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(references(Author::id), on_delete = "cascade")]
+        pub author_id: i64,
+        #[doctable(references = "authors(id)", on_delete = "set null")]
+        pub editor_id: Option<i64>,
+        #[doctable(check = "score >= 0")]
+        pub score: f64,
+        pub first_page: i64,
+        pub last_page: i64,
+        #[doctable(json)]
+        pub tags: Option<Vec<String>>,
+    }
+
+    /// A table whose key refers to its own table.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "chapters")]
+    pub struct Chapter {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(references(Chapter::id))]
+        pub parent: Option<i64>,
+    }
+}
+
+fn library_db() -> (tempfile::TempDir, Persistent) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("library.db")).expect("open");
+    library::Author::create_table(&db).expect("authors");
+    library::Book::create_table(&db).expect("books");
+    library::Chapter::create_table(&db).expect("chapters");
+    (dir, db)
+}
+
+fn book(author_id: i64, editor_id: Option<i64>) -> library::Book {
+    library::Book {
+        id: None,
+        author_id,
+        editor_id,
+        score: 1.0,
+        first_page: 1,
+        last_page: 10,
+        tags: None,
+    }
+}
+
+#[test]
+fn foreign_keys_and_checks_exist_on_disk_as_declared() {
+    let (_dir, db) = library_db();
+    let schema = doctable::reflect_table(&db, "books")
+        .expect("reflect")
+        .expect("table");
+    let fks: Vec<(String, String, Option<String>, String)> = schema
+        .foreign_keys
+        .iter()
+        .map(|f| {
+            (
+                f.from.clone(),
+                f.table.clone(),
+                f.to.clone(),
+                f.on_delete.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fks,
+        [
+            (
+                "editor_id".into(),
+                "authors".into(),
+                Some("id".into()),
+                "SET NULL".into()
+            ),
+            (
+                "author_id".into(),
+                "authors".into(),
+                Some("id".into()),
+                "CASCADE".into()
+            ),
+        ]
+    );
+    assert!(schema.sql.contains("CHECK (score >= 0)"), "{}", schema.sql);
+    assert!(
+        schema.sql.contains("CHECK (last_page >= first_page)"),
+        "{}",
+        schema.sql
+    );
+    assert_eq!(
+        schema.column("tags").map(|c| c.not_null),
+        Some(false),
+        "json Option is nullable"
+    );
+    let self_ref = doctable::reflect_table(&db, "chapters")
+        .expect("reflect")
+        .expect("table");
+    assert_eq!(
+        self_ref.foreign_keys.first().map(|f| f.table.as_str()),
+        Some("chapters")
+    );
+    // Declared and on disk agree.
+    assert!(library::Book::schema_diff(&db).expect("diff").is_empty());
+}
+
+#[test]
+fn a_foreign_key_violation_is_a_typed_error_naming_the_key() {
+    let (_dir, db) = library_db();
+    match library::Book::insert(&db, &book(42, None)) {
+        Err(Error::Constraint {
+            table,
+            kind,
+            message,
+            ..
+        }) => {
+            assert_eq!(
+                (table.as_str(), kind),
+                ("books", doctable::ConstraintKind::ForeignKey)
+            );
+            assert!(
+                message.contains("`author_id` -> `authors`(`id`)"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a foreign key error, got {other:?}"),
+    }
+    assert_eq!(
+        <library::Book as DocTable>::count()
+            .get(&db)
+            .expect("count"),
+        0
+    );
+}
+
+#[test]
+fn foreign_key_actions_cascade_and_set_null() {
+    let (_dir, db) = library_db();
+    let ada = library::Author::insert(
+        &db,
+        &library::Author {
+            id: None,
+            name: "Ada".into(),
+        },
+    )
+    .expect("ada");
+    let bob = library::Author::insert(
+        &db,
+        &library::Author {
+            id: None,
+            name: "Bob".into(),
+        },
+    )
+    .expect("bob");
+    library::Book::insert_many(&db, &[book(ada, Some(bob)), book(bob, Some(ada))]).expect("books");
+    library::Author::delete()
+        .filter(library::Author::id.eq(bob))
+        .run(&db)
+        .expect("delete bob");
+    let left = library::Book::select().all(&db).expect("books");
+    // Bob's own book went with him (cascade); he no longer edits Ada's (set null).
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].author_id, left[0].editor_id), (ada, None));
+}
+
+#[test]
+fn check_constraints_refuse_bad_rows() {
+    let (_dir, db) = library_db();
+    let ada = library::Author::insert(
+        &db,
+        &library::Author {
+            id: None,
+            name: "Ada".into(),
+        },
+    )
+    .expect("ada");
+    let negative = library::Book {
+        score: -1.0,
+        ..book(ada, None)
+    };
+    assert!(matches!(
+        library::Book::insert(&db, &negative),
+        Err(Error::Constraint {
+            kind: doctable::ConstraintKind::Check,
+            ..
+        })
+    ));
+    let backwards = library::Book {
+        first_page: 9,
+        last_page: 2,
+        ..book(ada, None)
+    };
+    let err = library::Book::insert(&db, &backwards).unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
+}
+
+#[test]
+fn a_json_option_field_stores_none_as_null() {
+    let (_dir, db) = library_db();
+    let ada = library::Author::insert(
+        &db,
+        &library::Author {
+            id: None,
+            name: "Ada".into(),
+        },
+    )
+    .expect("ada");
+    let tagged = library::Book {
+        tags: Some(vec!["a".into(), "b".into()]),
+        ..book(ada, None)
+    };
+    library::Book::insert_many(&db, &[book(ada, None), tagged.clone()]).expect("insert");
+    let untagged = library::Book::select()
+        .filter(library::Book::tags.is_null())
+        .all(&db)
+        .expect("null tags");
+    assert_eq!(untagged.len(), 1);
+    assert_eq!(untagged[0].tags, None);
+    let with_tags = library::Book::select()
+        .filter(library::Book::tags.is_not_null())
+        .all(&db)
+        .expect("tags");
+    assert_eq!(
+        with_tags.iter().map(|b| b.tags.clone()).collect::<Vec<_>>(),
+        [tagged.tags]
+    );
+}
+
+mod books_without_fk {
+    use doctable::DocTable;
+    /// `books` as first created: no foreign keys, no checks.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "books")]
+    pub struct Book {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub author_id: i64,
+        pub editor_id: Option<i64>,
+        pub score: f64,
+        pub first_page: i64,
+        pub last_page: i64,
+        #[doctable(json)]
+        pub tags: Option<Vec<String>>,
+    }
+}
+
+#[test]
+fn adding_constraints_is_a_mismatch_that_rebuild_applies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("evolve.db")).expect("open");
+    library::Author::create_table(&db).expect("authors");
+    books_without_fk::Book::create_table(&db).expect("old books");
+    let diff = library::Book::schema_diff(&db).expect("diff");
+    let mismatched: Vec<String> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            SchemaChange::Mismatch { column, .. } => Some(column.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mismatched, ["author_id", "editor_id", "score", "CHECK"]);
+    assert!(matches!(
+        library::Book::create_table(&db),
+        Err(Error::SchemaMismatch { .. })
+    ));
+    let report = library::Book::rebuild_table(&db).expect("rebuild");
+    assert_eq!(report.rows, 0);
+    assert!(library::Book::schema_diff(&db).expect("diff").is_empty());
+    assert!(matches!(
+        library::Book::insert(&db, &book(7, None)),
+        Err(Error::Constraint {
+            kind: doctable::ConstraintKind::ForeignKey,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn rebuild_refuses_to_leave_broken_foreign_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("broken.db");
+    let db = Persistent::open(&path).expect("open");
+    library::Author::create_table(&db).expect("authors");
+    books_without_fk::Book::create_table(&db).expect("old books");
+    let orphan = books_without_fk::Book {
+        id: None,
+        author_id: 99,
+        editor_id: None,
+        score: 1.0,
+        first_page: 1,
+        last_page: 2,
+        tags: None,
+    };
+    books_without_fk::Book::insert(&db, &orphan).expect("orphan row, no key yet");
+    let err = library::Book::rebuild_table(&db).unwrap_err();
+    assert!(err.to_string().contains("refers to a missing row"), "{err}");
+    // Rolled back: the old table is untouched and foreign keys are enforced again.
+    assert!(
+        books_without_fk::Book::schema_diff(&db)
+            .expect("diff")
+            .is_empty()
+    );
+    let on: i64 = db
+        .with_rusqlite(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)))
+        .expect("conn")
+        .expect("pragma");
+    assert_eq!(on, 1);
+}

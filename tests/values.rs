@@ -393,7 +393,8 @@ fn columns_have_the_declared_names_and_types() -> TestResult {
     assert_eq!(find("tags"), Some(("tags".into(), "TEXT".into(), true)));
     assert_eq!(
         find("maybe_meta"),
-        Some(("maybe_meta".into(), "TEXT".into(), true))
+        Some(("maybe_meta".into(), "TEXT".into(), false)),
+        "`json` on an Option field is a nullable column"
     );
     assert_eq!(find("counts"), Some(("counts".into(), "TEXT".into(), true)));
     // `rename` names the column; the field's own name is not a column.
@@ -430,16 +431,23 @@ fn json_columns_hold_json_text() -> TestResult {
     assert!(stored.2.starts_with(r#"{"source":"maybe""#), "{}", stored.2);
     assert_eq!(stored.3, r#"{"lines":-1,"words":9223372036854775807}"#);
     assert_eq!(stored.4, "text");
-    // A None in a JSON Option column is the JSON text `null`.
+    // A None in a `json` Option field is SQL NULL, as for any Option.
     let id = Every::insert(&db, &minimum())?;
-    let none: String = db.with_rusqlite(|c| {
+    let none: Option<String> = db.with_rusqlite(|c| {
         c.query_row(
             "SELECT maybe_meta FROM every_type WHERE id = ?",
             [id],
             |r| r.get(0),
         )
     })??;
-    assert_eq!(none, "null");
+    assert_eq!(none, None);
+    assert_eq!(
+        Every::select()
+            .filter(Every::maybe_meta.is_null())
+            .all(&db)?
+            .len(),
+        1
+    );
     // `Option<Json<T>>`: None is SQL NULL, Some is JSON text.
     let o_json: Vec<Option<String>> = db.with_rusqlite(|c| {
         let mut stmt = c.prepare("SELECT o_json FROM every_type ORDER BY id")?;

@@ -22,9 +22,46 @@ pub(crate) struct Field<'a> {
     pub(crate) attrs: FieldAttrs,
 }
 
+/// How a field is stored.
+pub(crate) enum Storage<'a> {
+    /// Through its type's `ColumnType`.
+    Column,
+    /// `#[doctable(json)]`: as JSON text, NOT NULL.
+    Json,
+    /// `#[doctable(json)]` on `Option<T>`: as JSON text, `None` as NULL.
+    NullableJson(&'a Type),
+}
+
 impl Field<'_> {
     pub(crate) fn stored(&self) -> bool {
         self.attrs.skip.is_none()
+    }
+
+    pub(crate) fn storage(&self) -> Storage<'_> {
+        if self.attrs.json.is_none() {
+            return Storage::Column;
+        }
+        match option_inner(self.ty) {
+            Some(inner) => Storage::NullableJson(inner),
+            None => Storage::Json,
+        }
+    }
+}
+
+/// `T` of a type written `Option<T>` (or `std::option::Option<T>`), as the
+/// derive sees it: a type alias of an `Option` is not recognised.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(syn::GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
+        _ => None,
     }
 }
 

@@ -43,6 +43,15 @@ pub(crate) struct ContainerAttrs {
     pub(crate) table: Option<Spanned<String>>,
     pub(crate) indexes: Vec<NamedFields>,
     pub(crate) uniques: Vec<NamedFields>,
+    pub(crate) checks: Vec<Spanned<String>>,
+}
+
+/// The target of `references`.
+pub(crate) enum Reference {
+    /// `references = "table(column)"`.
+    Text { table: String, column: String },
+    /// `references(Other::column)`: checked by the compiler.
+    Typed(syn::Path),
 }
 
 /// Attributes on a field.
@@ -56,11 +65,14 @@ pub(crate) struct FieldAttrs {
     pub(crate) json: Option<Span>,
     pub(crate) rename: Option<Spanned<String>>,
     pub(crate) default: Option<Spanned<String>>,
+    pub(crate) check: Option<Spanned<String>>,
+    pub(crate) references: Option<Spanned<Reference>>,
+    pub(crate) on_delete: Option<Spanned<String>>,
+    pub(crate) on_update: Option<Spanned<String>>,
 }
 
-const CONTAINER_KEYS: &str =
-    "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`";
-const CONTAINER_KEY_NAMES: &[&str] = &["table", "index", "unique"];
+const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`, `check = \"...\"`";
+const CONTAINER_KEY_NAMES: &[&str] = &["table", "index", "unique", "check"];
 const FIELD_KEY_NAMES: &[&str] = &[
     "primary_key",
     "autoincrement",
@@ -70,8 +82,99 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "default",
     "skip",
     "json",
+    "check",
+    "references",
+    "on_delete",
+    "on_update",
 ];
-const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`";
+const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`";
+
+/// The foreign key actions SQLite knows, as written in SQL.
+const FK_ACTIONS: &[&str] = &[
+    "NO ACTION",
+    "RESTRICT",
+    "SET NULL",
+    "SET DEFAULT",
+    "CASCADE",
+];
+
+/// Parses `on_delete = "cascade"`: one of [`FK_ACTIONS`], any case, `_` for space.
+fn set_action(
+    slot: &mut Option<Spanned<String>>,
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let lit: LitStr = meta.value()?.parse()?;
+    let action = lit.value().trim().replace('_', " ").to_ascii_uppercase();
+    if !FK_ACTIONS.contains(&action.as_str()) {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown foreign key action `{}`; expected one of \"cascade\", \"set null\", \"set default\", \"restrict\", \"no action\"",
+                lit.value()
+            ),
+        ));
+    }
+    if slot.is_some() {
+        errors.push(duplicate(meta));
+    } else {
+        *slot = Some(Spanned {
+            value: action,
+            span: lit.span(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses `references = "table(column)"` or `references(Other::column)`.
+fn set_reference(
+    slot: &mut Option<Spanned<Reference>>,
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    const HELP: &str =
+        "the correct format looks like `references = \"author(id)\"` or `references(Author::id)`";
+    let reference = if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let path: syn::Path = content.parse()?;
+        if path.segments.len() < 2 {
+            return Err(syn::Error::new_spanned(
+                &path,
+                format!("expected a column as `Type::column`; {HELP}"),
+            ));
+        }
+        Spanned {
+            span: path.segments[0].ident.span(),
+            value: Reference::Typed(path),
+        }
+    } else {
+        let lit: LitStr = meta.value()?.parse()?;
+        let text = lit.value();
+        let parsed = text.split_once('(').and_then(|(table, rest)| {
+            let column = rest.strip_suffix(')')?;
+            let (table, column) = (table.trim(), column.trim());
+            (!table.is_empty() && !column.is_empty() && !column.contains(['(', ')', ',']))
+                .then(|| (table.to_owned(), column.to_owned()))
+        });
+        let Some((table, column)) = parsed else {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("cannot read `{text}` as a column; {HELP}"),
+            ));
+        };
+        Spanned {
+            value: Reference::Text { table, column },
+            span: lit.span(),
+        }
+    };
+    if slot.is_some() {
+        errors.push(duplicate(meta));
+    } else {
+        *slot = Some(reference);
+    }
+    Ok(())
+}
 
 fn doctable_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs.iter().filter(|a| a.path().is_ident("doctable"))
@@ -167,6 +270,11 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
                 parse_named_fields(&meta, &mut out.indexes)
             } else if meta.path.is_ident("unique") {
                 parse_named_fields(&meta, &mut out.uniques)
+            } else if meta.path.is_ident("check") {
+                let mut one = None;
+                set_string(&mut one, &meta, errors)?;
+                out.checks.extend(one);
+                Ok(())
             } else if is_field_key(&meta) {
                 Err(meta.error(format!(
                     "`{}` goes on a field, not on the struct",
@@ -220,6 +328,10 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 "skip" => &mut out.skip,
                 "json" => &mut out.json,
                 "rename" => return set_string(&mut out.rename, &meta, errors),
+                "check" => return set_string(&mut out.check, &meta, errors),
+                "references" => return set_reference(&mut out.references, &meta, errors),
+                "on_delete" => return set_action(&mut out.on_delete, &meta, errors),
+                "on_update" => return set_action(&mut out.on_update, &meta, errors),
                 _ => return set_string(&mut out.default, &meta, errors),
             };
             if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {

@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Field, Table};
-use crate::attr::NamedFields;
+use crate::ast::{Field, Storage, Table};
+use crate::attr::{NamedFields, Reference};
 
 pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let ident = table.ident;
@@ -14,11 +14,13 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let bind = bind(table);
     let read = read(table);
     let key = primary_key(table);
+    let table_name = &table.name;
     quote! {
         #consts
         const _: () = {
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
+                const TABLE: &'static str = #table_name;
                 const META: &'static ::doctable::__private::TableMeta = &#meta;
 
                 fn __bind(
@@ -50,20 +52,24 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
 /// type is reported there, once (the same message at the same span is shown once).
 fn column_type(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
-    if field.attrs.json.is_some() {
-        quote_spanned!(ty.span()=> <#ty as ::doctable::__private::JsonValue>)
-    } else {
-        quote_spanned!(ty.span()=> <#ty as ::doctable::__private::ColumnType>)
+    match field.storage() {
+        Storage::Column => quote_spanned!(ty.span()=> <#ty as ::doctable::__private::ColumnType>),
+        Storage::Json => quote_spanned!(ty.span()=> <#ty as ::doctable::__private::JsonValue>),
+        Storage::NullableJson(inner) => {
+            quote_spanned!(inner.span()=> <#inner as ::doctable::__private::JsonValue>)
+        }
     }
 }
 
 /// The type parameter of the field's `Column` constant.
 fn column_value_type(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
-    if field.attrs.json.is_some() {
-        quote!(::doctable::__private::Json<#ty>)
-    } else {
-        quote!(#ty)
+    match field.storage() {
+        Storage::Column => quote!(#ty),
+        Storage::Json => quote!(::doctable::__private::Json<#ty>),
+        Storage::NullableJson(inner) => {
+            quote!(::core::option::Option<::doctable::__private::Json<#inner>>)
+        }
     }
 }
 
@@ -94,11 +100,43 @@ fn meta(table: &Table<'_>) -> TokenStream {
     let name = &table.name;
     let columns = table.stored_fields().map(|f| {
         let column = &f.column;
-        let (sql_type, nullable) = if f.attrs.json.is_some() {
-            (quote!(::doctable::__private::SqlType::Text), quote!(false))
-        } else {
-            let ct = column_type(f);
-            (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
+        let text = quote!(::doctable::__private::SqlType::Text);
+        let (sql_type, nullable) = match f.storage() {
+            Storage::Json => (text, quote!(false)),
+            Storage::NullableJson(_) => (text, quote!(true)),
+            Storage::Column => {
+                let ct = column_type(f);
+                (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
+            }
+        };
+        let check = optional_str(f.attrs.check.as_ref().map(|c| c.value.as_str()));
+        let references = match &f.attrs.references {
+            None => quote!(::core::option::Option::None),
+            Some(reference) => {
+                let (target_table, target_column) = match &reference.value {
+                    Reference::Text { table, column } => (quote!(#table), quote!(#column)),
+                    Reference::Typed(path) => {
+                        // `Author::id` -> the table type `Author`.
+                        let leading = &path.leading_colon;
+                        let owner_segments = path.segments.iter().take(path.segments.len().saturating_sub(1));
+                        let owner = quote!(#leading #(#owner_segments)::*);
+                        (
+                            quote_spanned!(path.span()=> <#owner as ::doctable::__private::DocTable>::TABLE),
+                            quote_spanned!(path.span()=> #path.name()),
+                        )
+                    }
+                };
+                let action = |a: &Option<crate::attr::Spanned<String>>| {
+                    a.as_ref().map_or_else(|| "NO ACTION".to_owned(), |a| a.value.clone())
+                };
+                let (on_delete, on_update) = (action(&f.attrs.on_delete), action(&f.attrs.on_update));
+                quote!(::core::option::Option::Some(::doctable::__private::ForeignKeyMeta {
+                    table: #target_table,
+                    column: #target_column,
+                    on_delete: #on_delete,
+                    on_update: #on_update,
+                }))
+            }
         };
         let primary_key = f.attrs.primary_key.is_some();
         let autoincrement = f.attrs.autoincrement.is_some();
@@ -119,6 +157,8 @@ fn meta(table: &Table<'_>) -> TokenStream {
                 autoincrement: #autoincrement,
                 unique: #unique,
                 default: #default,
+                check: #check,
+                references: #references,
             }
         }
     });
@@ -149,13 +189,22 @@ fn meta(table: &Table<'_>) -> TokenStream {
     };
     let indexes = named(&table.attrs.indexes, false);
     let uniques = named(&table.attrs.uniques, true);
+    let checks = table.attrs.checks.iter().map(|c| &c.value);
     quote! {
         ::doctable::__private::TableMeta {
             name: #name,
             columns: &[#(#columns),*],
             primary_key: #primary_key,
             indexes: &[#(#field_indexes,)* #(#indexes,)* #(#uniques,)*],
+            checks: &[#(#checks),*],
         }
+    }
+}
+
+fn optional_str(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -166,10 +215,10 @@ fn bind(table: &Table<'_>) -> TokenStream {
         let field = f.ident;
         let column = &f.column;
         let ct = column_type(f);
-        let convert = if f.attrs.json.is_some() {
-            quote!(#ct::to_json_sql(&self.#field))
-        } else {
-            quote!(#ct::to_sql(&self.#field))
+        let convert = match f.storage() {
+            Storage::Column => quote!(#ct::to_sql(&self.#field)),
+            Storage::Json => quote!(#ct::to_json_sql(&self.#field)),
+            Storage::NullableJson(_) => quote!(#ct::option_to_json_sql(&self.#field)),
         };
         quote! {
             ::doctable::__private::bind_value(__stmt, #index, #convert, #name, #column)?;
@@ -191,10 +240,10 @@ fn read(table: &Table<'_>) -> TokenStream {
         let at = index;
         index += 1;
         let value = quote!(::doctable::__private::value_at(__row, __first + #at, #name)?);
-        let convert = if f.attrs.json.is_some() {
-            quote!(#ct::from_json_sql(#value))
-        } else {
-            quote!(#ct::from_sql(#value))
+        let convert = match f.storage() {
+            Storage::Column => quote!(#ct::from_sql(#value)),
+            Storage::Json => quote!(#ct::from_json_sql(#value)),
+            Storage::NullableJson(_) => quote!(#ct::option_from_json_sql(#value)),
         };
         quote!(#field: ::doctable::__private::decode(#convert, #name, #column)?)
     });

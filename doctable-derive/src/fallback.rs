@@ -30,11 +30,13 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
+                const TABLE: &'static str = "";
                 const META: &'static ::doctable::__private::TableMeta = &::doctable::__private::TableMeta {
                     name: "",
                     columns: &[],
                     primary_key: ::core::option::Option::None,
                     indexes: &[],
+                    checks: &[],
                 };
                 fn __bind(&self, _: &mut ::doctable::__private::Statement<'_>) -> ::doctable::__private::Result<()> {
                     ::doctable::__private::derive_failed()

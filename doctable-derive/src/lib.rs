@@ -24,9 +24,15 @@ use proc_macro::TokenStream;
 /// schema, row conversions, and a `Column` constant per field (`Doc::year`).
 ///
 /// Container attributes: `table = "name"`, `index(name = [field, ...])`,
-/// `unique(name = [field, ...])`. Field attributes: `primary_key`,
-/// `autoincrement`, `unique`, `index`, `rename = "column"`,
-/// `default = "<sql expression>"`, `skip`, `json`.
+/// `unique(name = [field, ...])`, `check = "<sql condition>"`.
+///
+/// Field attributes: `primary_key`, `autoincrement`, `unique`, `index`,
+/// `rename = "column"`, `default = "<sql expression>"`, `check = "<sql condition>"`,
+/// `references(Other::column)` (checked by the compiler) or
+/// `references = "table(column)"`, with `on_delete` / `on_update` =
+/// `"cascade"`, `"set null"`, `"set default"`, `"restrict"` or `"no action"`;
+/// `skip` (not stored; `Default::default()` on read); `json` (stored as JSON
+/// text through serde; on an `Option<T>` field, `None` is NULL).
 #[proc_macro_derive(DocTable, attributes(doctable))]
 pub fn derive_doc_table(input: TokenStream) -> TokenStream {
     derive(input.into()).into()

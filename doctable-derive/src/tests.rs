@@ -65,7 +65,7 @@ fn every_attribute() {
         "every_attribute",
         quote! {
             #[doctable(table = "docs", index(by_year_score = [year, score]))]
-            #[doctable(unique(by_title_year = [title, year]))]
+            #[doctable(unique(by_title_year = [title, year]), check = "score <= 100")]
             pub struct Doc {
                 #[doctable(primary_key, autoincrement)]
                 pub id: Option<i64>,
@@ -78,6 +78,14 @@ fn every_attribute() {
                 pub note: Option<String>,
                 #[doctable(json)]
                 pub tags: Vec<String>,
+                #[doctable(json)]
+                pub extra: Option<Vec<i64>>,
+                #[doctable(check = "length(body) > 0")]
+                pub body: String,
+                #[doctable(references(Author::id), on_delete = "cascade", on_update = "set_null")]
+                pub author_id: i64,
+                #[doctable(references = "editors(id)")]
+                pub editor_id: Option<i64>,
                 #[doctable(skip)]
                 pub cache: Option<String>,
                 pub r#type: String,

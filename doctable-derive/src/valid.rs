@@ -43,6 +43,8 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
                 (a.json, "json"),
                 (a.rename.as_ref().map(|r| r.span), "rename"),
                 (a.default.as_ref().map(|d| d.span), "default"),
+                (a.check.as_ref().map(|c| c.span), "check"),
+                (a.references.as_ref().map(|r| r.span), "references"),
             ];
             for (span, name) in stored_only {
                 if let Some(span) = span {
@@ -64,6 +66,22 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         {
             errors.push(syn::Error::new(d.span, "`default` needs an SQL expression, as in `default = \"0\"` or `default = \"'none'\"`"));
         }
+        if let Some(c) = &a.check
+            && c.value.trim().is_empty()
+        {
+            errors.push(syn::Error::new(
+                c.span,
+                "`check` needs an SQL condition, as in `check = \"score >= 0\"`",
+            ));
+        }
+        for (action, name) in [(&a.on_delete, "on_delete"), (&a.on_update, "on_update")] {
+            if let (Some(action), None) = (action, &a.references) {
+                errors.push(syn::Error::new(
+                    action.span,
+                    format!("`{name}` applies to a foreign key; add `references(Other::id)` to this field"),
+                ));
+            }
+        }
         if let Some(r) = &a.rename
             && r.value.trim().is_empty()
         {
@@ -84,6 +102,14 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             "a table needs at least one stored (not `skip`) field",
         ));
     }
+    for check in &table.attrs.checks {
+        if check.value.trim().is_empty() {
+            errors.push(syn::Error::new(
+                check.span,
+                "`check` needs an SQL condition, as in `check = \"end_year >= start_year\"`",
+            ));
+        }
+    }
     check_named_fields(table, &table.attrs.indexes, "index", errors);
     check_named_fields(table, &table.attrs.uniques, "unique", errors);
 }
@@ -91,7 +117,8 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
 fn what_it_needs(attr: &str) -> &'static str {
     match attr {
         "index" | "unique" => "index",
-        "primary_key" | "autoincrement" => "key",
+        "primary_key" | "autoincrement" | "references" => "key",
+        "check" => "check",
         _ => "store",
     }
 }

@@ -59,7 +59,7 @@ pub trait Conn: Sealed {
     }
 }
 
-/// The connection inside a [`Conn::transaction`] closure. Pass it to table
+/// The connection inside a [`transaction`](crate::Persistent::transaction) closure. Pass it to table
 /// operations (`Doc::insert(tx, &doc)`) so they join the transaction.
 #[derive(Debug)]
 pub struct Tx<'c> {

@@ -211,6 +211,42 @@ impl Error {
         }
     }
 
+    /// Adds the foreign keys of `meta` to a foreign key violation, which SQLite
+    /// reports without naming the key.
+    pub(crate) fn with_foreign_keys(self, meta: &crate::table::TableMeta) -> Self {
+        match self {
+            Error::Constraint {
+                table,
+                kind: ConstraintKind::ForeignKey,
+                mut message,
+                sql,
+                source,
+            } => {
+                let keys: Vec<String> = meta
+                    .columns
+                    .iter()
+                    .filter_map(|c| {
+                        c.references
+                            .map(|fk| format!("`{}` -> `{}`(`{}`)", c.name, fk.table, fk.column))
+                    })
+                    .collect();
+                if keys.is_empty() {
+                    message.push_str(" (another table's foreign key refers to the rows changed)");
+                } else {
+                    message.push_str(&format!(" (the table's foreign keys: {})", keys.join(", ")));
+                }
+                Error::Constraint {
+                    table,
+                    kind: ConstraintKind::ForeignKey,
+                    message,
+                    sql,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// A conversion error for `table.column`.
     pub(crate) fn conversion(table: &str, column: &str, detail: impl fmt::Display) -> Self {
         Error::Conversion {

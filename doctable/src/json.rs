@@ -43,6 +43,24 @@ pub trait JsonValue: Sized {
     fn to_json_sql(&self) -> Result<ToSqlOutput<'static>, ValueError>;
     /// Reads stored JSON text back.
     fn from_json_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
+
+    /// An `Option` of `Self` as a nullable JSON column: `None` is SQL NULL.
+    #[doc(hidden)]
+    fn option_to_json_sql(value: &Option<Self>) -> Result<ToSqlOutput<'static>, ValueError> {
+        match value {
+            Some(v) => v.to_json_sql(),
+            None => Ok(ToSqlOutput::Owned(Value::Null)),
+        }
+    }
+
+    /// Reads a nullable JSON column: SQL NULL is `None`.
+    #[doc(hidden)]
+    fn option_from_json_sql(value: ValueRef<'_>) -> Result<Option<Self>, ValueError> {
+        match value {
+            ValueRef::Null => Ok(None),
+            other => Self::from_json_sql(other).map(Some),
+        }
+    }
 }
 
 #[diagnostic::do_not_recommend]

@@ -90,7 +90,7 @@ pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,
 };
-pub use table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
+pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 
 /// The rusqlite version this crate is built on, for the external strategy.
 pub use rusqlite;

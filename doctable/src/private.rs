@@ -9,7 +9,7 @@ pub use crate::error::Result;
 pub use crate::expr::Column;
 pub use crate::json::{Json, JsonValue};
 pub use crate::statements::StaticSql;
-pub use crate::table::{ColumnMeta, DocTable, HasPrimaryKey, IndexMeta, TableMeta};
+pub use crate::table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 
 use crate::error::SqlContext;
 

@@ -18,6 +18,7 @@ pub(crate) fn write_one<T: DocTable>(conn: &impl Conn, sql: &str, row: &T) -> Re
         let changed = stmt.raw_execute().in_sql(Some(table), sql)?;
         Ok((changed, c.last_insert_rowid()))
     })
+    .map_err(|e| e.with_foreign_keys(T::META))
 }
 
 /// Runs the row statement `sql` once per row, in one transaction with one
@@ -39,6 +40,7 @@ pub(crate) fn write_many<'r, T: DocTable>(
             Ok(changed)
         })
     })
+    .map_err(|e| e.with_foreign_keys(T::META))
 }
 
 pub(crate) fn insert<T: DocTable>(

@@ -45,6 +45,9 @@ use crate::statements::StaticSql;
 /// # Ok::<(), doctable::Error>(())
 /// ```
 pub trait DocTable: Sized + 'static {
+    /// The table's name in the database.
+    const TABLE: &'static str;
+
     /// The table's name, columns, keys and indexes, as declared on the struct.
     const META: &'static TableMeta;
 
@@ -255,6 +258,8 @@ pub struct TableMeta {
     pub primary_key: Option<usize>,
     /// Indexes declared on fields and on the struct.
     pub indexes: &'static [IndexMeta],
+    /// Table-level `CHECK` constraints, as SQL conditions.
+    pub checks: &'static [&'static str],
 }
 
 /// A column as declared on its field.
@@ -274,6 +279,23 @@ pub struct ColumnMeta {
     pub unique: bool,
     /// Its `DEFAULT` expression, as SQL.
     pub default: Option<&'static str>,
+    /// Its `CHECK` constraint, as an SQL condition.
+    pub check: Option<&'static str>,
+    /// The column it references, if it is a foreign key.
+    pub references: Option<ForeignKeyMeta>,
+}
+
+/// A foreign key as declared with `references`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKeyMeta {
+    /// The referenced table.
+    pub table: &'static str,
+    /// The referenced column.
+    pub column: &'static str,
+    /// The `ON DELETE` action (`NO ACTION` unless declared).
+    pub on_delete: &'static str,
+    /// The `ON UPDATE` action (`NO ACTION` unless declared).
+    pub on_update: &'static str,
 }
 
 /// An index as declared.

@@ -105,6 +105,7 @@ impl<T: DocTable, S> Update<T, S> {
         let q = self.build()?;
         let table = T::META.name;
         conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
+            .map_err(|e| e.with_foreign_keys(T::META))
     }
 
     /// Runs the update and returns the changed rows as they are now stored
@@ -201,5 +202,6 @@ impl<T: DocTable, S> Delete<T, S> {
         push_where(&mut q, &self.filter);
         check(table, &q)?;
         conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
+            .map_err(|e| e.with_foreign_keys(T::META))
     }
 }

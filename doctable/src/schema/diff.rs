@@ -85,7 +85,7 @@ impl fmt::Display for SchemaChange {
 }
 
 /// The declaration of a column on disk, as text for messages.
-pub(crate) fn describe_disk(column: &ColumnInfo) -> String {
+pub(crate) fn describe_disk(column: &ColumnInfo, schema: &TableSchema) -> String {
     let mut text = format!("\"{}\" {}", column.name, column.declared_type);
     if column.primary_key > 0 {
         text.push_str(" PRIMARY KEY");
@@ -96,6 +96,25 @@ pub(crate) fn describe_disk(column: &ColumnInfo) -> String {
     if let Some(default) = &column.default {
         text.push_str(" DEFAULT ");
         text.push_str(default);
+    }
+    for fk in schema
+        .foreign_keys
+        .iter()
+        .filter(|f| f.from.eq_ignore_ascii_case(&column.name))
+    {
+        text.push_str(&format!(" REFERENCES \"{}\"", fk.table));
+        if let Some(to) = &fk.to {
+            text.push_str(&format!(" (\"{to}\")"));
+        }
+        for (clause, action) in [
+            (" ON DELETE ", &fk.on_delete),
+            (" ON UPDATE ", &fk.on_update),
+        ] {
+            if action != super::NO_ACTION {
+                text.push_str(clause);
+                text.push_str(action);
+            }
+        }
     }
     text
 }
@@ -119,7 +138,31 @@ fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) 
     });
     let same_default =
         column.default.map(normalize_default) == disk.default.as_deref().map(normalize_default);
-    !(same_type && same_null && same_key && disk_unique == column.unique && same_default)
+    let mut disk_fks = schema
+        .foreign_keys
+        .iter()
+        .filter(|f| f.from.eq_ignore_ascii_case(&disk.name));
+    let same_fk = match &column.references {
+        None => disk_fks.next().is_none(),
+        Some(fk) => disk_fks.any(|f| {
+            f.table.eq_ignore_ascii_case(fk.table)
+                && f.to
+                    .as_deref()
+                    .is_none_or(|to| to.eq_ignore_ascii_case(fk.column))
+                && f.on_delete.eq_ignore_ascii_case(fk.on_delete)
+                && f.on_update.eq_ignore_ascii_case(fk.on_update)
+        }),
+    };
+    // CHECK constraints are not reported by any pragma: look for the
+    // condition in the stored CREATE TABLE, where `create_table` writes it verbatim.
+    let same_check = column.check.is_none_or(|check| schema.sql.contains(check));
+    !(same_type
+        && same_null
+        && same_key
+        && disk_unique == column.unique
+        && same_default
+        && same_fk
+        && same_check)
 }
 
 pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff {
@@ -141,7 +184,7 @@ pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff
                 changes.push(mismatch(
                     column.name,
                     column_definition(column),
-                    describe_disk(disk),
+                    describe_disk(disk, schema),
                 ));
             }
             Some(_) => {}
@@ -173,7 +216,17 @@ pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff
             changes.push(mismatch(
                 &disk.name,
                 "no such column".into(),
-                describe_disk(disk),
+                describe_disk(disk, schema),
+            ));
+        }
+    }
+    for check in meta.checks {
+        if !schema.sql.contains(check) {
+            changes.push(mismatch(
+                "CHECK",
+                format!("CHECK ({check})"),
+                "no such CHECK constraint (a constraint cannot be added to an existing table)"
+                    .into(),
             ));
         }
     }

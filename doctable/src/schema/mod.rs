@@ -27,6 +27,11 @@ pub(crate) fn create_table_sql(meta: &TableMeta, name: &str) -> String {
         sql.push_str("    ");
         push_column_def(&mut sql, column);
     }
+    for check in meta.checks {
+        sql.push_str(",\n    CHECK (");
+        sql.push_str(check);
+        sql.push(')');
+    }
     sql.push_str("\n)");
     sql
 }
@@ -63,7 +68,28 @@ fn push_column_def(sql: &mut String, column: &ColumnMeta) {
         sql.push_str(default);
         sql.push(')');
     }
+    if let Some(check) = column.check {
+        sql.push_str(" CHECK (");
+        sql.push_str(check);
+        sql.push(')');
+    }
+    if let Some(fk) = &column.references {
+        sql.push_str(" REFERENCES ");
+        push_ident(sql, fk.table);
+        sql.push_str(" (");
+        push_ident(sql, fk.column);
+        sql.push(')');
+        for (clause, action) in [(" ON DELETE ", fk.on_delete), (" ON UPDATE ", fk.on_update)] {
+            if action != NO_ACTION {
+                sql.push_str(clause);
+                sql.push_str(action);
+            }
+        }
+    }
 }
+
+/// SQLite's default foreign key action.
+pub(crate) const NO_ACTION: &str = "NO ACTION";
 
 fn create_index_sql(table: &str, index: &IndexMeta) -> String {
     let mut sql = String::from(if index.unique {
