@@ -24,6 +24,7 @@ pub(crate) struct Doc {
     pub(crate) id: Option<i64>,
     pub(crate) title: String,
     pub(crate) body: String,
+    #[doctable(index)]
     pub(crate) score: f64,
     #[doctable(index)]
     pub(crate) year: i64,

@@ -147,3 +147,28 @@ fn the_error_type_stays_small() {
         std::mem::size_of::<doctable::Error>()
     );
 }
+
+#[test]
+fn a_limited_query_is_never_reprepared_when_its_values_change() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = open(&dir);
+    Doc::create_table(&conn).expect("create");
+    Doc::insert_many(&conn, &docs(200)).expect("insert_many");
+    let query = |year: i64| {
+        Doc::select()
+            .filter(Doc::year.gt(year))
+            .order_by(Doc::year)
+            .limit(10)
+            .offset(2)
+    };
+    for year in 1990..2010 {
+        assert!(query(year).all(&conn).expect("query").len() <= 10);
+    }
+    // A bound LIMIT would be re-prepared at every step after a new binding
+    // (SQLite's planner reads its value); as a literal it never is.
+    let stmt = conn
+        .prepare_cached(&query(0).sql())
+        .expect("cached statement");
+    assert_eq!(stmt.get_status(StatementStatus::Run), 20);
+    assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+}
