@@ -30,6 +30,18 @@ pub(crate) struct Doc {
     pub(crate) year: i64,
 }
 
+/// `Doc` with an `AUTOINCREMENT` key, to measure what that costs.
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "counted_docs")]
+pub(crate) struct Counted {
+    #[doctable(primary_key, autoincrement)]
+    pub(crate) id: Option<i64>,
+    pub(crate) title: String,
+    pub(crate) body: String,
+    pub(crate) score: f64,
+    pub(crate) year: i64,
+}
+
 const INSERT: &str = "INSERT INTO docs (id, title, body, score, year) VALUES (?1, ?2, ?3, ?4, ?5)";
 const SELECT_ALL: &str = "SELECT id, title, body, score, year FROM docs";
 const SELECT_FILTERED: &str = "SELECT id, title, body, score, year FROM docs \
@@ -226,7 +238,7 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
     let docs = corpus(sizes.rows);
     let runs = sizes.runs;
 
-    // 1. bulk insert
+    // 1. bulk insert: one call each, so whole runs alternate.
     let (a, b) = side_by_side(
         runs,
         || {
@@ -249,48 +261,76 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 2. single-row inserts, each its own transaction
+    // 1b. what AUTOINCREMENT costs: doctable against doctable with a plain rowid key.
+    let counted: Vec<Counted> = docs
+        .iter()
+        .map(|d| Counted {
+            id: None,
+            title: d.title.clone(),
+            body: d.body.clone(),
+            score: d.score,
+            year: d.year,
+        })
+        .collect();
+    let (a, b) = side_by_side(
+        runs,
+        || {
+            let path = fresh(dir, "autoincrement.db");
+            let db = Persistent::open(&path).unwrap();
+            Counted::create_table(&db).unwrap();
+            let t = Instant::now();
+            Counted::insert_many(&db, &counted).unwrap();
+            micros(t.elapsed()) / counted.len() as f64
+        },
+        || {
+            let db = Persistent::open(fresh(dir, "rowid.db")).unwrap();
+            let t = Instant::now();
+            Doc::insert_many(&db, &docs).unwrap();
+            micros(t.elapsed()) / docs.len() as f64
+        },
+    );
+    report(Line {
+        workload: "1b. bulk insert with an AUTOINCREMENT key (vs doctable's default rowid key)"
+            .into(),
+        unit: "µs/row",
+        doctable: a,
+        rusqlite: b,
+    });
+
+    // 2. single-row inserts, each its own transaction: interleaved insert by
+    // insert, the order alternating, so both sides meet the same machine state.
     let n = sizes.single_inserts.min(docs.len());
     let (mut p50a, mut p99a, mut p50b, mut p99b) = (vec![], vec![], vec![], vec![]);
-    for run in 0..runs {
-        let doctable_side = || {
-            let db = Persistent::open(fresh(dir, "single-doctable.db")).unwrap();
-            let mut lat: Vec<f64> = docs[..n]
-                .iter()
-                .map(|d| {
-                    let t = Instant::now();
-                    Doc::insert(&db, d).unwrap();
-                    micros(t.elapsed())
-                })
-                .collect();
-            (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99))
-        };
-        let raw_side = || {
-            let conn = open_raw(&fresh(dir, "single-raw.db"));
-            let mut lat: Vec<f64> = docs[..n]
-                .iter()
-                .map(|d| {
-                    let t = Instant::now();
-                    conn.prepare_cached(INSERT)
-                        .unwrap()
-                        .execute(params![d.id, d.title, d.body, d.score, d.year])
-                        .unwrap();
-                    micros(t.elapsed())
-                })
-                .collect();
-            (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99))
-        };
-        let (x, y) = if run % 2 == 0 {
-            let x = doctable_side();
-            (x, raw_side())
-        } else {
-            let y = raw_side();
-            (doctable_side(), y)
-        };
-        p50a.push(x.0);
-        p99a.push(x.1);
-        p50b.push(y.0);
-        p99b.push(y.1);
+    for _ in 0..runs {
+        let db = Persistent::open(fresh(dir, "single-doctable.db")).unwrap();
+        let conn = open_raw(&fresh(dir, "single-raw.db"));
+        let (mut la, mut lb) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (i, d) in docs[..n].iter().enumerate() {
+            let mut doctable_side = || {
+                let t = Instant::now();
+                Doc::insert(&db, d).unwrap();
+                la.push(micros(t.elapsed()));
+            };
+            let mut raw_side = || {
+                let t = Instant::now();
+                conn.prepare_cached(INSERT)
+                    .unwrap()
+                    .execute(params![d.id, d.title, d.body, d.score, d.year])
+                    .unwrap();
+                lb.push(micros(t.elapsed()));
+            };
+            if i % 2 == 0 {
+                doctable_side();
+                raw_side();
+            } else {
+                raw_side();
+                doctable_side();
+            }
+        }
+        p50a.push(percentile(&mut la, 0.5));
+        p99a.push(percentile(&mut la, 0.99));
+        p50b.push(percentile(&mut lb, 0.5));
+        p99b.push(percentile(&mut lb, 0.99));
     }
     report(Line {
         workload: format!("2. {n} single-row inserts, p50"),
@@ -305,16 +345,16 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: median(p99b),
     });
 
-    // A populated file shared by the read workloads.
+    // A populated file shared by the read workloads. Each run opens its
+    // connections afresh, outside the timing: a connection kept across runs
+    // measured a memory-layout effect of whichever connection ran first in the
+    // process (up to 1.5x here), not the library.
     let read_path = fresh(dir, "read.db");
     Doc::insert_many(&Persistent::open(&read_path).unwrap(), &docs).unwrap();
-    // Each run opens its connections afresh, outside the timing: a connection
-    // kept across runs measures a memory-layout effect of whichever connection
-    // ran first in the process (up to 1.5x here), not the library.
     let db = || Persistent::open(&read_path).unwrap();
     let raw = || open_raw(&read_path);
 
-    // 3. select all rows
+    // 3. select all rows: one call each.
     let (a, b) = side_by_side(
         runs,
         || {
@@ -346,39 +386,34 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 4. filtered select, ORDER BY, LIMIT 100
+    // 4. filtered select, ORDER BY, LIMIT 100: interleaved in blocks of 10.
     let filters: Vec<(i64, f64)> = (0..sizes.filtered_queries)
         .map(|i| (1950 + (i as i64 * 7) % 70, 0.2 + (i % 5) as f64 * 0.1))
         .collect();
-    let (a, b) = side_by_side(
+    let (a, b) = interleaved_runs(
         runs,
-        || {
-            let db = db();
-            let t = Instant::now();
-            for &(year, score) in &filters {
-                let rows = Doc::select()
-                    .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
-                    .order_by(Doc::score.asc())
-                    .limit(100)
-                    .all(&db)
-                    .unwrap();
-                std::hint::black_box(rows);
-            }
-            micros(t.elapsed()) / filters.len() as f64
+        filters.len(),
+        10,
+        || (db(), raw()),
+        |(db, _), i| {
+            let (year, score) = filters[i];
+            let rows = Doc::select()
+                .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
+                .order_by(Doc::score.asc())
+                .limit(100)
+                .all(db)
+                .unwrap();
+            std::hint::black_box(rows);
         },
-        || {
-            let raw = raw();
-            let t = Instant::now();
-            for &(year, score) in &filters {
-                let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
-                let rows: Vec<Doc> = stmt
-                    .query_map(params![year, score], read_raw)
-                    .unwrap()
-                    .collect::<rusqlite::Result<_>>()
-                    .unwrap();
-                std::hint::black_box(rows);
-            }
-            micros(t.elapsed()) / filters.len() as f64
+        |(_, raw), i| {
+            let (year, score) = filters[i];
+            let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
+            let rows: Vec<Doc> = stmt
+                .query_map(params![year, score], read_raw)
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            std::hint::black_box(rows);
         },
     );
     report(Line {
@@ -388,28 +423,21 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 5. get by primary key
+    // 5. get by primary key: interleaved in blocks of 10.
     let keys: Vec<i64> = (0..sizes.gets)
         .map(|i| 1 + (i as i64 * 7919) % docs.len() as i64)
         .collect();
-    let (a, b) = side_by_side(
+    let (a, b) = interleaved_runs(
         runs,
-        || {
-            let db = db();
-            let t = Instant::now();
-            for &k in &keys {
-                std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
-            }
-            micros(t.elapsed()) / keys.len() as f64
+        keys.len(),
+        10,
+        || (db(), raw()),
+        |(db, _), i| {
+            std::hint::black_box(Doc::get(db, keys[i]).unwrap().unwrap());
         },
-        || {
-            let raw = raw();
-            let t = Instant::now();
-            for &k in &keys {
-                let mut stmt = raw.prepare_cached(GET).unwrap();
-                std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
-            }
-            micros(t.elapsed()) / keys.len() as f64
+        |(_, raw), i| {
+            let mut stmt = raw.prepare_cached(GET).unwrap();
+            std::hint::black_box(stmt.query_row([keys[i]], read_raw).unwrap());
         },
     );
     report(Line {
@@ -419,29 +447,26 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 8. per-query strategy: the same gets through a fresh connection each call
+    // 8. per-query strategy: the same gets through a fresh connection each
+    // call, with no other connection open (so each close is the last one, which
+    // checkpoints the WAL), against hand-written open/pragmas/query/close.
     let calls = &keys[..sizes.per_query_calls.min(keys.len())];
     let per_query = PerQuery::open(&read_path).unwrap();
-    let (a, b) = side_by_side(
+    let (a, b) = interleaved_runs(
         runs,
-        || {
-            let t = Instant::now();
-            for &k in calls {
-                std::hint::black_box(Doc::get(&per_query, k).unwrap().unwrap());
-            }
-            micros(t.elapsed()) / calls.len() as f64
+        calls.len(),
+        10,
+        || (),
+        |_, i| {
+            std::hint::black_box(Doc::get(&per_query, calls[i]).unwrap().unwrap());
         },
-        || {
-            let t = Instant::now();
-            for &k in calls {
-                let conn = rusqlite::Connection::open(&read_path).unwrap();
-                conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                conn.pragma_update(None, "foreign_keys", true).unwrap();
-                conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-                let mut stmt = conn.prepare(GET).unwrap();
-                std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
-            }
-            micros(t.elapsed()) / calls.len() as f64
+        |_, i| {
+            let conn = rusqlite::Connection::open(&read_path).unwrap();
+            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+            conn.pragma_update(None, "foreign_keys", true).unwrap();
+            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+            let mut stmt = conn.prepare(GET).unwrap();
+            std::hint::black_box(stmt.query_row([calls[i]], read_raw).unwrap());
         },
     );
     let persistent_get = {
@@ -462,7 +487,7 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 6. update with arithmetic, and 7. delete, each on its own fresh copy
+    // 6. update with arithmetic, and 7. delete, each on its own fresh copy.
     let years: Vec<i64> = (1950..1970).collect();
     let populated = |name: &str| {
         let path = fresh(dir, name);
@@ -524,7 +549,7 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         rusqlite: b,
     });
 
-    // 9. reading many rows: streaming vs collecting
+    // 9. reading many rows: streaming vs collecting, with peak memory.
     let stream_path = fresh(dir, "stream.db");
     {
         let db = Persistent::open(&stream_path).unwrap();
@@ -624,6 +649,54 @@ pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
         doctable: a,
         rusqlite: b,
     });
+}
+
+/// Times `doctable(i)` and `raw(i)` for every `i < ops`, interleaved in
+/// blocks of `block` operations whose order alternates, so both sides meet the
+/// same machine state. Returns the mean µs per operation of each side.
+fn interleaved(
+    ops: usize,
+    block: usize,
+    mut doctable: impl FnMut(usize),
+    mut raw: impl FnMut(usize),
+) -> (f64, f64) {
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    let mut start = 0;
+    while start < ops {
+        let end = (start + block).min(ops);
+        let doctable_first = (start / block).is_multiple_of(2);
+        for side in 0..2 {
+            let t = Instant::now();
+            if (side == 0) == doctable_first {
+                (start..end).for_each(&mut doctable);
+                a += t.elapsed();
+            } else {
+                (start..end).for_each(&mut raw);
+                b += t.elapsed();
+            }
+        }
+        start = end;
+    }
+    (micros(a) / ops as f64, micros(b) / ops as f64)
+}
+
+/// Medians over `runs` of [`interleaved`], each run with fresh state from `setup`.
+fn interleaved_runs<S>(
+    runs: usize,
+    ops: usize,
+    block: usize,
+    mut setup: impl FnMut() -> S,
+    mut doctable: impl FnMut(&S, usize),
+    mut raw: impl FnMut(&S, usize),
+) -> (f64, f64) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let state = setup();
+        let (x, y) = interleaved(ops, block, |i| doctable(&state, i), |i| raw(&state, i));
+        a.push(x);
+        b.push(y);
+    }
+    (median(a), median(b))
 }
 
 pub(crate) fn print_header(sizes: &Sizes) {
