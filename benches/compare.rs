@@ -3,8 +3,15 @@
 //! `cargo bench --bench compare` prints a table of median times and the ratio
 //! doctable / rusqlite for each workload of BENCHMARKS.md. Both sides use the
 //! same bundled SQLite, the same schema (created by doctable), the same pragmas
-//! (WAL, synchronous=NORMAL, foreign keys on, 5 s busy timeout) and files in
-//! the same temp directory. Each workload alternates which side runs first.
+//! (WAL, synchronous=NORMAL, foreign keys on, 5 s busy timeout) and copies of
+//! the same data files, prepared once per run.
+//!
+//! Every measurement runs in a fresh child process of the bench (the binary
+//! re-executes itself), the two sides alternating, and the table reports the
+//! median of each. Measured in one shared process instead, results moved by up
+//! to 1.3x (and 2.9x once) with the order in which connections had been opened
+//! and used, for either side alike: an effect of process state, not of the
+//! library (see BENCHMARKS.md).
 //!
 //! Sizes: `DOCTABLE_BENCH_ROWS` (default 100000), `DOCTABLE_BENCH_RUNS`
 //! (default 5), `DOCTABLE_BENCH_STREAM_ROWS` (default 1000000).
@@ -38,7 +45,9 @@ pub(crate) struct Counted {
     pub(crate) id: Option<i64>,
     pub(crate) title: String,
     pub(crate) body: String,
+    #[doctable(index)]
     pub(crate) score: f64,
+    #[doctable(index)]
     pub(crate) year: i64,
 }
 
@@ -189,7 +198,7 @@ fn fresh(dir: &Path, name: &str) -> PathBuf {
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
-    xs[xs.len() / 2]
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn percentile(xs: &mut [f64], p: f64) -> f64 {
@@ -200,26 +209,6 @@ fn percentile(xs: &mut [f64], p: f64) -> f64 {
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-/// Runs `doctable` and `raw` `runs` times each, alternating which goes first,
-/// and keeps the medians.
-fn side_by_side(
-    runs: usize,
-    mut doctable: impl FnMut() -> f64,
-    mut raw: impl FnMut() -> f64,
-) -> (f64, f64) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for run in 0..runs {
-        if run % 2 == 0 {
-            a.push(doctable());
-            b.push(raw());
-        } else {
-            b.push(raw());
-            a.push(doctable());
-        }
-    }
-    (median(a), median(b))
 }
 
 /// Peak resident memory of this process in KiB, reset by `reset_peak`.
@@ -234,469 +223,452 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-pub(crate) fn run(sizes: Sizes, dir: &Path, mut report: impl FnMut(Line)) {
+/// Which implementation a measurement runs: doctable, or the hand-written
+/// rusqlite reference (for `autoincrement`: doctable with a rowid key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Doctable,
+    Reference,
+}
+
+/// The workloads, in report order.
+pub(crate) const WORKLOADS: &[&str] = &[
+    "bulk",
+    "autoincrement",
+    "single",
+    "select_all",
+    "filtered",
+    "get",
+    "per_query",
+    "update",
+    "delete",
+    "stream",
+    "collect",
+];
+
+const TEMPLATE: &str = "template.db";
+const STREAM: &str = "stream.db";
+
+/// Writes the data files every measurement starts from.
+pub(crate) fn prepare(sizes: &Sizes, dir: &Path) {
     let docs = corpus(sizes.rows);
-    let runs = sizes.runs;
+    Doc::insert_many(&Persistent::open(fresh(dir, TEMPLATE)).unwrap(), &docs).unwrap();
+    let db = Persistent::open(fresh(dir, STREAM)).unwrap();
+    let mut left = sizes.stream_rows;
+    while left > 0 {
+        let n = left.min(docs.len());
+        Doc::insert_many(&db, &docs[..n]).unwrap();
+        left -= n;
+    }
+}
 
-    // 1. bulk insert: one call each, so whole runs alternate.
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = Persistent::open(fresh(dir, "bulk-doctable.db")).unwrap();
-            let t = Instant::now();
-            Doc::insert_many(&db, &docs).unwrap();
-            micros(t.elapsed()) / docs.len() as f64
-        },
-        || {
-            let conn = open_raw(&fresh(dir, "bulk-raw.db"));
-            let t = Instant::now();
-            insert_raw(&conn, &docs);
-            micros(t.elapsed()) / docs.len() as f64
-        },
-    );
-    report(Line {
-        workload: format!("1. bulk insert {} rows (insert_many)", docs.len()),
-        unit: "µs/row",
-        doctable: a,
-        rusqlite: b,
-    });
+/// A private copy of the template file (closed, so it is one file: the last
+/// connection to close checkpointed and removed its WAL).
+fn copy_of_template(dir: &Path, name: &str) -> PathBuf {
+    let path = fresh(dir, name);
+    std::fs::copy(dir.join(TEMPLATE), &path).unwrap();
+    path
+}
 
-    // 1b. what AUTOINCREMENT costs: doctable against doctable with a plain rowid key.
-    let counted: Vec<Counted> = docs
-        .iter()
-        .map(|d| Counted {
-            id: None,
-            title: d.title.clone(),
-            body: d.body.clone(),
-            score: d.score,
-            year: d.year,
-        })
-        .collect();
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let path = fresh(dir, "autoincrement.db");
-            let db = Persistent::open(&path).unwrap();
-            Counted::create_table(&db).unwrap();
-            let t = Instant::now();
-            Counted::insert_many(&db, &counted).unwrap();
-            micros(t.elapsed()) / counted.len() as f64
-        },
-        || {
-            let db = Persistent::open(fresh(dir, "rowid.db")).unwrap();
-            let t = Instant::now();
-            Doc::insert_many(&db, &docs).unwrap();
-            micros(t.elapsed()) / docs.len() as f64
-        },
-    );
-    report(Line {
-        workload: "1b. bulk insert with an AUTOINCREMENT key (vs doctable's default rowid key)"
-            .into(),
-        unit: "µs/row",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 2. single-row inserts, each its own transaction: interleaved insert by
-    // insert, the order alternating, so both sides meet the same machine state.
-    let n = sizes.single_inserts.min(docs.len());
-    let (mut p50a, mut p99a, mut p50b, mut p99b) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..runs {
-        let db = Persistent::open(fresh(dir, "single-doctable.db")).unwrap();
-        let conn = open_raw(&fresh(dir, "single-raw.db"));
-        let (mut la, mut lb) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (i, d) in docs[..n].iter().enumerate() {
-            let mut doctable_side = || {
+/// Runs one side of one workload once and returns its figures.
+pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> Vec<f64> {
+    let doctable = side == Side::Doctable;
+    let per = |t: Instant, n: usize| micros(t.elapsed()) / n as f64;
+    let template = dir.join(TEMPLATE);
+    match workload {
+        "bulk" | "autoincrement" => {
+            let docs = corpus(sizes.rows);
+            let path = fresh(dir, &format!("{workload}-{side:?}.db"));
+            if workload == "autoincrement" && doctable {
+                let counted: Vec<Counted> = docs
+                    .iter()
+                    .map(|d| Counted {
+                        id: None,
+                        title: d.title.clone(),
+                        body: d.body.clone(),
+                        score: d.score,
+                        year: d.year,
+                    })
+                    .collect();
+                let db = Persistent::open(&path).unwrap();
+                Counted::create_table(&db).unwrap();
                 let t = Instant::now();
-                Doc::insert(&db, d).unwrap();
-                la.push(micros(t.elapsed()));
+                Counted::insert_many(&db, &counted).unwrap();
+                vec![per(t, docs.len())]
+            } else if doctable || workload == "autoincrement" {
+                let db = Persistent::open(&path).unwrap();
+                let t = Instant::now();
+                Doc::insert_many(&db, &docs).unwrap();
+                vec![per(t, docs.len())]
+            } else {
+                let conn = open_raw(&path);
+                let t = Instant::now();
+                insert_raw(&conn, &docs);
+                vec![per(t, docs.len())]
+            }
+        }
+        "single" => {
+            let docs = corpus(sizes.single_inserts);
+            let path = fresh(dir, &format!("single-{side:?}.db"));
+            let mut latencies: Vec<f64> = if doctable {
+                let db = Persistent::open(&path).unwrap();
+                docs.iter()
+                    .map(|d| {
+                        let t = Instant::now();
+                        Doc::insert(&db, d).unwrap();
+                        micros(t.elapsed())
+                    })
+                    .collect()
+            } else {
+                let conn = open_raw(&path);
+                docs.iter()
+                    .map(|d| {
+                        let t = Instant::now();
+                        conn.prepare_cached(INSERT)
+                            .unwrap()
+                            .execute(params![d.id, d.title, d.body, d.score, d.year])
+                            .unwrap();
+                        micros(t.elapsed())
+                    })
+                    .collect()
             };
-            let mut raw_side = || {
-                let t = Instant::now();
-                conn.prepare_cached(INSERT)
+            vec![
+                percentile(&mut latencies, 0.5),
+                percentile(&mut latencies, 0.99),
+            ]
+        }
+        "select_all" => {
+            let t;
+            let n = if doctable {
+                let db = Persistent::open(&template).unwrap();
+                t = Instant::now();
+                Doc::select().all(&db).unwrap().len()
+            } else {
+                let raw = open_raw(&template);
+                t = Instant::now();
+                let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
+                let all: Vec<Doc> = stmt
+                    .query_map([], read_raw)
                     .unwrap()
-                    .execute(params![d.id, d.title, d.body, d.score, d.year])
+                    .collect::<rusqlite::Result<_>>()
                     .unwrap();
-                lb.push(micros(t.elapsed()));
+                all.len()
             };
-            if i % 2 == 0 {
-                doctable_side();
-                raw_side();
+            assert_eq!(n, sizes.rows);
+            vec![per(t, n)]
+        }
+        "filtered" => {
+            let filters: Vec<(i64, f64)> = (0..sizes.filtered_queries)
+                .map(|i| (1950 + (i as i64 * 7) % 70, 0.2 + (i % 5) as f64 * 0.1))
+                .collect();
+            let t;
+            if doctable {
+                let db = Persistent::open(&template).unwrap();
+                t = Instant::now();
+                for &(year, score) in &filters {
+                    let rows = Doc::select()
+                        .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
+                        .order_by(Doc::score.asc())
+                        .limit(100)
+                        .all(&db)
+                        .unwrap();
+                    std::hint::black_box(rows);
+                }
             } else {
-                raw_side();
-                doctable_side();
+                let raw = open_raw(&template);
+                t = Instant::now();
+                for &(year, score) in &filters {
+                    let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
+                    let rows: Vec<Doc> = stmt
+                        .query_map(params![year, score], read_raw)
+                        .unwrap()
+                        .collect::<rusqlite::Result<_>>()
+                        .unwrap();
+                    std::hint::black_box(rows);
+                }
             }
+            vec![per(t, filters.len())]
         }
-        p50a.push(percentile(&mut la, 0.5));
-        p99a.push(percentile(&mut la, 0.99));
-        p50b.push(percentile(&mut lb, 0.5));
-        p99b.push(percentile(&mut lb, 0.99));
-    }
-    report(Line {
-        workload: format!("2. {n} single-row inserts, p50"),
-        unit: "µs/insert",
-        doctable: median(p50a),
-        rusqlite: median(p50b),
-    });
-    report(Line {
-        workload: format!("2. {n} single-row inserts, p99"),
-        unit: "µs/insert",
-        doctable: median(p99a),
-        rusqlite: median(p99b),
-    });
-
-    // A populated file shared by the read workloads. Each run opens its
-    // connections afresh, outside the timing: a connection kept across runs
-    // measured a memory-layout effect of whichever connection ran first in the
-    // process (up to 1.5x here), not the library.
-    let read_path = fresh(dir, "read.db");
-    Doc::insert_many(&Persistent::open(&read_path).unwrap(), &docs).unwrap();
-    let db = || Persistent::open(&read_path).unwrap();
-    let raw = || open_raw(&read_path);
-
-    // 3. select all rows: one call each.
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = db();
-            let t = Instant::now();
-            let all = Doc::select().all(&db).unwrap();
-            let us = micros(t.elapsed()) / all.len() as f64;
-            assert_eq!(all.len(), docs.len());
-            us
-        },
-        || {
-            let raw = raw();
-            let t = Instant::now();
-            let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
-            let all: Vec<Doc> = stmt
-                .query_map([], read_raw)
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            let us = micros(t.elapsed()) / all.len() as f64;
-            assert_eq!(all.len(), docs.len());
-            us
-        },
-    );
-    report(Line {
-        workload: format!("3. select all {} rows into Vec<Doc>", docs.len()),
-        unit: "µs/row",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 4. filtered select, ORDER BY, LIMIT 100: interleaved in blocks of 10.
-    let filters: Vec<(i64, f64)> = (0..sizes.filtered_queries)
-        .map(|i| (1950 + (i as i64 * 7) % 70, 0.2 + (i % 5) as f64 * 0.1))
-        .collect();
-    let (a, b) = interleaved_runs(
-        runs,
-        filters.len(),
-        10,
-        || (db(), raw()),
-        |(db, _), i| {
-            let (year, score) = filters[i];
-            let rows = Doc::select()
-                .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
-                .order_by(Doc::score.asc())
-                .limit(100)
-                .all(db)
-                .unwrap();
-            std::hint::black_box(rows);
-        },
-        |(_, raw), i| {
-            let (year, score) = filters[i];
-            let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
-            let rows: Vec<Doc> = stmt
-                .query_map(params![year, score], read_raw)
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            std::hint::black_box(rows);
-        },
-    );
-    report(Line {
-        workload: format!("4. filtered select, order, limit 100 (x{})", filters.len()),
-        unit: "µs/query",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 5. get by primary key: interleaved in blocks of 10.
-    let keys: Vec<i64> = (0..sizes.gets)
-        .map(|i| 1 + (i as i64 * 7919) % docs.len() as i64)
-        .collect();
-    let (a, b) = interleaved_runs(
-        runs,
-        keys.len(),
-        10,
-        || (db(), raw()),
-        |(db, _), i| {
-            std::hint::black_box(Doc::get(db, keys[i]).unwrap().unwrap());
-        },
-        |(_, raw), i| {
-            let mut stmt = raw.prepare_cached(GET).unwrap();
-            std::hint::black_box(stmt.query_row([keys[i]], read_raw).unwrap());
-        },
-    );
-    report(Line {
-        workload: format!("5. get by primary key (x{})", keys.len()),
-        unit: "µs/get",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 8. per-query strategy: the same gets through a fresh connection each
-    // call, with no other connection open (so each close is the last one, which
-    // checkpoints the WAL), against hand-written open/pragmas/query/close.
-    let calls = &keys[..sizes.per_query_calls.min(keys.len())];
-    let per_query = PerQuery::open(&read_path).unwrap();
-    let (a, b) = interleaved_runs(
-        runs,
-        calls.len(),
-        10,
-        || (),
-        |_, i| {
-            std::hint::black_box(Doc::get(&per_query, calls[i]).unwrap().unwrap());
-        },
-        |_, i| {
-            let conn = rusqlite::Connection::open(&read_path).unwrap();
-            conn.busy_timeout(Duration::from_secs(5)).unwrap();
-            conn.pragma_update(None, "foreign_keys", true).unwrap();
-            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-            let mut stmt = conn.prepare(GET).unwrap();
-            std::hint::black_box(stmt.query_row([calls[i]], read_raw).unwrap());
-        },
-    );
-    let persistent_get = {
-        let db = db();
-        let t = Instant::now();
-        for &k in calls {
-            std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+        "get" | "per_query" => {
+            let n = if workload == "get" {
+                sizes.gets
+            } else {
+                sizes.per_query_calls
+            };
+            let keys: Vec<i64> = (0..n)
+                .map(|i| 1 + (i as i64 * 7919) % sizes.rows as i64)
+                .collect();
+            let t;
+            match (workload, doctable) {
+                ("get", true) => {
+                    let db = Persistent::open(&template).unwrap();
+                    t = Instant::now();
+                    for &k in &keys {
+                        std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+                    }
+                }
+                ("get", false) => {
+                    let raw = open_raw(&template);
+                    t = Instant::now();
+                    for &k in &keys {
+                        let mut stmt = raw.prepare_cached(GET).unwrap();
+                        std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
+                    }
+                }
+                (_, true) => {
+                    let db = PerQuery::open(&template).unwrap();
+                    t = Instant::now();
+                    for &k in &keys {
+                        std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+                    }
+                }
+                (_, false) => {
+                    t = Instant::now();
+                    for &k in &keys {
+                        let conn = rusqlite::Connection::open(&template).unwrap();
+                        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                        conn.pragma_update(None, "foreign_keys", true).unwrap();
+                        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+                        let mut stmt = conn.prepare(GET).unwrap();
+                        std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
+                    }
+                }
+            }
+            vec![per(t, keys.len())]
         }
-        micros(t.elapsed()) / calls.len() as f64
-    };
-    report(Line {
-        workload: format!(
-            "8. get through PerQuery (Persistent: {persistent_get:.1} µs, so +{:.1} µs/call)",
-            a - persistent_get
-        ),
-        unit: "µs/get",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 6. update with arithmetic, and 7. delete, each on its own fresh copy.
-    let years: Vec<i64> = (1950..1970).collect();
-    let populated = |name: &str| {
-        let path = fresh(dir, name);
-        let db = Persistent::open(&path).unwrap();
-        Doc::insert_many(&db, &docs).unwrap();
-        path
-    };
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = Persistent::open(populated("update-doctable.db")).unwrap();
-            let t = Instant::now();
-            for &y in &years {
-                Doc::update()
-                    .set(Doc::score, Doc::score + 1)
-                    .filter(Doc::year.eq(y))
-                    .run(&db)
+        "update" => {
+            let path = copy_of_template(dir, &format!("update-{side:?}.db"));
+            let years: Vec<i64> = (1950..1970).collect();
+            let t;
+            if doctable {
+                let db = Persistent::open(&path).unwrap();
+                t = Instant::now();
+                for &y in &years {
+                    Doc::update()
+                        .set(Doc::score, Doc::score + 1)
+                        .filter(Doc::year.eq(y))
+                        .run(&db)
+                        .unwrap();
+                }
+            } else {
+                let conn = open_raw(&path);
+                t = Instant::now();
+                for &y in &years {
+                    conn.prepare_cached(UPDATE).unwrap().execute([y]).unwrap();
+                }
+            }
+            vec![per(t, years.len())]
+        }
+        "delete" => {
+            let path = copy_of_template(dir, &format!("delete-{side:?}.db"));
+            let t;
+            if doctable {
+                let db = Persistent::open(&path).unwrap();
+                t = Instant::now();
+                Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap();
+            } else {
+                let conn = open_raw(&path);
+                t = Instant::now();
+                conn.prepare_cached(DELETE)
+                    .unwrap()
+                    .execute([1960])
                     .unwrap();
             }
-            micros(t.elapsed()) / years.len() as f64
-        },
-        || {
-            let conn = open_raw(&populated("update-raw.db"));
-            let t = Instant::now();
-            for &y in &years {
-                conn.prepare_cached(UPDATE).unwrap().execute([y]).unwrap();
-            }
-            micros(t.elapsed()) / years.len() as f64
-        },
-    );
-    report(Line {
-        workload: "6. update set score = score + 1 where year = X".into(),
-        unit: "µs/update",
-        doctable: a,
-        rusqlite: b,
-    });
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = Persistent::open(populated("delete-doctable.db")).unwrap();
-            let t = Instant::now();
-            Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap();
-            micros(t.elapsed())
-        },
-        || {
-            let conn = open_raw(&populated("delete-raw.db"));
-            let t = Instant::now();
-            conn.prepare_cached(DELETE)
-                .unwrap()
-                .execute([1960])
-                .unwrap();
-            micros(t.elapsed())
-        },
-    );
-    report(Line {
-        workload: "7. delete where year < X (~13% of rows)".into(),
-        unit: "µs/delete",
-        doctable: a,
-        rusqlite: b,
-    });
-
-    // 9. reading many rows: streaming vs collecting, with peak memory.
-    let stream_path = fresh(dir, "stream.db");
-    {
-        let db = Persistent::open(&stream_path).unwrap();
-        let mut left = sizes.stream_rows;
-        while left > 0 {
-            let n = left.min(docs.len());
-            Doc::insert_many(&db, &docs[..n]).unwrap();
-            left -= n;
+            vec![per(t, 1)]
         }
-    }
-    let db = || Persistent::open(&stream_path).unwrap();
-    let raw = || open_raw(&stream_path);
-    let mut stream_peak = (0, 0);
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = db();
-            reset_peak();
-            let before = peak_kib().unwrap_or(0);
-            let t = Instant::now();
-            let mut n = 0usize;
-            Doc::select()
-                .for_each(&db, |d| {
-                    n += usize::from(!d.body.is_empty());
-                    Ok(())
-                })
-                .unwrap();
-            let us = micros(t.elapsed()) / sizes.stream_rows as f64;
-            stream_peak.0 = peak_kib().unwrap_or(0).saturating_sub(before);
-            assert_eq!(n, sizes.stream_rows);
-            us
-        },
-        || {
-            let raw = raw();
-            reset_peak();
-            let before = peak_kib().unwrap_or(0);
-            let t = Instant::now();
-            let mut n = 0usize;
-            let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
-            let mut rows = stmt.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let d = read_raw(row).unwrap();
-                n += usize::from(!d.body.is_empty());
-            }
-            let us = micros(t.elapsed()) / sizes.stream_rows as f64;
-            stream_peak.1 = peak_kib().unwrap_or(0).saturating_sub(before);
-            assert_eq!(n, sizes.stream_rows);
-            us
-        },
-    );
-    report(Line {
-        workload: format!(
-            "9. stream {} rows (for_each); peak +{} KiB vs +{} KiB",
-            sizes.stream_rows, stream_peak.0, stream_peak.1
-        ),
-        unit: "µs/row",
-        doctable: a,
-        rusqlite: b,
-    });
-    let mut all_peak = (0, 0);
-    let (a, b) = side_by_side(
-        runs,
-        || {
-            let db = db();
-            reset_peak();
-            let before = peak_kib().unwrap_or(0);
-            let t = Instant::now();
-            let all = Doc::select().all(&db).unwrap();
-            let us = micros(t.elapsed()) / sizes.stream_rows as f64;
-            all_peak.0 = peak_kib().unwrap_or(0).saturating_sub(before);
-            assert_eq!(all.len(), sizes.stream_rows);
-            us
-        },
-        || {
-            let raw = raw();
-            reset_peak();
-            let before = peak_kib().unwrap_or(0);
-            let t = Instant::now();
-            let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
-            let all: Vec<Doc> = stmt
-                .query_map([], read_raw)
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            let us = micros(t.elapsed()) / sizes.stream_rows as f64;
-            all_peak.1 = peak_kib().unwrap_or(0).saturating_sub(before);
-            assert_eq!(all.len(), sizes.stream_rows);
-            us
-        },
-    );
-    report(Line {
-        workload: format!(
-            "9. collect {} rows (all); peak +{} KiB vs +{} KiB",
-            sizes.stream_rows, all_peak.0, all_peak.1
-        ),
-        unit: "µs/row",
-        doctable: a,
-        rusqlite: b,
-    });
-}
-
-/// Times `doctable(i)` and `raw(i)` for every `i < ops`, interleaved in
-/// blocks of `block` operations whose order alternates, so both sides meet the
-/// same machine state. Returns the mean µs per operation of each side.
-fn interleaved(
-    ops: usize,
-    block: usize,
-    mut doctable: impl FnMut(usize),
-    mut raw: impl FnMut(usize),
-) -> (f64, f64) {
-    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
-    let mut start = 0;
-    while start < ops {
-        let end = (start + block).min(ops);
-        let doctable_first = (start / block).is_multiple_of(2);
-        for side in 0..2 {
-            let t = Instant::now();
-            if (side == 0) == doctable_first {
-                (start..end).for_each(&mut doctable);
-                a += t.elapsed();
+        "stream" | "collect" => {
+            let path = dir.join(STREAM);
+            let (t, before, n);
+            if doctable {
+                let db = Persistent::open(&path).unwrap();
+                reset_peak();
+                before = peak_kib().unwrap_or(0);
+                t = Instant::now();
+                n = if workload == "stream" {
+                    let mut n = 0usize;
+                    Doc::select()
+                        .for_each(&db, |d| {
+                            n += usize::from(!d.body.is_empty());
+                            Ok(())
+                        })
+                        .unwrap();
+                    n
+                } else {
+                    Doc::select().all(&db).unwrap().len()
+                };
             } else {
-                (start..end).for_each(&mut raw);
-                b += t.elapsed();
+                let raw = open_raw(&path);
+                reset_peak();
+                before = peak_kib().unwrap_or(0);
+                t = Instant::now();
+                let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
+                n = if workload == "stream" {
+                    let mut n = 0usize;
+                    let mut rows = stmt.query([]).unwrap();
+                    while let Some(row) = rows.next().unwrap() {
+                        n += usize::from(!read_raw(row).unwrap().body.is_empty());
+                    }
+                    n
+                } else {
+                    let all: Vec<Doc> = stmt
+                        .query_map([], read_raw)
+                        .unwrap()
+                        .collect::<rusqlite::Result<_>>()
+                        .unwrap();
+                    all.len()
+                };
             }
+            let us = per(t, n);
+            let grown = peak_kib().unwrap_or(0).saturating_sub(before) as f64;
+            assert_eq!(n, sizes.stream_rows);
+            vec![us, grown]
         }
-        start = end;
+        other => panic!("unknown workload {other}"),
     }
-    (micros(a) / ops as f64, micros(b) / ops as f64)
 }
 
-/// Medians over `runs` of [`interleaved`], each run with fresh state from `setup`.
-fn interleaved_runs<S>(
-    runs: usize,
-    ops: usize,
-    block: usize,
-    mut setup: impl FnMut() -> S,
-    mut doctable: impl FnMut(&S, usize),
-    mut raw: impl FnMut(&S, usize),
-) -> (f64, f64) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let state = setup();
-        let (x, y) = interleaved(ops, block, |i| doctable(&state, i), |i| raw(&state, i));
-        a.push(x);
-        b.push(y);
+/// The report lines of one workload, from the median figures of each side.
+fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f64) -> Vec<Line> {
+    let line = |name: String, unit: &'static str, i: usize| Line {
+        workload: name,
+        unit,
+        doctable: a[i],
+        rusqlite: b[i],
+    };
+    match workload {
+        "bulk" => vec![line(
+            format!("1. bulk insert {} rows (insert_many)", sizes.rows),
+            "µs/row",
+            0,
+        )],
+        "autoincrement" => vec![line(
+            "1b. the same with an AUTOINCREMENT key (reference: doctable's default rowid key)"
+                .into(),
+            "µs/row",
+            0,
+        )],
+        "single" => vec![
+            line(
+                format!("2. {} single-row inserts, p50", sizes.single_inserts),
+                "µs/insert",
+                0,
+            ),
+            line(
+                format!("2. {} single-row inserts, p99", sizes.single_inserts),
+                "µs/insert",
+                1,
+            ),
+        ],
+        "select_all" => vec![line(
+            format!("3. select all {} rows into Vec<Doc>", sizes.rows),
+            "µs/row",
+            0,
+        )],
+        "filtered" => vec![line(
+            format!(
+                "4. filtered select, order, limit 100 (x{})",
+                sizes.filtered_queries
+            ),
+            "µs/query",
+            0,
+        )],
+        "get" => vec![line(
+            format!("5. get by primary key (x{})", sizes.gets),
+            "µs/get",
+            0,
+        )],
+        "per_query" => vec![line(
+            format!(
+                "8. get through PerQuery (x{}; Persistent: {get_persistent:.1} µs, so +{:.1} µs/call)",
+                sizes.per_query_calls,
+                a[0] - get_persistent
+            ),
+            "µs/get",
+            0,
+        )],
+        "update" => vec![line(
+            "6. update set score = score + 1 where year = X".into(),
+            "µs/update",
+            0,
+        )],
+        "delete" => vec![line(
+            "7. delete where year < X (~13% of rows)".into(),
+            "µs/delete",
+            0,
+        )],
+        "stream" | "collect" => vec![line(
+            format!(
+                "9. {} {} rows ({}); peak +{:.0} KiB vs +{:.0} KiB",
+                workload,
+                sizes.stream_rows,
+                if workload == "stream" {
+                    "for_each"
+                } else {
+                    "all"
+                },
+                a[1],
+                b[1]
+            ),
+            "µs/row",
+            0,
+        )],
+        _ => Vec::new(),
     }
-    (median(a), median(b))
+}
+
+/// Medians, figure by figure, of several runs' figures.
+fn medians(runs: &[Vec<f64>]) -> Vec<f64> {
+    let width = runs.first().map_or(0, Vec::len);
+    (0..width)
+        .map(|i| median(runs.iter().map(|r| r[i]).collect()))
+        .collect()
+}
+
+/// Runs every workload `sizes.runs` times per side, alternating which side
+/// goes first, with `one(workload, side)` making each measurement.
+pub(crate) fn run(
+    sizes: &Sizes,
+    mut one: impl FnMut(&str, Side) -> Vec<f64>,
+    mut report: impl FnMut(Line),
+) {
+    let mut get_persistent = f64::NAN;
+    for workload in WORKLOADS {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for run in 0..sizes.runs {
+            if run % 2 == 0 {
+                a.push(one(workload, Side::Doctable));
+                b.push(one(workload, Side::Reference));
+            } else {
+                b.push(one(workload, Side::Reference));
+                a.push(one(workload, Side::Doctable));
+            }
+        }
+        let (a, b) = (medians(&a), medians(&b));
+        if *workload == "get" {
+            get_persistent = a[0];
+        }
+        for line in lines(workload, sizes, &a, &b, get_persistent) {
+            report(line);
+        }
+    }
+}
+
+/// One measurement in a fresh child process: this binary run again.
+fn in_child(workload: &str, side: Side, dir: &Path) -> Vec<f64> {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("DOCTABLE_BENCH_CHILD", format!("{workload}:{side:?}"))
+        .env("DOCTABLE_BENCH_DIR", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect()
 }
 
 pub(crate) fn print_header(sizes: &Sizes) {
@@ -711,7 +683,8 @@ pub(crate) fn print_header(sizes: &Sizes) {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "SQLite {} (bundled), {cpu}, {cores} cores; {} rows, median of {} runs",
+        "SQLite {} (bundled), {cpu}, {cores} cores; {} rows; each figure the median of {} runs, \
+         each run a fresh process",
         rusqlite::version(),
         sizes.rows,
         sizes.runs
@@ -734,7 +707,25 @@ pub(crate) fn print_line(line: &Line) {
 
 fn main() {
     let sizes = Sizes::from_env();
+    if let Ok(child) = std::env::var("DOCTABLE_BENCH_CHILD") {
+        let dir = PathBuf::from(std::env::var_os("DOCTABLE_BENCH_DIR").unwrap());
+        let (workload, side) = child.split_once(':').unwrap();
+        let side = if side == "Doctable" {
+            Side::Doctable
+        } else {
+            Side::Reference
+        };
+        let figures = measure(workload, side, &sizes, &dir);
+        let text: Vec<String> = figures.iter().map(|f| f.to_string()).collect();
+        println!("{}", text.join(" "));
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
+    prepare(&sizes, dir.path());
     print_header(&sizes);
-    run(sizes, dir.path(), |line| print_line(&line));
+    run(
+        &sizes,
+        |workload, side| in_child(workload, side, dir.path()),
+        |line| print_line(&line),
+    );
 }
