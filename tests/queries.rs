@@ -443,3 +443,17 @@ fn a_not_null_foreign_key_joins_an_option_primary_key() {
         .collect();
     assert_eq!(reviewed_by_noam, ["COBOL", "Anonymous", "Orphan"]);
 }
+
+#[test]
+fn raw_sql_works_inside_set_with_bound_values() {
+    let (_dir, db) = db();
+    Word::insert_many(&db, &[word("a", 1), word("bb", 2)]).expect("insert");
+    let length_plus: Expr<Word, i64> = Expr::raw("length(\"text\") + ?", [10]);
+    let changed = Word::update()
+        .set(Word::count, length_plus)
+        .all_rows()
+        .run(&db)
+        .expect("update with raw expression");
+    assert_eq!(changed, 2);
+    assert_eq!(texts_and_counts(&db), [("a".into(), 11), ("bb".into(), 12)]);
+}
