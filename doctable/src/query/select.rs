@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::marker::PhantomData;
 
-use super::join::{Inner, Join, Joinable, Outer};
+use super::join::{Inner, Join, JoinKind, Joinable, Outer};
 use super::selection::Selection;
 use super::{check, for_rows};
 use crate::conn::Conn;
@@ -319,14 +319,7 @@ impl<A: DocTable> Select<A, super::AllColumns> {
         left: Column<A, V>,
         right: Column<B, W>,
     ) -> Join<A, B, Inner> {
-        Join::new(
-            left,
-            right,
-            self.filter,
-            self.order_by,
-            self.limit,
-            self.offset,
-        )
+        self.joined(left, right)
     }
 
     /// Left-joins table `B` where `left = right`, reading `(A, Option<B>)`:
@@ -336,6 +329,14 @@ impl<A: DocTable> Select<A, super::AllColumns> {
         left: Column<A, V>,
         right: Column<B, W>,
     ) -> Join<A, B, Outer> {
+        self.joined(left, right)
+    }
+
+    fn joined<B: DocTable, V: Joinable<W>, W, K: JoinKind>(
+        self,
+        left: Column<A, V>,
+        right: Column<B, W>,
+    ) -> Join<A, B, K> {
         Join::new(
             left,
             right,
