@@ -147,6 +147,12 @@ impl Options {
             path: path.to_owned(),
             source: Box::new(source),
         };
+        if first_open && is_one_byte_non_database(path) {
+            return Err(open_err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+                Some("file is not a database (it is 1 byte long)".into()),
+            )));
+        }
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         self.configure(&conn, first_open, !is_memory_path(path))
             .map_err(open_err)?;
@@ -210,6 +216,16 @@ fn set_journal_mode(conn: &Connection, mode: &str, timeout: Duration) -> rusqlit
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether `path` is a file of exactly one byte other than `S`. SQLite reads
+/// any 1-byte file as an empty database (it writes an `S` into new files on
+/// some filesystems, and discounts it) and would write a new database over it;
+/// any other 1-byte file is not a database, and is refused rather than overwritten.
+fn is_one_byte_non_database(path: &Path) -> bool {
+    !is_memory_path(path)
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 1)
+        && std::fs::read(path).is_ok_and(|bytes| bytes != b"S")
 }
 
 /// Whether `path` names an in-memory database, which only lives as long as its connection.

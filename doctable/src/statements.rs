@@ -70,7 +70,11 @@ impl StaticSql {
 
     /// `INSERT [OR ...] INTO "t" ("a", ...) VALUES (?1, ...) [RETURNING ...]`.
     pub(crate) fn insert(&self, meta: &TableMeta, kind: InsertKind) -> &str {
-        self.inserts[kind.slot()].get_or_init(|| {
+        // In range: `inserts` has `InsertKind::COUNT` slots, one per variant,
+        // and `slot()` is the variant's discriminant.
+        #[allow(clippy::indexing_slicing)]
+        let slot = &self.inserts[kind.slot()];
+        slot.get_or_init(|| {
             let mut sql = String::from(match kind {
                 InsertKind::Plain | InsertKind::Returning => "INSERT INTO ",
                 InsertKind::OrIgnore => dialect::INSERT_OR_IGNORE,
@@ -118,6 +122,9 @@ impl StaticSql {
     /// order, so the same binding as `insert` serves.
     pub(crate) fn update_row(&self, meta: &TableMeta, key_index: usize) -> &str {
         self.update_row.get_or_init(|| {
+            // `key_index` is `meta.primary_key`, an index into `meta.columns`;
+            // were it not, the empty name would make SQLite refuse the statement.
+            let key = meta.columns.get(key_index).map_or("", |c| c.name);
             let mut sql = String::from("UPDATE ");
             push_ident(&mut sql, meta.name);
             sql.push_str(" SET ");
@@ -136,12 +143,12 @@ impl StaticSql {
             }
             if first {
                 // Only a key column: there is nothing to set, but the row must exist.
-                push_ident(&mut sql, meta.columns[key_index].name);
+                push_ident(&mut sql, key);
                 sql.push_str(" = ");
                 push_placeholder(&mut sql, key_index + 1);
             }
             sql.push_str(" WHERE ");
-            push_ident(&mut sql, meta.columns[key_index].name);
+            push_ident(&mut sql, key);
             sql.push_str(" = ");
             push_placeholder(&mut sql, key_index + 1);
             sql

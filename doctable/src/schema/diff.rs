@@ -134,7 +134,8 @@ fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) 
     let same_null = disk.not_null != column.nullable || rowid_alias;
     let same_key = (disk.primary_key > 0) == column.primary_key;
     let disk_unique = schema.indexes.iter().any(|i| {
-        i.origin == "u" && i.columns.len() == 1 && i.columns[0].eq_ignore_ascii_case(&disk.name)
+        i.origin == "u"
+            && matches!(i.columns.as_slice(), [only] if only.eq_ignore_ascii_case(&disk.name))
     });
     let same_default =
         column.default.map(normalize_default) == disk.default.as_deref().map(normalize_default);

@@ -1,0 +1,3 @@
+//! Fuzz targets for doctable: see `targets` and fuzz/README.md.
+
+pub mod targets;
