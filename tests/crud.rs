@@ -1065,7 +1065,7 @@ fn raw_expressions_bind_their_parameters<C: Conn>(db: &C) -> TestResult {
     // A parameter that cannot be bound is a conversion error when the query runs.
     let err = expect_err(ids(db, Expr::raw("\"year\" = ?", [u64::MAX])));
     assert!(
-        matches!(&err, Error::Conversion { table, column, detail } if table == "docs" && column.contains("raw") && detail.contains("parameter 1")),
+        matches!(&err, Error::Conversion { table, column, detail, .. } if table == "docs" && column.contains("raw") && detail.contains("parameter 1")),
         "{err:?}"
     );
     // In order_by and select_cols too.

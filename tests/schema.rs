@@ -285,6 +285,7 @@ fn rebuild_converts_types_only_when_every_value_converts() {
             table,
             column,
             detail,
+            ..
         }) => {
             assert_eq!((table.as_str(), column.as_str()), ("docs", "year"));
             assert!(detail.contains("1 stored values"), "{detail}");

@@ -217,6 +217,7 @@ fn assert_conversion(err: &Error, table: &str, column: &str, detail: &str) {
             table: t,
             column: c,
             detail: d,
+            ..
         } => {
             assert_eq!((t.as_str(), c.as_str()), (table, column), "{err}");
             assert!(d.contains(detail), "detail {d:?} lacks {detail:?}");
@@ -1296,5 +1297,46 @@ fn awkward_identifiers_are_the_column_names_on_disk() -> TestResult {
         ]
     );
     assert_eq!(indexes, ["by_odd", "ix_order_größe ✓ 🦀"]);
+    Ok(())
+}
+
+#[test]
+fn a_value_that_does_not_fit_names_the_row_it_is_in() -> TestResult {
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "counts")]
+    struct Count {
+        #[doctable(primary_key)]
+        id: Option<i64>,
+        n: i32,
+        #[doctable(json)]
+        tags: Vec<String>,
+    }
+    let (_dir, db) = persistent()?;
+    Count::create_table(&db)?;
+    db.with_rusqlite(|c| {
+        c.execute_batch(
+            "INSERT INTO counts (id, n, tags) VALUES (7, 1, '[]'), (8, 99999999999, '[]'), (9, 1, 'not json')",
+        )
+    })??;
+    match Count::get(&db, 8) {
+        Err(Error::Conversion {
+            table, column, row, ..
+        }) => {
+            assert_eq!(
+                (table.as_str(), column.as_str(), row.as_deref()),
+                ("counts", "n", Some("8"))
+            );
+        }
+        other => panic!("expected a conversion error, got {other:?}"),
+    }
+    let err = Count::select()
+        .filter(Count::id.eq(9))
+        .all(&db)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Json { row: Some(key), .. } if key == "9"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("row with key 9"), "{err}");
     Ok(())
 }

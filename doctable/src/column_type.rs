@@ -107,6 +107,7 @@ impl ValueError {
             ValueError::Json(source) => Error::Json {
                 table: table.to_owned(),
                 column: column.to_owned(),
+                row: None,
                 source,
             },
             other => Error::conversion(table, column, other),

@@ -98,22 +98,28 @@ pub enum Error {
         found: String,
     },
     /// A stored value does not fit the field it is read into, or a field value cannot be stored.
-    #[error("table `{table}`, column `{column}`: {detail}")]
+    #[error("table `{table}`, column `{column}`{}: {detail}", row_suffix(row))]
     Conversion {
         /// The table.
         table: String,
         /// The column.
         column: String,
+        /// The primary key of the row being read, as SQL prints it, when the
+        /// table has one.
+        row: Option<String>,
         /// What did not fit, and why.
         detail: String,
     },
     /// A `#[doctable(json)]` column could not be encoded or decoded.
-    #[error("table `{table}`, column `{column}`: invalid JSON: {source}")]
+    #[error("table `{table}`, column `{column}`{}: invalid JSON: {source}", row_suffix(row))]
     Json {
         /// The table.
         table: String,
         /// The column.
         column: String,
+        /// The primary key of the row being read, as SQL prints it, when the
+        /// table has one.
+        row: Option<String>,
         /// What serde_json said.
         #[source]
         source: serde_json::Error,
@@ -171,6 +177,25 @@ impl fmt::Display for ConstraintKind {
             ConstraintKind::ForeignKey => "FOREIGN KEY",
             ConstraintKind::Other => "a",
         })
+    }
+}
+
+fn row_suffix(row: &Option<String>) -> String {
+    match row {
+        Some(key) => format!(", row with key {key}"),
+        None => String::new(),
+    }
+}
+
+/// A value as SQL would print it, for messages (never for SQL text).
+pub(crate) fn sql_literal(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t).replace('\'', "''")),
+        ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
     }
 }
 
@@ -247,11 +272,31 @@ impl Error {
         }
     }
 
+    /// Names the row a read failed on, for conversion and JSON errors.
+    pub(crate) fn at_row(self, key: String) -> Self {
+        match self {
+            Error::Conversion { table, column, row: None, detail } => Error::Conversion {
+                table,
+                column,
+                row: Some(key),
+                detail,
+            },
+            Error::Json { table, column, row: None, source } => Error::Json {
+                table,
+                column,
+                row: Some(key),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// A conversion error for `table.column`.
     pub(crate) fn conversion(table: &str, column: &str, detail: impl fmt::Display) -> Self {
         Error::Conversion {
             table: table.to_owned(),
             column: column.to_owned(),
+            row: None,
             detail: detail.to_string(),
         }
     }

@@ -67,7 +67,7 @@ pub(crate) fn insert_returning<T: DocTable>(conn: &impl Conn, row: &T) -> Result
         row.__bind(&mut stmt)?;
         let mut rows = stmt.raw_query();
         match rows.next().in_sql(Some(meta.name), sql)? {
-            Some(stored) => T::__read(stored, 0),
+            Some(stored) => crate::table::read_row::<T>(stored, 0),
             None => Err(Error::Usage(format!(
                 "table `{}`: INSERT ... RETURNING returned no row",
                 meta.name
@@ -104,7 +104,7 @@ pub(crate) fn get<T: HasPrimaryKey>(
             .in_sql(Some(meta.name), sql)?;
         let mut rows = stmt.raw_query();
         match rows.next().in_sql(Some(meta.name), sql)? {
-            Some(row) => T::__read(row, 0).map(Some),
+            Some(row) => crate::table::read_row::<T>(row, 0).map(Some),
             None => Ok(None),
         }
     })
@@ -137,10 +137,7 @@ pub(crate) fn update_row<T: HasPrimaryKey>(conn: &impl Conn, row: &T) -> Result<
 fn describe<V: ColumnType>(key: &V) -> String {
     match Operand::of(key) {
         Operand::Value(Value::Null) => "NULL (the row's key is not set)".to_owned(),
-        Operand::Value(Value::Integer(i)) => i.to_string(),
-        Operand::Value(Value::Real(f)) => f.to_string(),
-        Operand::Value(Value::Text(t)) => format!("'{}'", t.replace('\'', "''")),
-        Operand::Value(Value::Blob(b)) => format!("a {}-byte blob", b.len()),
+        Operand::Value(value) => crate::error::sql_literal((&value).into()),
         Operand::Sql(_) | Operand::Invalid(_) => "(unprintable key)".to_owned(),
     }
 }

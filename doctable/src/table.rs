@@ -231,6 +231,17 @@ pub trait DocTable: Sized + 'static {
     }
 }
 
+/// Reads a whole row of `T` whose columns start at `first`; a value that does
+/// not fit its field is reported with the row's primary key, when there is one.
+pub(crate) fn read_row<T: DocTable>(row: &Row<'_>, first: usize) -> Result<T> {
+    T::__read(row, first).map_err(|e| {
+        match T::META.primary_key.and_then(|i| row.get_ref(first + i).ok()) {
+            Some(key) => e.at_row(crate::error::sql_literal(key)),
+            None => e,
+        }
+    })
+}
+
 /// A table with a primary key, which `get` and `update_row` need.
 #[diagnostic::on_unimplemented(
     message = "table `{Self}` has no primary key",

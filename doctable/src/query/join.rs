@@ -69,7 +69,7 @@ impl JoinKind for Inner {
     type Row<A, B> = (A, B);
     const KEYWORD: &'static str = " JOIN ";
     fn pair<A, B: DocTable>(left: A, row: &Row<'_>, first: usize, _: usize) -> Result<(A, B)> {
-        Ok((left, B::__read(row, first)?))
+        Ok((left, crate::table::read_row::<B>(row, first)?))
     }
 }
 
@@ -87,7 +87,7 @@ impl JoinKind for Outer {
         if matches!(key, ValueRef::Null) {
             Ok((left, None))
         } else {
-            Ok((left, Some(B::__read(row, first)?)))
+            Ok((left, Some(crate::table::read_row::<B>(row, first)?)))
         }
     }
 }
@@ -264,7 +264,7 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
             .unwrap_or(0);
         conn.with_connection(|c| {
             for_rows(c, A::META.name, &q.sql, &q.params, |row| {
-                let left = A::__read(row, 0)?;
+                let left = crate::table::read_row::<A>(row, 0)?;
                 Ok(each(K::pair::<A, B>(left, row, right_first, key_index)?))
             })
         })

@@ -89,7 +89,7 @@ pub(crate) fn select_sql<T: crate::table::DocTable>(
     let mut out = Vec::new();
     conn.with_connection(|c| {
         for_rows(c, meta.name, &text, params, |row| {
-            out.push(T::__read(row, 0)?);
+            out.push(crate::table::read_row::<T>(row, 0)?);
             Ok(true)
         })
     })?;

@@ -121,7 +121,7 @@ impl<T: DocTable, S> Update<T, S> {
         let mut out = Vec::new();
         conn.with_connection(|c| {
             super::for_rows(c, table, &q.sql, &q.params, |row| {
-                out.push(T::__read(row, 0)?);
+                out.push(crate::table::read_row::<T>(row, 0)?);
                 Ok(true)
             })
         })?;

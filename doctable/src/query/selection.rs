@@ -35,7 +35,7 @@ impl<T: DocTable> Selection<T> for AllColumns {
         out.sql.push_str(T::__sql().columns(T::META));
     }
     fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<T> {
-        let value = T::__read(row, *next)?;
+        let value = crate::table::read_row::<T>(row, *next)?;
         *next += T::META.columns.len();
         Ok(value)
     }
@@ -66,9 +66,12 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Expr<T, V> {
     fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<V> {
         let name = self.fragment.sql.clone();
         read_one::<T, V>(row, next, &name).map_err(|e| match e {
-            Error::Conversion { table, detail, .. } => Error::Conversion {
+            Error::Conversion {
+                table, row, detail, ..
+            } => Error::Conversion {
                 table,
                 column: name,
+                row,
                 detail,
             },
             other => other,
