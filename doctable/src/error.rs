@@ -111,7 +111,10 @@ pub enum Error {
         detail: String,
     },
     /// A `#[doctable(json)]` column could not be encoded or decoded.
-    #[error("table `{table}`, column `{column}`{}: invalid JSON: {source}", row_suffix(row))]
+    #[error(
+        "table `{table}`, column `{column}`{}: invalid JSON: {source}",
+        row_suffix(row)
+    )]
     Json {
         /// The table.
         table: String,
@@ -275,13 +278,23 @@ impl Error {
     /// Names the row a read failed on, for conversion and JSON errors.
     pub(crate) fn at_row(self, key: String) -> Self {
         match self {
-            Error::Conversion { table, column, row: None, detail } => Error::Conversion {
+            Error::Conversion {
+                table,
+                column,
+                row: None,
+                detail,
+            } => Error::Conversion {
                 table,
                 column,
                 row: Some(key),
                 detail,
             },
-            Error::Json { table, column, row: None, source } => Error::Json {
+            Error::Json {
+                table,
+                column,
+                row: None,
+                source,
+            } => Error::Json {
                 table,
                 column,
                 row: Some(key),

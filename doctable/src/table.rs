@@ -235,7 +235,10 @@ pub trait DocTable: Sized + 'static {
 /// not fit its field is reported with the row's primary key, when there is one.
 pub(crate) fn read_row<T: DocTable>(row: &Row<'_>, first: usize) -> Result<T> {
     T::__read(row, first).map_err(|e| {
-        match T::META.primary_key.and_then(|i| row.get_ref(first + i).ok()) {
+        match T::META
+            .primary_key
+            .and_then(|i| row.get_ref(first + i).ok())
+        {
             Some(key) => e.at_row(crate::error::sql_literal(key)),
             None => e,
         }
