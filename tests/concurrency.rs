@@ -7,13 +7,16 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use doctable::{Conn, DocTable, Error, Options, PerQuery, Persistent};
+
+mod reliability_support;
+use reliability_support::wait_all;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -170,38 +173,6 @@ fn two_processes_insert_row_by_row_at_once() -> TestResult {
         (overlap_end - overlap_start) as f64 / 1e6
     );
     Ok(())
-}
-
-/// Waits for every child, killing them all and failing if any is still running
-/// after `limit` (a deadlock must fail the test, not hang it).
-fn wait_all(mut children: Vec<Child>, limit: Duration) -> Result<Vec<Output>, String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let mut running = 0;
-        for child in &mut children {
-            if child.try_wait().map_err(|e| e.to_string())?.is_none() {
-                running += 1;
-            }
-        }
-        if running == 0 {
-            break;
-        }
-        if Instant::now() >= deadline {
-            for child in &mut children {
-                let _ = child.kill();
-            }
-            return Err(format!(
-                "{running} writer process(es) still running after {limit:?}"
-            ));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    // Each child has exited; this collects what it printed (a few lines, well
-    // within the pipe's buffer, so it never blocked on a full pipe).
-    children
-        .into_iter()
-        .map(|c| c.wait_with_output().map_err(|e| e.to_string()))
-        .collect()
 }
 
 fn unix_micros() -> u128 {
