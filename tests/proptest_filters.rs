@@ -240,18 +240,29 @@ fn eval(cond: &Cond, row: &Data) -> Option<bool> {
             )
         }
         Cond::InList(c, list) => {
-            if list.is_empty() {
-                return Some(false);
-            }
+            // A None in the list means `x IS NULL` (as `eq(None)` does): the
+            // library emits `(x IN (<the other values>) OR x IS NULL)`.
             let x = value(row, *c);
-            if x == Sql::Null {
-                return None;
+            let values: Vec<Sql> = list
+                .iter()
+                .map(sql_of)
+                .filter(|v| *v != Sql::Null)
+                .collect();
+            let with_null = values.len() < list.len();
+            let in_values = if values.is_empty() {
+                Some(false)
+            } else if x == Sql::Null {
+                None
+            } else {
+                values
+                    .iter()
+                    .fold(Some(false), |acc, v| or(acc, compare(&x, Cmp::Eq, v)))
+            };
+            if with_null {
+                or(in_values, Some(x == Sql::Null))
+            } else {
+                in_values
             }
-            let mut result = Some(false);
-            for item in list {
-                result = or(result, compare(&x, Cmp::Eq, &sql_of(item)));
-            }
-            result
         }
         Cond::IsNull(c) => Some(value(row, *c) == Sql::Null),
         Cond::IsNotNull(c) => Some(value(row, *c) != Sql::Null),

@@ -457,3 +457,101 @@ fn raw_sql_works_inside_set_with_bound_values() {
     assert_eq!(changed, 2);
     assert_eq!(texts_and_counts(&db), [("a".into(), 11), ("bb".into(), 12)]);
 }
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "flags")]
+struct Flag {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    a: i64,
+    b: i64,
+    note: Option<String>,
+}
+
+fn flags() -> (tempfile::TempDir, Persistent) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("flags.db")).expect("open");
+    Flag::create_table(&db).expect("create");
+    let rows = [(1, 0, None), (0, 1, Some("x")), (0, 0, Some("y"))];
+    let rows: Vec<Flag> = rows
+        .iter()
+        .map(|&(a, b, note)| Flag {
+            id: None,
+            a,
+            b,
+            note: note.map(str::to_owned),
+        })
+        .collect();
+    Flag::insert_many(&db, &rows).expect("insert");
+    (dir, db)
+}
+
+fn flag_ids(db: &Persistent, cond: Expr<Flag, bool>) -> Vec<i64> {
+    Flag::select_cols(Flag::id)
+        .filter(cond)
+        .order_by(Flag::id)
+        .all(db)
+        .expect("select")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn raw_sql_keeps_its_meaning_on_either_side_of_an_operator() {
+    let (_dir, db) = flags();
+    let either = || Expr::<Flag, bool>::raw("\"a\" = 1 OR \"b\" = 1", Vec::<i64>::new());
+    assert_eq!(flag_ids(&db, either().and(Flag::note.eq("x"))), [2]);
+    assert_eq!(flag_ids(&db, either().not()), [3]);
+    assert_eq!(flag_ids(&db, Flag::note.eq("x") & either()), [2]);
+    let sum = Expr::<Flag, i64>::raw("\"a\" + \"b\"", Vec::<i64>::new());
+    let scaled: Vec<i64> = Flag::select_cols(sum * 10)
+        .order_by(Flag::id)
+        .all(&db)
+        .expect("select");
+    assert_eq!(scaled, [10, 10, 0]);
+    // Deleting through a raw condition touches only the rows it names.
+    assert_eq!(
+        Flag::delete()
+            .filter(either().and(Flag::b.eq(1)))
+            .run(&db)
+            .expect("delete"),
+        1
+    );
+    assert_eq!(flag_ids(&db, Flag::a.ge(0)), [1, 3]);
+}
+
+#[test]
+fn none_in_in_list_means_is_null() {
+    let (_dir, db) = flags();
+    assert_eq!(
+        flag_ids(&db, Flag::note.in_list([None, Some("x".to_string())])),
+        [1, 2]
+    );
+    assert_eq!(flag_ids(&db, !Flag::note.in_list([None::<String>])), [2, 3]);
+    assert_eq!(flag_ids(&db, Flag::note.in_list([None::<String>])), [1]);
+    assert_eq!(
+        flag_ids(&db, Flag::note.in_list(Vec::<Option<String>>::new())),
+        Vec::<i64>::new()
+    );
+}
+
+#[test]
+fn a_join_refuses_modifiers_it_cannot_keep() {
+    let (_dir, db, _authors, _papers) = library();
+    let grouped = Paper::select()
+        .group_by(Paper::author_id)
+        .join(Paper::author_id, Author::id);
+    let err = grouped.all(&db).unwrap_err();
+    assert!(err.to_string().contains("group_by"), "{err}");
+    let distinct = Paper::select()
+        .distinct()
+        .left_join(Paper::author_id, Author::id);
+    assert!(
+        distinct
+            .all(&db)
+            .unwrap_err()
+            .to_string()
+            .contains("distinct")
+    );
+}

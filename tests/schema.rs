@@ -708,3 +708,136 @@ fn rebuild_refuses_to_leave_broken_foreign_keys() {
         .expect("pragma");
     assert_eq!(on, 1);
 }
+
+#[test]
+fn a_table_named_in_another_case_is_compared_not_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("case.db")).expect("open");
+    db.with_rusqlite(|c| {
+        c.execute_batch("CREATE TABLE \"DOCS\" (id INTEGER PRIMARY KEY, other REAL)")
+    })
+    .expect("conn")
+    .expect("create");
+    assert!(matches!(
+        v1::Doc::create_table(&db),
+        Err(Error::SchemaMismatch { .. })
+    ));
+    assert!(!v1::Doc::schema_diff(&db).expect("diff").is_safe());
+}
+
+mod clash {
+    use doctable::DocTable;
+    #[derive(DocTable)]
+    #[doctable(table = "one", index(by_year = [year]))]
+    pub struct One {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub year: i64,
+    }
+    #[derive(DocTable)]
+    #[doctable(table = "two", index(by_year = [year]))]
+    pub struct Two {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub year: i64,
+    }
+}
+
+#[test]
+fn an_index_name_taken_by_another_table_is_a_mismatch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("clash.db")).expect("open");
+    clash::One::create_table(&db).expect("first table");
+    match clash::Two::create_table(&db) {
+        Err(Error::SchemaMismatch { column, found, .. }) => {
+            assert_eq!(column, "by_year");
+            assert!(found.contains("`one`"), "{found}");
+        }
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+}
+
+mod counted {
+    use doctable::DocTable;
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "items")]
+    pub struct V1 {
+        #[doctable(primary_key, autoincrement)]
+        pub id: Option<i64>,
+        pub name: String,
+        pub old: Option<i64>,
+    }
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "items")]
+    pub struct V2 {
+        #[doctable(primary_key, autoincrement)]
+        pub id: Option<i64>,
+        pub name: String,
+    }
+}
+
+#[test]
+fn rebuild_keeps_triggers_foreign_indexes_and_the_autoincrement_sequence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("items.db")).expect("open");
+    counted::V1::create_table(&db).expect("create");
+    for name in ["a", "b", "c"] {
+        counted::V1::insert(
+            &db,
+            &counted::V1 {
+                id: None,
+                name: name.into(),
+                old: None,
+            },
+        )
+        .expect("insert");
+    }
+    counted::V1::delete()
+        .filter(counted::V1::id.gt(1))
+        .run(&db)
+        .expect("delete");
+    db.with_rusqlite(|c| {
+        c.execute_batch(
+            "CREATE INDEX my_idx ON items (name);
+             CREATE TABLE audit (item INTEGER);
+             CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN INSERT INTO audit VALUES (new.id); END;",
+        )
+    })
+    .expect("conn")
+    .expect("extras");
+    let report = counted::V2::rebuild_table(&db).expect("rebuild");
+    assert_eq!(report.dropped_columns, ["old"]);
+    let mut recreated = report.recreated.clone();
+    recreated.sort();
+    assert_eq!(recreated, ["items_audit", "my_idx"]);
+    let id = counted::V2::insert(
+        &db,
+        &counted::V2 {
+            id: None,
+            name: "d".into(),
+        },
+    )
+    .expect("insert");
+    assert_eq!(id, 4, "AUTOINCREMENT never reuses ids 2 and 3");
+    let audited: i64 = db
+        .with_rusqlite(|c| c.query_row("SELECT count(*) FROM audit", [], |r| r.get(0)))
+        .expect("conn")
+        .expect("audit");
+    assert_eq!(audited, 1, "the trigger still fires");
+}
+
+#[test]
+fn rebuild_refuses_to_lose_an_index_on_a_dropped_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Persistent::open(dir.path().join("items.db")).expect("open");
+    counted::V1::create_table(&db).expect("create");
+    db.with_rusqlite(|c| c.execute_batch("CREATE INDEX on_old ON items (old)"))
+        .expect("conn")
+        .expect("index");
+    let err = counted::V2::rebuild_table(&db).unwrap_err();
+    assert!(err.to_string().contains("on_old"), "{err}");
+    assert!(
+        counted::V1::schema_diff(&db).expect("diff").is_empty(),
+        "rolled back"
+    );
+}

@@ -585,3 +585,14 @@ fn per_query_reports_a_database_that_went_away() -> TestResult {
     assert!(matches!(&err, Error::Open { .. }), "{err:?}");
     Ok(())
 }
+
+#[test]
+fn a_huge_busy_timeout_is_clamped_not_a_panic() -> Result<(), Box<dyn std::error::Error>> {
+    let db = Persistent::open_with(
+        ":memory:",
+        &Options::new().busy_timeout(std::time::Duration::MAX),
+    )?;
+    let ms: i64 = db.with_rusqlite(|c| c.query_row("PRAGMA busy_timeout", [], |r| r.get(0)))??;
+    assert_eq!(ms, i64::from(i32::MAX));
+    Ok(())
+}

@@ -110,8 +110,30 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             ));
         }
     }
+    check_index_names(table, errors);
     check_named_fields(table, &table.attrs.indexes, "index", errors);
     check_named_fields(table, &table.attrs.uniques, "unique", errors);
+}
+
+/// Index names are shared by the whole database: two indexes of one struct
+/// may not have the same name.
+fn check_index_names(table: &Table<'_>, errors: &mut Errors) {
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    for field in table.stored_fields().filter(|f| f.attrs.index.is_some()) {
+        seen.insert(
+            format!("ix_{}_{}", table.name, field.column).to_lowercase(),
+            (),
+        );
+    }
+    for list in table.attrs.indexes.iter().chain(&table.attrs.uniques) {
+        let name = crate::ast::unraw(&list.name);
+        if seen.insert(name.to_lowercase(), ()).is_some() {
+            errors.push(syn::Error::new(
+                list.name.span(),
+                format!("another index of this struct is already named `{name}`; index names are shared by the whole database, so give each its own"),
+            ));
+        }
+    }
 }
 
 fn what_it_needs(attr: &str) -> &'static str {

@@ -281,7 +281,9 @@ impl<T, V> Expr<T, V> {
             ),
         };
         Expr::from_fragment(Fragment {
-            sql: sql.to_owned(),
+            // Parenthesised, so operators applied to it keep its meaning:
+            // `raw("a OR b").and(c)` is `(a OR b) AND c`.
+            sql: format!("({sql})"),
             params,
             error,
             column: None,
@@ -369,17 +371,35 @@ impl<T, V> Expr<T, V> {
         I::Item: IntoOperand<T, V>,
     {
         let label = self.fragment.label("(in_list)");
+        // `x IN (NULL)` is never true; a None in the list means `x IS NULL`,
+        // as `eq(None)` does.
+        let mut with_null = false;
+        let operands: Vec<Operand> = values
+            .into_iter()
+            .map(IntoOperand::into_operand)
+            .filter(|o| {
+                let null = matches!(o, Operand::Value(Value::Null));
+                with_null |= null;
+                !null
+            })
+            .collect();
         let mut f = Fragment::default();
-        f.sql.push('(');
-        f.append(self.fragment);
+        f.sql.push_str("((");
+        f.append(self.fragment.clone());
         f.sql.push_str(" IN (");
-        for (i, value) in values.into_iter().enumerate() {
+        for (i, operand) in operands.into_iter().enumerate() {
             if i > 0 {
                 f.sql.push_str(", ");
             }
-            f.push_operand(value.into_operand(), label);
+            f.push_operand(operand, label);
         }
         f.sql.push_str("))");
+        if with_null {
+            f.sql.push_str(" OR (");
+            f.append(self.fragment);
+            f.sql.push_str(" IS NULL)");
+        }
+        f.sql.push(')');
         Expr::from_fragment(f)
     }
 

@@ -162,7 +162,10 @@ impl Options {
     /// Applies these options to an open connection. The busy timeout comes first,
     /// so that switching the journal mode waits for other connections too.
     fn configure(&self, conn: &Connection, first_open: bool, file: bool) -> rusqlite::Result<()> {
-        conn.busy_timeout(self.busy_timeout)?;
+        // SQLite takes the timeout in milliseconds as an i32 (about 24.8 days);
+        // rusqlite panics above that, so longer timeouts are clamped.
+        let max = Duration::from_millis(i32::MAX as u64);
+        conn.busy_timeout(self.busy_timeout.min(max))?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache_capacity);
         // The journal mode is stored in the file: a read-only connection uses
         // whatever the writers chose.

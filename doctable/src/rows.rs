@@ -74,6 +74,7 @@ pub(crate) fn insert_returning<T: DocTable>(conn: &impl Conn, row: &T) -> Result
             ))),
         }
     })
+    .map_err(|e| e.with_foreign_keys(meta))
 }
 
 fn key_name<T: HasPrimaryKey>() -> &'static str {

@@ -152,8 +152,10 @@ pub trait DocTable: Sized + 'static {
         crate::rows::insert_many(conn, rows, InsertKind::OrReplace)
     }
 
-    /// Inserts one row and reads it back as stored, with its assigned key and
-    /// column defaults filled in (`INSERT ... RETURNING`).
+    /// Inserts one row and reads it back as stored, with its assigned key
+    /// (`INSERT ... RETURNING`). Every field is written, so a column's
+    /// `default` applies only to rows written by others (and to old rows when
+    /// `create_table` adds the column), never to a `None` written here.
     fn insert_returning(conn: &impl Conn, row: &Self) -> Result<Self> {
         crate::rows::insert_returning(conn, row)
     }

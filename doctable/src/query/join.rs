@@ -130,6 +130,8 @@ type JoinTypes<A, B, K> = fn() -> (A, B, K);
 pub struct Join<A, B, K> {
     on: Fragment,
     right_key: &'static str,
+    /// A modifier of the select that a join cannot carry (reported at run).
+    refused: Option<&'static str>,
     filter: Option<Fragment>,
     order_by: Vec<Fragment>,
     limit: Option<u64>,
@@ -153,6 +155,7 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         Join {
             on,
             right_key: right.name(),
+            refused: None,
             filter,
             order_by,
             limit,
@@ -191,8 +194,21 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         self
     }
 
+    /// Marks the join as unable to run: the select had `what`, which a join drops.
+    pub(crate) fn refuse(mut self, what: &'static str) -> Self {
+        self.refused = Some(what);
+        self
+    }
+
     fn build(&self, limit: Option<u64>) -> Result<Fragment> {
         let (a, b) = (A::META, B::META);
+        if let Some(what) = self.refused {
+            return Err(Error::Usage(format!(
+                "table `{}`: `{what}` before `join` is not supported by the typed join; \
+                 use `select_sql` for it",
+                a.name
+            )));
+        }
         if a.name == b.name {
             return Err(Error::Usage(format!(
                 "table `{}` joined with itself: self-joins need table aliases, which the typed \

@@ -124,7 +124,8 @@ impl<T: DocTable, S> Update<T, S> {
                 out.push(crate::table::read_row::<T>(row, 0)?);
                 Ok(true)
             })
-        })?;
+        })
+        .map_err(|e| e.with_foreign_keys(T::META))?;
         Ok(out)
     }
 

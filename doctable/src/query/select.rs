@@ -337,14 +337,27 @@ impl<A: DocTable> Select<A, super::AllColumns> {
         left: Column<A, V>,
         right: Column<B, W>,
     ) -> Join<A, B, K> {
-        Join::new(
+        let dropped = if self.distinct {
+            Some("distinct")
+        } else if !self.group_by.is_empty() {
+            Some("group_by")
+        } else if self.having.is_some() {
+            Some("having")
+        } else {
+            None
+        };
+        let join = Join::new(
             left,
             right,
             self.filter,
             self.order_by,
             self.limit,
             self.offset,
-        )
+        );
+        match dropped {
+            Some(what) => join.refuse(what),
+            None => join,
+        }
     }
 }
 

@@ -133,14 +133,45 @@ fn create_indexes(conn: &Connection, meta: &TableMeta) -> Result<()> {
     Ok(())
 }
 
+/// The diff of `meta` against the file, with declared indexes whose names
+/// another table's index already holds turned into mismatches: index names are
+/// shared by the whole database, so `CREATE INDEX IF NOT EXISTS` would do nothing.
+fn diff_in_file(conn: &Connection, meta: &TableMeta) -> Result<SchemaDiff> {
+    let schema = reflect::reflect(conn, meta.name)?;
+    let mut diff = diff::diff(meta, schema.as_ref());
+    let sql =
+        "SELECT tbl_name FROM sqlite_schema WHERE type = 'index' AND name = ?1 COLLATE NOCASE";
+    for index in meta.indexes {
+        let mut stmt = conn.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
+        let mut rows = stmt.query([index.name]).in_sql(Some(meta.name), sql)?;
+        let Some(row) = rows.next().in_sql(Some(meta.name), sql)? else {
+            continue;
+        };
+        let owner: String = row.get(0).in_sql(Some(meta.name), sql)?;
+        if owner.eq_ignore_ascii_case(meta.name) {
+            continue;
+        }
+        diff.changes.retain(
+            |c| !matches!(c, SchemaChange::CreateIndex { index: name } if name == index.name),
+        );
+        diff.changes.push(SchemaChange::Mismatch {
+            column: index.name.to_owned(),
+            expected: format!("an index named \"{}\" on this table", index.name),
+            found: format!(
+                "an index of that name on table `{owner}` (index names are shared by the whole database; rename one)"
+            ),
+        });
+    }
+    Ok(diff)
+}
+
 pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
     let meta = T::META;
     conn.with_connection(|c| {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
         atomically(c, Some(meta.name), |c| {
-            let schema = reflect::reflect(c, meta.name)?;
-            let diff = diff::diff(meta, schema.as_ref());
+            let diff = diff_in_file(c, meta)?;
             if let Some(SchemaChange::Mismatch {
                 column,
                 expected,
@@ -179,10 +210,7 @@ pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
 
 pub(crate) fn schema_diff<T: DocTable>(conn: &impl Conn) -> Result<SchemaDiff> {
     let meta = T::META;
-    conn.with_connection(|c| {
-        let schema = reflect::reflect(c, meta.name)?;
-        Ok(diff::diff(meta, schema.as_ref()))
-    })
+    conn.with_connection(|c| diff_in_file(c, meta))
 }
 
 pub(crate) use rebuild::rebuild_table;

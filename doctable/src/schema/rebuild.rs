@@ -27,6 +27,9 @@ pub struct RebuildReport {
     pub converted_columns: Vec<String>,
     /// Columns the struct added (filled with their default, or NULL).
     pub added_columns: Vec<String>,
+    /// Indexes and triggers made outside the struct (by other programs or by
+    /// hand), recreated on the rebuilt table.
+    pub recreated: Vec<String>,
 }
 
 /// The `typeof()` results a value may have after conversion to `ty`.
@@ -154,6 +157,34 @@ fn copy_into_new_table(
         }
     }
 
+    // What DROP TABLE takes with it besides the rows: indexes the struct does
+    // not declare, triggers, and the AUTOINCREMENT high-water mark.
+    let others_sql = "SELECT name, sql FROM sqlite_schema WHERE tbl_name = ?1 COLLATE NOCASE \
+                      AND type IN ('index', 'trigger') AND sql IS NOT NULL";
+    let others: Vec<(String, String)> = {
+        let mut stmt = c.prepare(others_sql).in_sql(Some(table), others_sql)?;
+        let rows = stmt
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .in_sql(Some(table), others_sql)?;
+        rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
+            .in_sql(Some(table), others_sql)?
+            .into_iter()
+            .filter(|(name, _)| {
+                !meta
+                    .indexes
+                    .iter()
+                    .any(|i| i.name.eq_ignore_ascii_case(name))
+            })
+            .collect()
+    };
+    let sequence: Option<i64> = if reflect(c, "sqlite_sequence")?.is_some() {
+        let sql = "SELECT max(seq) FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE";
+        c.query_row(sql, [table], |r| r.get(0))
+            .in_sql(Some(table), sql)?
+    } else {
+        None
+    };
+
     let mut swap = String::from("DROP TABLE ");
     push_ident(&mut swap, table);
     swap.push_str("; ALTER TABLE ");
@@ -162,6 +193,28 @@ fn copy_into_new_table(
     push_ident(&mut swap, table);
     execute(c, table, &swap)?;
     create_indexes(c, meta)?;
+    for (name, sql) in others {
+        if let Err(e) = c.execute_batch(&sql) {
+            return Err(Error::Usage(format!(
+                "table `{table}`: the rebuild cannot keep \"{name}\" ({e}); drop or change it \
+                 first; the rebuild was rolled back and nothing changed\n    SQL: {sql}"
+            )));
+        }
+        report.recreated.push(name);
+    }
+    if let Some(seq) = sequence
+        && meta.columns.iter().any(|col| col.autoincrement)
+    {
+        let sql = "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1 COLLATE NOCASE";
+        let updated = c
+            .execute(sql, rusqlite::params![table, seq])
+            .in_sql(Some(table), sql)?;
+        if updated == 0 {
+            let sql = "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)";
+            c.execute(sql, rusqlite::params![table, seq])
+                .in_sql(Some(table), sql)?;
+        }
+    }
 
     let check = "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check";
     let broken: Option<(String, i64, String)> = {

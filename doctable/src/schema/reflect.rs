@@ -128,7 +128,7 @@ pub fn reflect_table(conn: &impl Conn, table: &str) -> Result<Option<TableSchema
 
 pub(crate) fn reflect(conn: &Connection, table: &str) -> Result<Option<TableSchema>> {
     let t = Some(table);
-    let sql = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+    let sql = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
     let ddl: Option<String> = {
         let mut stmt = conn.prepare_cached(sql).in_sql(t, sql)?;
         let mut rows = stmt.query([table]).in_sql(t, sql)?;
