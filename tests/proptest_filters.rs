@@ -254,9 +254,12 @@ fn eval(cond: &Cond, row: &Data) -> Option<bool> {
             } else if x == Sql::Null {
                 None
             } else {
-                values
-                    .iter()
-                    .fold(Some(false), |acc, v| or(acc, compare(&x, Cmp::Eq, v)))
+                // Three-valued OR over the list: None (unknown) is not a stop.
+                let mut acc = Some(false);
+                for v in &values {
+                    acc = or(acc, compare(&x, Cmp::Eq, v));
+                }
+                acc
             };
             if with_null {
                 or(in_values, Some(x == Sql::Null))
