@@ -2,9 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::cell::RefCell;
+
 use rusqlite::Connection;
 
-use crate::conn::{Conn, Sealed};
+use crate::conn::{Conn, Sealed, Tx};
 use crate::error::{Error, Result};
 use crate::options::{Options, is_memory_path};
 
@@ -85,9 +87,9 @@ impl PerQuery {
     }
 }
 
-impl Sealed for PerQuery {}
-impl Conn for PerQuery {
-    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+impl PerQuery {
+    /// Opens a connection, runs `f`, closes the connection.
+    fn run<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let conn = self.options.open(&self.path, false)?;
         let result = f(&conn);
         // Closing flushes nothing that matters for correctness (commits are done),
@@ -97,5 +99,58 @@ impl Conn for PerQuery {
             (Ok(_), Err((_, e))) => Err(Error::sqlite(e, None, "(closing the connection)")),
             (Err(e), _) => Err(e),
         }
+    }
+}
+
+thread_local! {
+    /// The paths on which this thread has a `PerQuery` transaction open: a
+    /// call through the `PerQuery` itself (instead of the `tx`) would open a
+    /// second connection and wait for the first one's write lock until the busy
+    /// timeout, so it is refused at once instead.
+    static OPEN_TRANSACTIONS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Removes this thread's mark for a path when the transaction ends, even by panic.
+struct TransactionMark<'p>(&'p Path);
+
+impl Drop for TransactionMark<'_> {
+    fn drop(&mut self) {
+        OPEN_TRANSACTIONS.with(|open| {
+            let mut open = open.borrow_mut();
+            if let Some(i) = open.iter().rposition(|p| p == self.0) {
+                open.remove(i);
+            }
+        });
+    }
+}
+
+impl PerQuery {
+    fn refuse_inside_own_transaction(&self) -> Result<()> {
+        if OPEN_TRANSACTIONS.with(|open| open.borrow().iter().any(|p| p == &self.path)) {
+            return Err(Error::Usage(format!(
+                "this PerQuery ({}) is inside its own `transaction` on this thread: pass the \
+                 transaction's `tx` to table operations instead (a second connection would \
+                 wait for the transaction's write lock)",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Sealed for PerQuery {}
+impl Conn for PerQuery {
+    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        self.refuse_inside_own_transaction()?;
+        self.run(f)
+    }
+
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.refuse_inside_own_transaction()?;
+        self.run(|conn| {
+            OPEN_TRANSACTIONS.with(|open| open.borrow_mut().push(self.path.clone()));
+            let _mark = TransactionMark(&self.path);
+            Conn::atomic(conn, f)
+        })
     }
 }
