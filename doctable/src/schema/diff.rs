@@ -154,16 +154,7 @@ fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) 
                 && f.on_update.eq_ignore_ascii_case(fk.on_update)
         }),
     };
-    // CHECK constraints are not reported by any pragma: look for the
-    // condition in the stored CREATE TABLE, where `create_table` writes it verbatim.
-    let same_check = column.check.is_none_or(|check| schema.sql.contains(check));
-    !(same_type
-        && same_null
-        && same_key
-        && disk_unique == column.unique
-        && same_default
-        && same_fk
-        && same_check)
+    !(same_type && same_null && same_key && disk_unique == column.unique && same_default && same_fk)
 }
 
 pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff {
@@ -221,15 +212,30 @@ pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff
             ));
         }
     }
-    for check in meta.checks {
-        if !schema.sql.contains(check) {
-            changes.push(mismatch(
-                "CHECK",
-                format!("CHECK ({check})"),
-                "no such CHECK constraint (a constraint cannot be added to an existing table)"
-                    .into(),
-            ));
-        }
+    // CHECK constraints are not reported by any pragma: they are read from the
+    // stored CREATE TABLE and compared, as whole clauses, with the declared ones.
+    let mut declared: Vec<String> = meta
+        .columns
+        .iter()
+        .filter_map(|c| c.check)
+        .chain(meta.checks.iter().copied())
+        .map(normalize_sql)
+        .collect();
+    let mut stored = check_clauses(&schema.sql);
+    declared.sort();
+    stored.sort();
+    if declared != stored {
+        let show = |list: &[String]| {
+            if list.is_empty() {
+                "no CHECK constraints".to_owned()
+            } else {
+                list.iter()
+                    .map(|c| format!("CHECK ({c})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        changes.push(mismatch("CHECK", show(&declared), show(&stored)));
     }
     for index in meta.indexes {
         match schema.index(index.name) {
@@ -255,5 +261,112 @@ pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff
     SchemaDiff {
         table: meta.name.to_owned(),
         changes,
+    }
+}
+
+/// SQL text with runs of white space folded to one space.
+fn normalize_sql(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The conditions of every `CHECK (...)` clause in a CREATE TABLE statement,
+/// normalized; quoted text and identifiers are skipped over, so a string or a
+/// column named "check" is not mistaken for one.
+pub(crate) fn check_clauses(ddl: &str) -> Vec<String> {
+    let chars: Vec<char> = ddl.chars().collect();
+    let mut clauses = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '\'' | '"' | '`' => i = skip_quoted(&chars, i, c),
+            '[' => i = skip_quoted(&chars, i, ']'),
+            _ if is_keyword_at(&chars, i, "CHECK") => {
+                let mut j = i + 5;
+                while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+                    j += 1;
+                }
+                if chars.get(j) == Some(&'(') {
+                    let end = matching_paren(&chars, j);
+                    let inner: String = chars.get(j + 1..end).unwrap_or_default().iter().collect();
+                    clauses.push(normalize_sql(&inner));
+                    i = end + 1;
+                } else {
+                    i += 5;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    clauses
+}
+
+/// The index just past the quoted text opening at `start` (closed by `close`,
+/// doubled to escape).
+fn skip_quoted(chars: &[char], start: usize, close: char) -> usize {
+    let mut i = start + 1;
+    while let Some(&c) = chars.get(i) {
+        if c == close {
+            if chars.get(i + 1) == Some(&close) && close != ']' {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// The index of the `)` matching the `(` at `open` (or the end of the text).
+fn matching_paren(chars: &[char], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '\'' | '"' | '`' => {
+                i = skip_quoted(chars, i, c);
+                continue;
+            }
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// Whether `word` (upper case) stands at `i` as a whole keyword, in any case.
+fn is_keyword_at(chars: &[char], i: usize, word: &str) -> bool {
+    let is_ident = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    if i > 0 && is_ident(chars.get(i - 1)) {
+        return false;
+    }
+    let n = word.len();
+    chars.get(i..i + n).is_some_and(|s| {
+        s.iter()
+            .zip(word.chars())
+            .all(|(a, b)| a.to_ascii_uppercase() == b)
+    }) && !is_ident(chars.get(i + n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_clauses;
+
+    #[test]
+    fn finds_check_clauses_and_skips_quoted_text() {
+        let ddl = r#"CREATE TABLE "t" ("check" TEXT DEFAULT ('CHECK (no)'), "a" INTEGER CHECK (a >= (1 + 2)),
+            "b" TEXT check("b" <> ')'), CHECK (a <   b))"#;
+        assert_eq!(
+            check_clauses(ddl),
+            ["a >= (1 + 2)", "\"b\" <> ')'", "a < b"]
+        );
+        assert!(check_clauses("CREATE TABLE t (checked INTEGER)").is_empty());
     }
 }
