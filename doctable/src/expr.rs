@@ -364,7 +364,8 @@ impl<T, V> Expr<T, V> {
         Expr::from_fragment(f)
     }
 
-    /// `self IN (v1, v2, ...)`; an empty list matches no row.
+    /// `self IN (v1, v2, ...)`; an empty list matches no row, and a `None` in
+    /// the list matches NULL (as `eq(None)` does).
     pub fn in_list<I>(self, values: I) -> Expr<T, bool>
     where
         I: IntoIterator,
@@ -579,7 +580,8 @@ impl<T: DocTable, V> Column<T, V> {
     ) -> Expr<T, bool> {
         self.expr().between(low, high)
     }
-    /// `column IN (...)`; an empty list matches no row.
+    /// `column IN (...)`; an empty list matches no row, and a `None` in the
+    /// list matches NULL (as `eq(None)` does).
     pub fn in_list<I>(self, values: I) -> Expr<T, bool>
     where
         I: IntoIterator,
