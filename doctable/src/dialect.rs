@@ -58,6 +58,16 @@ pub(crate) fn push_ident(out: &mut String, ident: &str) {
     out.push('"');
 }
 
+/// Appends `"a", "b", ...`: each name quoted, comma-separated.
+pub(crate) fn push_ident_list<'n>(out: &mut String, names: impl IntoIterator<Item = &'n str>) {
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_ident(out, name);
+    }
+}
+
 /// Appends `"table"."column"`.
 pub(crate) fn push_qualified(out: &mut String, table: &str, column: &str) {
     push_ident(out, table);

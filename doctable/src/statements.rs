@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::dialect::{self, push_ident, push_placeholder, push_qualified};
+use crate::dialect::{self, push_ident, push_ident_list, push_placeholder, push_qualified};
 use crate::table::TableMeta;
 
 /// The INSERT statements of a table: what happens on a uniqueness conflict,
@@ -82,12 +82,7 @@ impl StaticSql {
             });
             push_ident(&mut sql, meta.name);
             sql.push_str(" (");
-            for (i, c) in meta.columns.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                push_ident(&mut sql, c.name);
-            }
+            push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
             sql.push_str(") VALUES (");
             for i in 0..meta.columns.len() {
                 if i > 0 {

@@ -112,12 +112,7 @@ impl<T: DocTable> Upsert<T> {
         }
         let mut sql = T::insert_sql().to_owned();
         sql.push_str(" ON CONFLICT (");
-        for (i, name) in self.target.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            push_ident(&mut sql, name);
-        }
+        dialect::push_ident_list(&mut sql, self.target.iter().copied());
         sql.push_str(") DO ");
         if update.is_empty() {
             sql.push_str("NOTHING");

@@ -11,7 +11,7 @@ pub use reflect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_table
 use rusqlite::Connection;
 
 use crate::conn::{Conn, atomically};
-use crate::dialect::{SqlType, push_ident};
+use crate::dialect::{SqlType, push_ident, push_ident_list};
 use crate::error::{Error, Result, SqlContext};
 use crate::table::{ColumnMeta, DocTable, IndexMeta, TableMeta};
 
@@ -101,12 +101,7 @@ fn create_index_sql(table: &str, index: &IndexMeta) -> String {
     sql.push_str(" ON ");
     push_ident(&mut sql, table);
     sql.push_str(" (");
-    for (i, column) in index.columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        push_ident(&mut sql, column);
-    }
+    push_ident_list(&mut sql, index.columns.iter().copied());
     sql.push(')');
     sql
 }
