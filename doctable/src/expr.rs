@@ -385,8 +385,10 @@ impl<T, V> Expr<T, V> {
             })
             .collect();
         let mut f = Fragment::default();
+        // The column appears a second time only for `OR x IS NULL`.
+        let again = with_null.then(|| self.fragment.clone());
         f.sql.push_str("((");
-        f.append(self.fragment.clone());
+        f.append(self.fragment);
         f.sql.push_str(" IN (");
         for (i, operand) in operands.into_iter().enumerate() {
             if i > 0 {
@@ -395,9 +397,9 @@ impl<T, V> Expr<T, V> {
             f.push_operand(operand, label);
         }
         f.sql.push_str("))");
-        if with_null {
+        if let Some(column) = again {
             f.sql.push_str(" OR (");
-            f.append(self.fragment);
+            f.append(column);
             f.sql.push_str(" IS NULL)");
         }
         f.sql.push(')');
