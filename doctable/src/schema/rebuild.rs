@@ -30,6 +30,8 @@ pub struct RebuildReport {
     /// Indexes and triggers made outside the struct (by other programs or by
     /// hand), recreated on the rebuilt table.
     pub recreated: Vec<String>,
+    /// Views, and triggers on other tables, that name the table.
+    pub dependents: Vec<String>,
 }
 
 /// The `typeof()` results a value may have after conversion to `ty`.
