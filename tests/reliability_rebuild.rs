@@ -215,11 +215,7 @@ fn i64_to_f64_that_would_round_is_refused_and_nothing_changes() {
         drop(ints(&path, &[1, lossy, 3]));
         let before = snapshot(&path);
         let db = Persistent::open(&path).expect("open");
-        assert_refused(
-            numbers::Float::rebuild_table(&db),
-            "n",
-            &lossy.to_string(),
-        );
+        assert_refused(numbers::Float::rebuild_table(&db), "n", &lossy.to_string());
         drop(db);
         assert_eq!(snapshot(&path), before, "unchanged after refusing {lossy}");
     }
@@ -393,14 +389,20 @@ fn a_user_table_with_the_scratch_name_survives_with_its_rows() {
         ["42"]
     );
     assert_eq!(
-        typeofs(&db, "SELECT CAST(y AS TEXT) FROM temp.docs__doctable_rebuild_3"),
+        typeofs(
+            &db,
+            "SELECT CAST(y AS TEXT) FROM temp.docs__doctable_rebuild_3"
+        ),
         ["7"]
     );
     let titles: Vec<String> = scratch::V2::select_cols(scratch::V2::title)
         .all(&db)
         .expect("read");
     assert_eq!(titles, ["kept"]);
-    let names = typeofs(&db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    let names = typeofs(
+        &db,
+        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+    );
     assert_eq!(
         names,
         ["DOCS__doctable_rebuild_2", "docs", "docs__doctable_rebuild"],
@@ -482,7 +484,10 @@ fn views_and_triggers_that_stay_valid_survive_the_rebuild() {
     assert_eq!(typeofs(&db, "SELECT what FROM audit"), ["Grace"]);
     // The views' SQL is as the user wrote it.
     assert_eq!(
-        typeofs(&db, "SELECT sql FROM sqlite_schema WHERE name = 'author_names'"),
+        typeofs(
+            &db,
+            "SELECT sql FROM sqlite_schema WHERE name = 'author_names'"
+        ),
         ["CREATE VIEW author_names AS SELECT name FROM authors"]
     );
 }
@@ -503,7 +508,10 @@ fn a_view_over_a_dropped_column_refuses_the_rebuild_naming_it() {
     let msg = err.to_string();
     assert!(msg.contains("author_ages"), "{msg}");
     assert!(msg.contains("born"), "{msg}");
-    assert!(!msg.contains("author_names"), "the valid view is not blamed: {msg}");
+    assert!(
+        !msg.contains("author_names"),
+        "the valid view is not blamed: {msg}"
+    );
     assert!(msg.contains("nothing changed"), "{msg}");
     drop(db);
     assert_eq!(snapshot(&path), before);
@@ -543,7 +551,10 @@ fn a_view_that_was_already_broken_does_not_block_the_rebuild() {
     let mut dependents = report.dependents.clone();
     dependents.sort();
     assert_eq!(dependents, ["author_names", "stale"]);
-    assert_eq!(typeofs(&db, "SELECT count(*) || '' FROM author_names"), ["2"]);
+    assert_eq!(
+        typeofs(&db, "SELECT count(*) || '' FROM author_names"),
+        ["2"]
+    );
 }
 
 #[test]
@@ -571,7 +582,10 @@ fn temp_triggers_and_views_of_the_connection_are_kept() {
     .expect("insert");
     assert_eq!(typeofs(&db, "SELECT what FROM seen"), ["Grace"]);
     assert_eq!(
-        typeofs(&db, "SELECT type || ' ' || name FROM temp.sqlite_schema ORDER BY name"),
+        typeofs(
+            &db,
+            "SELECT type || ' ' || name FROM temp.sqlite_schema ORDER BY name"
+        ),
         ["trigger authors_seen", "view names", "table seen"],
         "still temporary, not moved into the file"
     );
@@ -592,9 +606,15 @@ fn legacy_alter_table_is_left_as_the_caller_set_it() {
         );
         authors::V2::rebuild_table(&db).expect("rebuild");
         assert_eq!(
-            typeofs(&db, "SELECT CAST(legacy_alter_table AS TEXT) FROM pragma_legacy_alter_table"),
+            typeofs(
+                &db,
+                "SELECT CAST(legacy_alter_table AS TEXT) FROM pragma_legacy_alter_table"
+            ),
             [setting.to_string()]
         );
-        assert_eq!(typeofs(&db, "SELECT count(*) || '' FROM author_names"), ["2"]);
+        assert_eq!(
+            typeofs(&db, "SELECT count(*) || '' FROM author_names"),
+            ["2"]
+        );
     }
 }
