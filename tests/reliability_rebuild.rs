@@ -335,6 +335,43 @@ fn numbers_and_text_convert_only_when_they_convert_back() {
     assert_refused(numbers::Float::rebuild_table(&db), "n", "9007199254740993");
 }
 
+mod narrow {
+    use doctable::DocTable;
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "notes")]
+    pub struct Small {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub n: i8,
+    }
+}
+
+#[test]
+fn a_rebuild_whose_rows_would_not_read_back_is_refused() {
+    // i64 -> i8 keeps the storage class, so no value is "converted"; 300 would
+    // still be stored, and every read of its row would fail.
+    let (_dir, path) = temp_db();
+    drop(ints(&path, &[1, 300]));
+    let before = snapshot(&path);
+    let db = Persistent::open(&path).expect("open");
+    match narrow::Small::rebuild_table(&db) {
+        Err(Error::Conversion {
+            table,
+            column,
+            row,
+            detail,
+        }) => {
+            assert_eq!((table.as_str(), column.as_str()), ("notes", "n"));
+            assert_eq!(row.as_deref(), Some("2"));
+            assert!(detail.contains("300"), "{detail}");
+            assert!(detail.contains("nothing changed"), "{detail}");
+        }
+        other => panic!("expected a conversion error, got {other:?}"),
+    }
+    drop(db);
+    assert_eq!(snapshot(&path), before);
+}
+
 mod scratch {
     use doctable::DocTable;
     #[derive(DocTable, Debug, Clone, PartialEq)]
@@ -460,12 +497,17 @@ fn views_and_triggers_that_stay_valid_survive_the_rebuild() {
              BEGIN INSERT INTO Authors (name) VALUES (new.name); END;
          CREATE TABLE audit (what TEXT);
          CREATE TRIGGER authors_audit AFTER INSERT ON authors
-             BEGIN INSERT INTO audit VALUES (new.name); END;",
+             BEGIN INSERT INTO audit VALUES (new.name); END;
+         CREATE TRIGGER rename_author INSTEAD OF UPDATE OF name ON author_names
+             BEGIN UPDATE authors SET name = new.name WHERE name = old.name; END;",
     );
     let report = authors::V2::rebuild_table(&db).expect("rebuild with dependent views");
     let mut dependents = report.dependents.clone();
     dependents.sort();
-    assert_eq!(dependents, ["Shouting", "add_author", "author_names"]);
+    assert_eq!(
+        dependents,
+        ["Shouting", "add_author", "author_names", "rename_author"]
+    );
     assert_eq!(report.recreated, ["authors_audit"]);
     assert_eq!(
         typeofs(&db, "SELECT name FROM author_names ORDER BY name"),
@@ -482,6 +524,14 @@ fn views_and_triggers_that_stay_valid_survive_the_rebuild() {
         ["Ada", "Alan", "Grace"]
     );
     assert_eq!(typeofs(&db, "SELECT what FROM audit"), ["Grace"]);
+    raw(
+        &db,
+        "UPDATE author_names SET name = 'Ada L.' WHERE name = 'Ada'",
+    );
+    assert_eq!(
+        typeofs(&db, "SELECT name FROM authors ORDER BY id"),
+        ["Ada L.", "Alan", "Grace"]
+    );
     // The views' SQL is as the user wrote it.
     assert_eq!(
         typeofs(

@@ -765,6 +765,15 @@ fn row_key_sql(old: &TableSchema) -> String {
     }
 }
 
+/// `expr` as SQL prints it, for a message: the first 40 characters (or
+/// bytes) of a long text or blob, so that a huge value is never copied whole.
+fn example_sql(expr: &str) -> String {
+    format!(
+        "CASE WHEN typeof({expr}) IN ('text', 'blob') AND length({expr}) > 40 \
+         THEN quote(substr({expr}, 1, 40)) || '...' ELSE quote({expr}) END"
+    )
+}
+
 /// A value as SQL prints it, shortened for a message.
 fn shorten(mut text: String) -> String {
     const MAX: usize = 80;
@@ -801,8 +810,10 @@ fn check_conversion(
         convert_sql(&x, ty)
     );
     let sql = format!(
-        "SELECT count(*), doctable_k, typeof(doctable_x), quote(doctable_x), quote(doctable_v) \
+        "SELECT count(*), doctable_k, typeof(doctable_x), {}, {} \
          FROM ({inner}) WHERE doctable_x IS NOT NULL AND NOT ({})",
+        example_sql("doctable_x"),
+        example_sql("doctable_v"),
         exact_sql("doctable_x", "doctable_v", ty)
     );
     type Failure = (
@@ -848,7 +859,10 @@ fn check_utf8(
     x: &str,
     name: &str,
 ) -> Result<()> {
-    let sql = format!("SELECT {key}, {x}, quote({x}) FROM {from} WHERE typeof({x}) = 'blob'");
+    let sql = format!(
+        "SELECT {key}, {x}, {} FROM {from} WHERE typeof({x}) = 'blob'",
+        example_sql(x)
+    );
     let mut stmt = c.prepare(&sql).in_sql(Some(table), &sql)?;
     let mut rows = stmt.query([]).in_sql(Some(table), &sql)?;
     let encoding: String = c
