@@ -668,3 +668,21 @@ fn legacy_alter_table_is_left_as_the_caller_set_it() {
         );
     }
 }
+
+#[test]
+fn a_temporary_table_hiding_the_table_is_refused() {
+    let (_dir, path) = temp_db();
+    let db = authors_file(&path);
+    raw(
+        &db,
+        "CREATE TEMP TABLE authors (x); INSERT INTO temp.authors VALUES (1);",
+    );
+    let err = authors::V2::rebuild_table(&db).unwrap_err();
+    assert!(err.to_string().contains("temporary table"), "{err}");
+    raw(&db, "DROP TABLE temp.authors");
+    assert!(
+        authors::V1::schema_diff(&db).expect("diff").is_empty(),
+        "unchanged"
+    );
+    assert_eq!(authors::V1::select().all(&db).expect("read").len(), 2);
+}
