@@ -88,11 +88,11 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             errors.push(syn::Error::new(r.span, "`rename` needs a column name"));
         }
         if field.stored()
-            && let Some(other) = columns.insert(field.column.to_lowercase(), field.ident)
+            && let Some(other) = columns.insert(field.column.to_ascii_lowercase(), field.ident)
         {
             errors.push(syn::Error::new_spanned(
                 field.ident,
-                format!("column `{}` is already used by field `{other}` (SQLite column names ignore case); use `rename`", field.column),
+                format!("column `{}` is already used by field `{other}` (SQLite column names ignore ASCII case); use `rename`", field.column),
             ));
         }
     }
@@ -121,13 +121,13 @@ fn check_index_names(table: &Table<'_>, errors: &mut Errors) {
     let mut seen: HashMap<String, ()> = HashMap::new();
     for field in table.stored_fields().filter(|f| f.attrs.index.is_some()) {
         seen.insert(
-            format!("ix_{}_{}", table.name, field.column).to_lowercase(),
+            format!("ix_{}_{}", table.name, field.column).to_ascii_lowercase(),
             (),
         );
     }
     for list in table.attrs.indexes.iter().chain(&table.attrs.uniques) {
         let name = crate::ast::unraw(&list.name);
-        if seen.insert(name.to_lowercase(), ()).is_some() {
+        if seen.insert(name.to_ascii_lowercase(), ()).is_some() {
             errors.push(syn::Error::new(
                 list.name.span(),
                 format!("another index of this struct is already named `{name}`; index names are shared by the whole database, so give each its own"),

@@ -1,0 +1,427 @@
+//! Issue 9: what happens to a database's files under an open connection, the
+//! names a database may be opened by, buffer sizes, column and index names,
+//! and the online backup.
+//!
+//! What must hold: a write into a file that was deleted, renamed or replaced
+//! while open fails with `Error::DatabaseMoved` and writes nothing, with or
+//! without WAL; URI filenames are refused by every strategy, so no query
+//! parameter can turn a file into a private in-memory database; `chunks`
+//! allocates by what it reads, never by the size asked for; a backup taken
+//! while other connections write is one whole committed state.
+
+mod reliability_support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use doctable::{DocTable, Error, Options, PerQuery, Persistent, rusqlite};
+use reliability_support::{TestResult, child_command, integrity_check, wait_all};
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "notes")]
+struct Note {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    text: String,
+}
+
+fn note(text: &str) -> Note {
+    Note {
+        id: None,
+        text: text.to_owned(),
+    }
+}
+
+fn expect_err<T: std::fmt::Debug>(result: doctable::Result<T>) -> Error {
+    match result {
+        Ok(value) => panic!("expected an error, got Ok({value:?})"),
+        Err(e) => e,
+    }
+}
+
+/// The rows of `notes` in the file at `path`, read by a fresh connection.
+fn texts_in(path: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let db = Persistent::open(path)?;
+    Ok(Note::select()
+        .order_by(Note::id)
+        .all(&db)?
+        .into_iter()
+        .map(|n| n.text)
+        .collect())
+}
+
+/// A database at `path` holding the notes "one" and "two", open in `db`.
+fn two_notes(path: &Path, options: &Options) -> Result<Persistent, Box<dyn std::error::Error>> {
+    let db = Persistent::open_with(path, options)?;
+    Note::create_table(&db)?;
+    Note::insert(&db, &note("one"))?;
+    Note::insert(&db, &note("two"))?;
+    Ok(db)
+}
+
+fn assert_moved(err: &Error, what: &str) {
+    assert!(
+        matches!(err, Error::DatabaseMoved { .. }),
+        "{what}: expected Error::DatabaseMoved, got {err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("moved or deleted while open") && message.contains("reopen"),
+        "{what}: the message says what happened and what to do: {message}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Item 8: the file deleted, renamed or replaced under an open Persistent
+
+/// WAL mode (the default): SQLite itself goes on writing into the unlinked
+/// file and reports success; the crate's commit check refuses the commit.
+#[test]
+fn wal_write_after_the_file_is_deleted_fails_and_writes_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let db = two_notes(&path, &Options::new())?;
+    fs::remove_file(&path)?;
+
+    let err = expect_err(Note::insert(&db, &note("lost")));
+    assert_moved(&err, "insert");
+    let err = expect_err(Note::insert_many(&db, &[note("lost 1"), note("lost 2")]));
+    assert_moved(&err, "insert_many");
+    let err = expect_err(db.transaction(|tx| {
+        Note::insert(tx, &note("lost 3"))?;
+        Note::insert(tx, &note("lost 4"))?;
+        Ok(())
+    }));
+    assert_moved(&err, "transaction");
+    // The connection still reads what it has (the unlinked file), and holds
+    // none of the refused rows.
+    let texts: Vec<String> = Note::select().all(&db)?.into_iter().map(|n| n.text).collect();
+    assert_eq!(texts, ["one", "two"]);
+    Ok(())
+}
+
+#[test]
+fn wal_write_after_the_file_is_renamed_fails_and_the_renamed_file_is_whole() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let moved = dir.path().join("moved.db");
+    let db = two_notes(&path, &Options::new())?;
+    fs::rename(&path, &moved)?;
+
+    let err = expect_err(Note::insert(&db, &note("lost")));
+    assert_moved(&err, "insert after rename");
+    drop(db);
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            fs::rename(&side, format!("{}{suffix}", moved.display()))?;
+        }
+    }
+    assert_eq!(texts_in(&moved)?, ["one", "two"]);
+    Ok(())
+}
+
+/// The tester's case: another database renamed over the live file.
+#[test]
+fn wal_write_after_the_file_is_replaced_fails() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let other = dir.path().join("other.db");
+    let db = two_notes(&path, &Options::new())?;
+    drop(two_notes(&other, &Options::new())?);
+    fs::rename(&other, &path)?;
+
+    let err = expect_err(Note::insert(&db, &note("lost")));
+    assert_moved(&err, "insert after replace");
+    Ok(())
+}
+
+/// Without WAL SQLite notices itself (SQLITE_READONLY_DBMOVED) but said only
+/// "attempt to write a readonly database".
+#[test]
+fn rollback_journal_write_after_the_file_is_deleted_says_moved() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let db = two_notes(&path, &Options::new().wal(false))?;
+    fs::remove_file(&path)?;
+
+    let err = expect_err(Note::insert(&db, &note("lost")));
+    assert_moved(&err, "insert without WAL");
+    assert!(
+        !err.to_string().contains("open read-only"),
+        "not mistaken for a read-only database: {err}"
+    );
+    let err = expect_err(db.transaction(|tx| Note::insert(tx, &note("lost"))));
+    assert_moved(&err, "transaction without WAL");
+    Ok(())
+}
+
+#[test]
+fn rollback_journal_write_after_the_file_is_replaced_says_moved() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let other = dir.path().join("other.db");
+    let db = two_notes(&path, &Options::new().wal(false))?;
+    drop(two_notes(&other, &Options::new().wal(false))?);
+    fs::rename(&other, &path)?;
+    let err = expect_err(Note::insert(&db, &note("lost")));
+    assert_moved(&err, "insert without WAL after replace");
+    Ok(())
+}
+
+/// The check compares the file SQLite opened (by its absolute name) with what
+/// that name holds now: a relative path and a later change of the working
+/// directory are no move. Run in a child process, which may change directory.
+#[test]
+fn a_relative_path_and_a_changed_working_directory_are_no_move() -> TestResult {
+    if let Ok(dir) = std::env::var("DOCTABLE_FILES_CWD_CHILD") {
+        let dir = PathBuf::from(dir);
+        std::env::set_current_dir(&dir)?;
+        let db = two_notes(Path::new("notes.db"), &Options::new())?;
+        std::env::set_current_dir(dir.join("elsewhere"))?;
+        Note::insert(&db, &note("three"))?;
+        db.transaction(|tx| Note::insert(tx, &note("four")))?;
+        println!("child wrote after chdir");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("elsewhere"))?;
+    let child = child_command(
+        "a_relative_path_and_a_changed_working_directory_are_no_move",
+        &[(
+            "DOCTABLE_FILES_CWD_CHILD",
+            dir.path().display().to_string(),
+        )],
+    )?
+    .spawn()?;
+    let outputs = wait_all(vec![child], Duration::from_secs(60))?;
+    let out = &outputs[0];
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("child wrote after chdir"),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        texts_in(&dir.path().join("notes.db"))?,
+        ["one", "two", "three", "four"]
+    );
+    Ok(())
+}
+
+/// What to do after the error: `backup_to` saves what the connection still
+/// holds (it reads the open, unlinked file), then reopen the copy.
+#[test]
+fn backup_to_rescues_the_rows_of_a_deleted_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let rescued = dir.path().join("rescued.db");
+    let db = two_notes(&path, &Options::new())?;
+    fs::remove_file(&path)?;
+    fs::remove_file(format!("{}-wal", path.display())).ok();
+    fs::remove_file(format!("{}-shm", path.display())).ok();
+    assert_moved(&expect_err(Note::insert(&db, &note("lost"))), "insert");
+
+    db.backup_to(&rescued)?;
+    drop(db);
+    assert_eq!(texts_in(&rescued)?, ["one", "two"]);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Item 13: chunk sizes
+
+#[test]
+fn chunks_with_huge_sizes_allocate_by_what_is_read() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = Persistent::open(dir.path().join("chunks.db"))?;
+    Note::create_table(&db)?;
+    let notes: Vec<Note> = (0..5).map(|i| note(&format!("n{i}"))).collect();
+    Note::insert_many(&db, &notes)?;
+    for size in [usize::MAX, 1 << 40, usize::MAX / 2 + 1, 6, 5] {
+        let mut batches = Vec::new();
+        Note::select().order_by(Note::id).chunks(&db, size, |batch| {
+            batches.push(batch.into_iter().map(|n| n.text).collect::<Vec<_>>());
+            Ok(())
+        })?;
+        assert_eq!(
+            batches,
+            [["n0", "n1", "n2", "n3", "n4"]],
+            "size {size}: one chunk holding every row"
+        );
+    }
+    let mut sizes = Vec::new();
+    Note::select().chunks(&db, 2, |batch| {
+        sizes.push(batch.len());
+        Ok(())
+    })?;
+    assert_eq!(sizes, [2, 2, 1]);
+    // An empty result calls nothing, whatever the size.
+    let mut calls = 0;
+    Note::select()
+        .filter(Note::text.eq("none"))
+        .chunks(&db, usize::MAX, |_| {
+            calls += 1;
+            Ok(())
+        })?;
+    assert_eq!(calls, 0);
+    Ok(())
+}
+
+#[test]
+fn chunks_of_size_zero_is_a_usage_error() -> TestResult {
+    let db = Persistent::open_in_memory()?;
+    Note::create_table(&db)?;
+    Note::insert(&db, &note("x"))?;
+    let mut calls = 0;
+    let err = expect_err(Note::select().chunks(&db, 0, |_| {
+        calls += 1;
+        Ok(())
+    }));
+    assert!(
+        matches!(&err, Error::Usage(m) if m.contains("chunk") && m.contains("0")),
+        "{err:?}"
+    );
+    assert_eq!(calls, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Item 16: URI filenames
+
+/// Every form SQLite reads as a private in-memory (or temporary) database.
+const IN_MEMORY_FORMS: &[&str] = &[
+    ":memory:",
+    "",
+    "file::memory:",
+    "file::memory:?cache=shared",
+    "file:shared?mode=memory&cache=shared",
+    "file:/x?vfs=memdb",
+    "file:adv?mode=%6demory",
+    "file:adv?%6dode=memory",
+    "file:adv?mode=memory#fragment",
+    "file:%3Amemory%3A",
+    "file:",
+    "file:?cache=shared",
+    "file://localhost?mode=memory",
+];
+
+#[test]
+fn per_query_refuses_every_in_memory_form() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // The relative forms would create files in the working directory if they
+    // were opened as files: check none appears there either.
+    let cwd_before: Vec<_> = fs::read_dir(".")?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    for form in IN_MEMORY_FORMS {
+        let err = expect_err(PerQuery::open(form));
+        assert!(matches!(&err, Error::Usage(_)), "{form:?}: {err:?}");
+        let err = expect_err(PerQuery::open_with(form, &Options::new().wal(false)));
+        assert!(matches!(&err, Error::Usage(_)), "{form:?}: {err:?}");
+    }
+    let cwd_after: Vec<_> = fs::read_dir(".")?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(cwd_before.len(), cwd_after.len(), "no file created");
+    // The tester's sequence: accepted, create_table Ok, then "no such table".
+    let path = format!("file:{}?vfs=memdb", dir.path().join("x.db").display());
+    assert!(matches!(PerQuery::open(&path), Err(Error::Usage(_))));
+    Ok(())
+}
+
+#[test]
+fn uri_filenames_are_refused_by_every_strategy() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("notes.db");
+    let uri = format!("file:{}", file.display());
+    for form in [
+        uri.clone(),
+        format!("{uri}?mode=rwc"),
+        format!("{uri}?nolock=1"),
+        format!("{uri}?immutable=1"),
+        format!("file://localhost{}", file.display()),
+    ] {
+        for (who, result) in [
+            ("Persistent::open", Persistent::open(&form).map(drop)),
+            (
+                "Persistent::open_with read_only",
+                Persistent::open_with(&form, &Options::new().read_only(true)).map(drop),
+            ),
+            ("PerQuery::open", PerQuery::open(&form).map(drop)),
+        ] {
+            let err = expect_err(result);
+            match &err {
+                Error::Usage(m) => {
+                    assert!(m.contains("URI") && m.contains("file:"), "{who} {form}: {m}")
+                }
+                other => panic!("{who} {form}: expected Error::Usage, got {other:?}"),
+            }
+        }
+    }
+    assert!(!file.exists(), "nothing opened `{}`", file.display());
+    assert_eq!(fs::read_dir(dir.path())?.count(), 0, "no file created");
+    Ok(())
+}
+
+/// A file whose name starts with `file:` is still reachable, by a path that
+/// does not start with it, and `path()` says the name that was opened.
+#[test]
+fn a_file_named_file_colon_opens_as_a_plain_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("file:notes.db");
+    let db = Persistent::open(&path)?;
+    assert_eq!(db.path(), path);
+    Note::create_table(&db)?;
+    Note::insert(&db, &note("kept"))?;
+    drop(db);
+    assert!(path.is_file());
+    let per_query = PerQuery::open(&path)?;
+    assert_eq!(Note::count().get(&per_query)?, 1);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Item 17: column and index names
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "umlauts")]
+#[allow(non_snake_case)]
+struct Umlauts {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    ÄÖÜ: i64,
+    äöü: i64,
+    #[doctable(rename = "Ωmega")]
+    upper: String,
+    #[doctable(rename = "ωmega")]
+    lower: String,
+}
+
+/// SQLite folds only ASCII letters in names: `ÄÖÜ` and `äöü` are two columns.
+#[test]
+fn non_ascii_names_that_differ_in_case_are_two_columns() -> TestResult {
+    let db = Persistent::open_in_memory()?;
+    Umlauts::create_table(&db)?;
+    let row = Umlauts {
+        id: None,
+        ÄÖÜ: 1,
+        äöü: 2,
+        upper: "Ω".into(),
+        lower: "ω".into(),
+    };
+    let id = Umlauts::insert(&db, &row)?;
+    let back = Umlauts::get(&db, id)?.ok_or("row missing")?;
+    assert_eq!((back.ÄÖÜ, back.äöü), (1, 2));
+    assert_eq!((back.upper.as_str(), back.lower.as_str()), ("Ω", "ω"));
+    assert_eq!(
+        Umlauts::count().filter(Umlauts::äöü.eq(2)).get(&db)?,
+        1
+    );
+    let columns: Vec<String> = db.with_rusqlite(|c| {
+        let mut stmt = c.prepare("SELECT name FROM pragma_table_info('umlauts') ORDER BY cid")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()
+    })??;
+    assert_eq!(columns, ["id", "ÄÖÜ", "äöü", "Ωmega", "ωmega"]);
+    Ok(())
+}
