@@ -63,6 +63,11 @@ fn two_notes(path: &Path, options: &Options) -> Result<Persistent, Box<dyn std::
     Ok(db)
 }
 
+/// The options that turn on the commit check for a moved file.
+fn watched() -> Options {
+    Options::new().detect_file_moves(true)
+}
+
 fn assert_moved(err: &Error, what: &str) {
     assert!(
         matches!(err, Error::DatabaseMoved { .. }),
@@ -78,13 +83,14 @@ fn assert_moved(err: &Error, what: &str) {
 // ---------------------------------------------------------------------------
 // Item 8: the file deleted, renamed or replaced under an open Persistent
 
-/// WAL mode (the default): SQLite itself goes on writing into the unlinked
-/// file and reports success; the crate's commit check refuses the commit.
+/// WAL mode (the default journal): SQLite itself goes on writing into the
+/// unlinked file and reports success; with `detect_file_moves` the crate's
+/// commit check refuses the commit.
 #[test]
 fn wal_write_after_the_file_is_deleted_fails_and_writes_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("notes.db");
-    let db = two_notes(&path, &Options::new())?;
+    let db = two_notes(&path, &watched())?;
     fs::remove_file(&path)?;
 
     let err = expect_err(Note::insert(&db, &note("lost")));
@@ -109,7 +115,7 @@ fn wal_write_after_the_file_is_renamed_fails_and_the_renamed_file_is_whole() -> 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("notes.db");
     let moved = dir.path().join("moved.db");
-    let db = two_notes(&path, &Options::new())?;
+    let db = two_notes(&path, &watched())?;
     fs::rename(&path, &moved)?;
 
     let err = expect_err(Note::insert(&db, &note("lost")));
@@ -125,13 +131,46 @@ fn wal_write_after_the_file_is_renamed_fails_and_the_renamed_file_is_whole() -> 
     Ok(())
 }
 
+/// What RELIABILITY.md says of the default (`detect_file_moves` off, WAL):
+/// the write reports `Ok` and no later connection sees it. If SQLite ever
+/// checks by itself, this test says so and the documentation must change.
+#[test]
+fn without_the_check_a_wal_write_into_a_deleted_file_is_lost() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let db = two_notes(&path, &Options::new())?;
+    fs::remove_file(&path)?;
+    Note::insert(&db, &note("lost"))?;
+    drop(db);
+    assert!(!path.exists() || texts_in(&path)?.is_empty());
+    Ok(())
+}
+
+/// Through a `PerQuery` transaction: the file goes away between the
+/// transaction's writes, its commit is refused.
+#[test]
+fn per_query_transaction_commit_after_the_file_is_deleted_fails() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("notes.db");
+    let db = PerQuery::open_with(&path, &watched())?;
+    Note::create_table(&db)?;
+    let err = expect_err(db.transaction(|tx| {
+        Note::insert(tx, &note("first"))?;
+        fs::remove_file(&path).map_err(Error::Io)?;
+        Note::insert(tx, &note("second"))?;
+        Ok(())
+    }));
+    assert_moved(&err, "PerQuery transaction");
+    Ok(())
+}
+
 /// The tester's case: another database renamed over the live file.
 #[test]
 fn wal_write_after_the_file_is_replaced_fails() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("notes.db");
     let other = dir.path().join("other.db");
-    let db = two_notes(&path, &Options::new())?;
+    let db = two_notes(&path, &watched())?;
     drop(two_notes(&other, &Options::new())?);
     fs::rename(&other, &path)?;
 
@@ -181,7 +220,7 @@ fn a_relative_path_and_a_changed_working_directory_are_no_move() -> TestResult {
     if let Ok(dir) = std::env::var("DOCTABLE_FILES_CWD_CHILD") {
         let dir = PathBuf::from(dir);
         std::env::set_current_dir(&dir)?;
-        let db = two_notes(Path::new("notes.db"), &Options::new())?;
+        let db = two_notes(Path::new("notes.db"), &watched())?;
         std::env::set_current_dir(dir.join("elsewhere"))?;
         Note::insert(&db, &note("three"))?;
         db.transaction(|tx| Note::insert(tx, &note("four")))?;
@@ -220,7 +259,7 @@ fn backup_to_rescues_the_rows_of_a_deleted_file() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("notes.db");
     let rescued = dir.path().join("rescued.db");
-    let db = two_notes(&path, &Options::new())?;
+    let db = two_notes(&path, &watched())?;
     fs::remove_file(&path)?;
     fs::remove_file(format!("{}-wal", path.display())).ok();
     fs::remove_file(format!("{}-shm", path.display())).ok();

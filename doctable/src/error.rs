@@ -137,7 +137,9 @@ pub enum Error {
     /// while this connection had it open. Nothing was written: the write would
     /// have gone into a file no later connection can see. SQLite's own check
     /// (without WAL: SQLITE_READONLY_DBMOVED) and the crate's commit check
-    /// (with WAL, where SQLite does not check) both end here. Reopen the
+    /// (with WAL, where SQLite does not check; see
+    /// [`Options::detect_file_moves`](crate::Options::detect_file_moves))
+    /// both end here. Reopen the
     /// database; [`Persistent::backup_to`](crate::Persistent::backup_to) can
     /// first save what the connection still holds. See RELIABILITY.md.
     #[error(

@@ -54,6 +54,7 @@ pub struct Options {
     wal_autocheckpoint: Option<u32>,
     cache_size_kib: Option<u32>,
     read_only: bool,
+    detect_file_moves: bool,
 }
 
 impl Default for Options {
@@ -67,6 +68,7 @@ impl Default for Options {
             wal_autocheckpoint: None,
             cache_size_kib: None,
             read_only: false,
+            detect_file_moves: false,
         }
     }
 }
@@ -134,6 +136,44 @@ impl Options {
         self
     }
 
+    /// Check at every commit that the database file is still the one this
+    /// connection opened (default `false`), and refuse the commit with
+    /// [`Error::DatabaseMoved`] when it was deleted, renamed or replaced
+    /// meanwhile.
+    ///
+    /// With WAL (the default journal) SQLite does not check: a write into a
+    /// file deleted or replaced under an open connection returns `Ok` into
+    /// the unlinked file, and no later connection sees it. (Without WAL,
+    /// SQLite checks itself, and the write fails with `Error::DatabaseMoved`
+    /// whatever this option says.) The check is one `stat` of the file per
+    /// write transaction; on a single-row insert that is a system call more
+    /// (about +20% CPU time per insert on the machine of BENCHMARKS.md), on
+    /// `insert_many` or a `transaction` one per commit. It works on Unix; it
+    /// does nothing elsewhere. A commit hook installed through the raw
+    /// connection replaces it. Never move, delete or replace a live
+    /// database's files: see RELIABILITY.md, and
+    /// [`Persistent::backup_to`](crate::Persistent::backup_to) for copies.
+    ///
+    /// ```
+    /// use doctable::{DocTable, Error, Options, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Note { #[doctable(primary_key)] id: Option<i64>, text: String }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("notes.db");
+    /// let db = Persistent::open_with(&path, &Options::new().detect_file_moves(true))?;
+    /// Note::create_table(&db)?;
+    /// std::fs::remove_file(&path)?;
+    /// let err = Note::insert(&db, &Note { id: None, text: "lost?".into() }).unwrap_err();
+    /// assert!(matches!(err, Error::DatabaseMoved { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn detect_file_moves(mut self, on: bool) -> Self {
+        self.detect_file_moves = on;
+        self
+    }
+
     /// Opens a connection to `path` and applies these options. `first_open`
     /// also sets the journal mode (stored in the file, so later opens need not)
     /// and checks that the file is a database, so a bad file fails here.
@@ -188,7 +228,7 @@ impl Options {
             // Read the schema so that a file which is not a database fails here, at open.
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         }
-        if file && !self.read_only {
+        if self.detect_file_moves && file && !self.read_only {
             refuse_commits_once_moved(conn);
         }
         Ok(())
@@ -238,7 +278,9 @@ pub(crate) fn commit_refused_because_moved() -> bool {
 /// The check is SQLite's own test (`SQLITE_FCNTL_HAS_MOVED`: does the name
 /// still lead to the inode that was opened?), done on the absolute name SQLite
 /// opened, so a relative path and a later change of directory are no move.
-/// It costs one `stat` per write transaction, reads none.
+/// It costs one `stat` per write transaction, reads none: a system call
+/// more per single-row insert, which is why it is an option
+/// ([`Options::detect_file_moves`]).
 ///
 /// A commit hook the caller installs through the raw connection replaces this
 /// one (SQLite keeps one per connection), and with it the check.
