@@ -14,7 +14,7 @@ mod reliability_support;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -462,5 +462,297 @@ fn non_ascii_names_that_differ_in_case_are_two_columns() -> TestResult {
         stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()
     })??;
     assert_eq!(columns, ["id", "ÄÖÜ", "äöü", "Ωmega", "ωmega"]);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Beyond the findings: the online backup
+
+/// One row that counts the notes: every writer transaction adds ten notes and
+/// ten to the count, so a whole committed state has `count == notes`.
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "tally")]
+struct Tally {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    notes: i64,
+}
+
+const BATCH: i64 = 10;
+
+/// A database at `path` with `batches` writer transactions already in it.
+fn tallied(path: &Path, batches: i64) -> Result<Persistent, Box<dyn std::error::Error>> {
+    let db = Persistent::open(path)?;
+    Note::create_table(&db)?;
+    Tally::create_table(&db)?;
+    Tally::insert(&db, &Tally { id: Some(1), notes: 0 })?;
+    for _ in 0..batches {
+        write_batch(&db)?;
+    }
+    Ok(db)
+}
+
+/// One writer transaction: ten notes of 300 bytes and the tally moved by ten.
+fn write_batch(db: &Persistent) -> doctable::Result<()> {
+    db.transaction(|tx| {
+        let notes: Vec<Note> = (0..BATCH).map(|i| note(&format!("{i:0>300}"))).collect();
+        Note::insert_many(tx, &notes)?;
+        Tally::update()
+            .set(Tally::notes, Tally::notes + BATCH)
+            .filter(Tally::id.eq(1))
+            .run(tx)?;
+        Ok(())
+    })
+}
+
+/// Notes and tally in the file at `path`: (number of notes, tally).
+fn notes_and_tally(path: &Path) -> Result<(i64, i64), Box<dyn std::error::Error>> {
+    let db = Persistent::open_with(path, &Options::new().read_only(true))?;
+    let notes = Note::count().get(&db)?;
+    let tally = Tally::get(&db, 1)?.ok_or("tally row missing")?.notes;
+    Ok((notes, tally))
+}
+
+/// No temporary file of a backup is left in `dir`.
+fn assert_no_leftovers(dir: &Path) -> TestResult {
+    let left: Vec<String> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".backup-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    Ok(())
+}
+
+/// Waits (up to 20 s) until `done()` holds, for a progress callback that must
+/// see other connections commit while the backup runs.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn backup_while_another_thread_writes_is_one_committed_state() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.db");
+    let dest = dir.path().join("copy.db");
+    let db = tallied(&path, 300)?;
+    let (start_notes, _) = notes_and_tally(&path)?;
+
+    // A second connection (its own Persistent) writes until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let batches = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (path, stop, batches) = (path.clone(), stop.clone(), batches.clone());
+        thread::spawn(move || -> doctable::Result<()> {
+            let db = Persistent::open(&path)?;
+            while !stop.load(Ordering::Relaxed) {
+                write_batch(&db)?;
+                batches.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    };
+    wait_for("the writer's first commits", || batches.load(Ordering::Relaxed) >= 3);
+
+    let mut steps = 0u64;
+    let mut remaining = Vec::new();
+    let mut at_first_step = None;
+    let mut seen_during = 0;
+    db.backup_to_with_progress(&dest, 1, |p| {
+        steps += 1;
+        remaining.push(p.remaining);
+        let now = batches.load(Ordering::Relaxed);
+        let first = *at_first_step.get_or_insert(now);
+        if p.remaining == p.page_count / 2 {
+            // Halfway, the writer commits five more times: WAL lets it.
+            wait_for("the writer to commit during the backup", || {
+                batches.load(Ordering::Relaxed) >= first + 5
+            });
+        }
+        seen_during = now - first;
+    })?;
+    let during = batches.load(Ordering::Relaxed) - at_first_step.unwrap_or(0);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().map_err(|_| "writer panicked")??;
+
+    assert!(steps > 10, "one page a step: {steps} steps");
+    assert!(during >= 5 && seen_during >= 5, "the writer went on: {during} commits");
+    // One snapshot: the other connection's commits never restarted the copy
+    // (without it SQLite starts over at the next step, and a steady writer
+    // can keep a stepped backup from ever finishing).
+    assert!(
+        remaining.windows(2).all(|w| w[1] < w[0]),
+        "the copy restarted: {remaining:?}"
+    );
+    assert_eq!(integrity_check(&dest)?, "ok");
+    let (notes, tally) = notes_and_tally(&dest)?;
+    assert_eq!(notes, tally, "the copy is one committed state");
+    assert_eq!(notes % BATCH, 0);
+    assert!(notes > start_notes, "the copy has the writer's first commits");
+    let first = i64::try_from(at_first_step.unwrap_or(0))?;
+    assert!(
+        notes <= start_notes + first * BATCH,
+        "the copy is the state when it started: {notes} notes, {first} batches by the first step"
+    );
+    let (live_notes, live_tally) = notes_and_tally(&path)?;
+    assert_eq!(live_notes, live_tally);
+    assert!(
+        notes + 5 * BATCH <= live_notes,
+        "the copy is the state when it started ({notes} notes), not a later one ({live_notes})"
+    );
+    assert_no_leftovers(dir.path())?;
+    Ok(())
+}
+
+/// The writer is another process, writing until a stop file appears.
+#[test]
+fn backup_while_another_process_writes_is_one_committed_state() -> TestResult {
+    if let Ok(path) = std::env::var("DOCTABLE_FILES_WRITER_CHILD") {
+        let path = PathBuf::from(path);
+        let stop = PathBuf::from(format!("{}.stop", path.display()));
+        let db = Persistent::open(&path)?;
+        let mut batches = 0u64;
+        while !stop.exists() {
+            write_batch(&db)?;
+            batches += 1;
+        }
+        println!("writer committed {batches} batches");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.db");
+    let dest = dir.path().join("copy.db");
+    let db = tallied(&path, 300)?;
+    let child = child_command(
+        "backup_while_another_process_writes_is_one_committed_state",
+        &[("DOCTABLE_FILES_WRITER_CHILD", path.display().to_string())],
+    )?
+    .spawn()?;
+    // Reads the live count through a third connection (this test's `db` is
+    // busy with the backup while its callback runs).
+    let live_notes = || notes_and_tally(&path).map(|(n, _)| n).unwrap_or(0);
+    let before = live_notes();
+    wait_for("the child's first commits", || live_notes() >= before + 3 * BATCH);
+
+    let mut first = None;
+    db.backup_to_with_progress(&dest, 1, |p| {
+        let start = *first.get_or_insert_with(live_notes);
+        if p.remaining == p.page_count / 2 {
+            wait_for("the child to commit during the backup", || {
+                live_notes() >= start + 5 * BATCH
+            });
+        }
+    })?;
+    fs::write(format!("{}.stop", path.display()), b"")?;
+    let outputs = wait_all(vec![child], Duration::from_secs(60))?;
+    let stdout = String::from_utf8_lossy(&outputs[0].stdout);
+    assert!(
+        outputs[0].status.success() && stdout.contains("writer committed"),
+        "writer failed: {stdout}\n{}",
+        String::from_utf8_lossy(&outputs[0].stderr)
+    );
+
+    assert_eq!(integrity_check(&dest)?, "ok");
+    let (notes, tally) = notes_and_tally(&dest)?;
+    assert_eq!(notes, tally, "the copy is one committed state");
+    let (live, live_tally) = notes_and_tally(&path)?;
+    assert_eq!(live, live_tally);
+    assert!(notes > before && notes + 5 * BATCH <= live, "{before} < {notes} < {live}");
+    Ok(())
+}
+
+#[test]
+fn backup_progress_counts_down_to_zero() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.db");
+    let db = tallied(&path, 50)?;
+    let mut seen = Vec::new();
+    db.backup_to_with_progress(dir.path().join("copy.db"), 3, |p| seen.push(p))?;
+    let total = seen[0].page_count;
+    assert!(total > 10, "{total} pages");
+    assert!(seen.iter().all(|p| p.page_count == total));
+    assert!(seen.windows(2).all(|w| w[1].remaining < w[0].remaining));
+    assert_eq!(seen.last().map(|p| p.remaining), Some(0));
+    assert_eq!(seen.len() as u64, total.div_ceil(3));
+    assert_eq!(notes_and_tally(&dir.path().join("copy.db"))?, (500, 500));
+
+    let err = expect_err(db.backup_to_with_progress(dir.path().join("other.db"), 0, |_| ()));
+    assert!(matches!(&err, Error::Usage(m) if m.contains("pages_per_step")), "{err:?}");
+    assert!(!dir.path().join("other.db").exists());
+    Ok(())
+}
+
+/// A backup never overwrites: not a file, and not a new file beside an old
+/// `-wal` (which SQLite would read as the new file's log).
+#[test]
+fn backup_refuses_a_destination_that_exists() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = tallied(&dir.path().join("live.db"), 1)?;
+    let dest = dir.path().join("copy.db");
+    for side in ["", "-wal", "-shm", "-journal"] {
+        let taken = PathBuf::from(format!("{}{side}", dest.display()));
+        fs::write(&taken, b"precious")?;
+        let err = expect_err(db.backup_to(&dest));
+        match &err {
+            Error::Usage(m) => assert!(m.contains("exists") && m.contains("never overwrites"), "{m}"),
+            other => panic!("{side}: expected Error::Usage, got {other:?}"),
+        }
+        assert_eq!(fs::read(&taken)?, b"precious", "{side} untouched");
+        fs::remove_file(&taken)?;
+    }
+    assert!(!dest.exists());
+    for bad in [
+        PathBuf::from(":memory:"),
+        PathBuf::from(""),
+        PathBuf::from(format!("file:{}", dest.display())),
+    ] {
+        assert!(matches!(db.backup_to(&bad), Err(Error::Usage(_))), "{bad:?}");
+    }
+    db.backup_to(&dest)?;
+    assert_eq!(notes_and_tally(&dest)?, (10, 10));
+    assert_no_leftovers(dir.path())?;
+    Ok(())
+}
+
+#[test]
+fn backup_of_an_in_memory_database() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = Persistent::open_in_memory()?;
+    Note::create_table(&db)?;
+    Note::insert_many(&db, &[note("a"), note("b")])?;
+    db.backup_to(dir.path().join("copy.db"))?;
+    assert_eq!(texts_in(&dir.path().join("copy.db"))?, ["a", "b"]);
+    Ok(())
+}
+
+/// A progress callback that panics, or a backup asked for inside the
+/// connection's own transaction, leaves the connection as it was: no read
+/// transaction left open (later writes would join it), no temporary file.
+#[test]
+fn a_failed_backup_leaves_the_connection_and_the_directory_clean() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.db");
+    let dest = dir.path().join("copy.db");
+    let db = tallied(&path, 20)?;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        db.backup_to_with_progress(&dest, 1, |_| panic!("callback gives up"))
+    }));
+    assert!(panicked.is_err());
+    assert!(db.with_rusqlite(|c| c.is_autocommit())?, "no transaction left open");
+    assert!(!dest.exists());
+    assert_no_leftovers(dir.path())?;
+
+    let inside = db.transaction(|_tx| db.backup_to(&dest));
+    assert!(inside.is_err(), "{inside:?}");
+    assert!(!dest.exists());
+    assert_no_leftovers(dir.path())?;
+
+    write_batch(&db)?;
+    db.backup_to(&dest)?;
+    assert_eq!(notes_and_tally(&dest)?, (210, 210));
     Ok(())
 }
