@@ -465,6 +465,77 @@ fn non_ascii_names_that_differ_in_case_are_two_columns() -> TestResult {
     Ok(())
 }
 
+mod collide {
+    use doctable::DocTable;
+
+    /// Table `a_b`, column `c`: automatic index name `ix_a_b_c`.
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "a_b")]
+    pub struct AB {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(index)]
+        pub c: i64,
+    }
+
+    /// Table `a`, column `b_c`: automatic index name `ix_a_b_c` too.
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "a")]
+    pub struct A {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(index)]
+        pub b_c: i64,
+    }
+
+    /// The same table as `A`, its index named by the user.
+    #[derive(DocTable, Debug)]
+    #[doctable(table = "a")]
+    pub struct ANamed {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        #[doctable(index = "ix_a__b_c")]
+        pub b_c: i64,
+    }
+}
+
+/// Automatic index names keep their form `ix_{table}_{column}` (databases
+/// hold them), so `(a_b, c)` and `(a, b_c)` still meet; the error says how to
+/// name one, and a named index does not meet.
+#[test]
+fn colliding_automatic_index_names_can_be_named_apart() -> TestResult {
+    use collide::{A, AB, ANamed};
+    let db = Persistent::open_in_memory()?;
+    AB::create_table(&db)?;
+    let err = expect_err(A::create_table(&db));
+    let message = err.to_string();
+    assert!(
+        matches!(&err, Error::SchemaMismatch { .. })
+            && message.contains("ix_a_b_c")
+            && message.contains("a_b")
+            && message.contains("#[doctable(index = "),
+        "says which index and how to name it: {message}"
+    );
+    ANamed::create_table(&db)?;
+    ANamed::insert(&db, &ANamed { id: None, b_c: 7 })?;
+    AB::insert(&db, &AB { id: None, c: 8 })?;
+    let indexes: Vec<(String, String)> = db.with_rusqlite(|c| {
+        let mut stmt = c.prepare(
+            "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' ORDER BY name",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })??;
+    assert_eq!(
+        indexes,
+        [
+            ("ix_a__b_c".to_owned(), "a".to_owned()),
+            ("ix_a_b_c".to_owned(), "a_b".to_owned())
+        ]
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Beyond the findings: the online backup
 
@@ -482,7 +553,15 @@ const BATCH: i64 = 10;
 
 /// A database at `path` with `batches` writer transactions already in it.
 fn tallied(path: &Path, batches: i64) -> Result<Persistent, Box<dyn std::error::Error>> {
-    let db = Persistent::open(path)?;
+    tallied_with(path, batches, &Options::new())
+}
+
+fn tallied_with(
+    path: &Path,
+    batches: i64,
+    options: &Options,
+) -> Result<Persistent, Box<dyn std::error::Error>> {
+    let db = Persistent::open_with(path, options)?;
     Note::create_table(&db)?;
     Tally::create_table(&db)?;
     Tally::insert(&db, &Tally { id: Some(1), notes: 0 })?;
@@ -662,6 +741,39 @@ fn backup_while_another_process_writes_is_one_committed_state() -> TestResult {
     let (live, live_tally) = notes_and_tally(&path)?;
     assert_eq!(live, live_tally);
     assert!(notes > before && notes + 5 * BATCH <= live, "{before} < {notes} < {live}");
+    Ok(())
+}
+
+/// Without WAL the backup's snapshot is a shared lock: a writer's commit
+/// waits for the backup (within its busy timeout), then goes through.
+#[test]
+fn without_wal_a_writer_waits_for_the_backup_then_commits() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("live.db");
+    let dest = dir.path().join("copy.db");
+    let options = Options::new().wal(false);
+    let db = tallied_with(&path, 100, &options)?;
+    let (go, started) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let path = path.clone();
+        thread::spawn(move || -> Result<Duration, String> {
+            let db = Persistent::open_with(&path, &Options::new().wal(false)).map_err(|e| e.to_string())?;
+            started.recv().map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            write_batch(&db).map_err(|e| e.to_string())?;
+            Ok(t.elapsed())
+        })
+    };
+    db.backup_to_with_progress(&dest, 1, |p| {
+        if p.remaining == p.page_count / 2 {
+            let _ = go.send(());
+            thread::sleep(Duration::from_millis(400));
+        }
+    })?;
+    let waited = writer.join().map_err(|_| "writer panicked")??;
+    assert!(waited >= Duration::from_millis(200), "the writer waited: {waited:?}");
+    assert_eq!(notes_and_tally(&dest)?, (1000, 1000), "the copy is the state before the write");
+    assert_eq!(notes_and_tally(&path)?, (1010, 1010), "the write went through after");
     Ok(())
 }
 
