@@ -105,7 +105,11 @@ fn wal_write_after_the_file_is_deleted_fails_and_writes_nothing() -> TestResult 
     assert_moved(&err, "transaction");
     // The connection still reads what it has (the unlinked file), and holds
     // none of the refused rows.
-    let texts: Vec<String> = Note::select().all(&db)?.into_iter().map(|n| n.text).collect();
+    let texts: Vec<String> = Note::select()
+        .all(&db)?
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
     assert_eq!(texts, ["one", "two"]);
     Ok(())
 }
@@ -231,10 +235,7 @@ fn a_relative_path_and_a_changed_working_directory_are_no_move() -> TestResult {
     fs::create_dir(dir.path().join("elsewhere"))?;
     let child = child_command(
         "a_relative_path_and_a_changed_working_directory_are_no_move",
-        &[(
-            "DOCTABLE_FILES_CWD_CHILD",
-            dir.path().display().to_string(),
-        )],
+        &[("DOCTABLE_FILES_CWD_CHILD", dir.path().display().to_string())],
     )?
     .spawn()?;
     let outputs = wait_all(vec![child], Duration::from_secs(60))?;
@@ -283,10 +284,12 @@ fn chunks_with_huge_sizes_allocate_by_what_is_read() -> TestResult {
     Note::insert_many(&db, &notes)?;
     for size in [usize::MAX, 1 << 40, usize::MAX / 2 + 1, 6, 5] {
         let mut batches = Vec::new();
-        Note::select().order_by(Note::id).chunks(&db, size, |batch| {
-            batches.push(batch.into_iter().map(|n| n.text).collect::<Vec<_>>());
-            Ok(())
-        })?;
+        Note::select()
+            .order_by(Note::id)
+            .chunks(&db, size, |batch| {
+                batches.push(batch.into_iter().map(|n| n.text).collect::<Vec<_>>());
+                Ok(())
+            })?;
         assert_eq!(
             batches,
             [["n0", "n1", "n2", "n3", "n4"]],
@@ -354,14 +357,20 @@ fn per_query_refuses_every_in_memory_form() -> TestResult {
     let dir = tempfile::tempdir()?;
     // The relative forms would create files in the working directory if they
     // were opened as files: check none appears there either.
-    let cwd_before: Vec<_> = fs::read_dir(".")?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let cwd_before: Vec<_> = fs::read_dir(".")?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
     for form in IN_MEMORY_FORMS {
         let err = expect_err(PerQuery::open(form));
         assert!(matches!(&err, Error::Usage(_)), "{form:?}: {err:?}");
         let err = expect_err(PerQuery::open_with(form, &Options::new().wal(false)));
         assert!(matches!(&err, Error::Usage(_)), "{form:?}: {err:?}");
     }
-    let cwd_after: Vec<_> = fs::read_dir(".")?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let cwd_after: Vec<_> = fs::read_dir(".")?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(cwd_before.len(), cwd_after.len(), "no file created");
     // The tester's sequence: accepted, create_table Ok, then "no such table".
     let path = format!("file:{}?vfs=memdb", dir.path().join("x.db").display());
@@ -392,7 +401,10 @@ fn uri_filenames_are_refused_by_every_strategy() -> TestResult {
             let err = expect_err(result);
             match &err {
                 Error::Usage(m) => {
-                    assert!(m.contains("URI") && m.contains("file:"), "{who} {form}: {m}")
+                    assert!(
+                        m.contains("URI") && m.contains("file:"),
+                        "{who} {form}: {m}"
+                    )
                 }
                 other => panic!("{who} {form}: expected Error::Usage, got {other:?}"),
             }
@@ -453,13 +465,11 @@ fn non_ascii_names_that_differ_in_case_are_two_columns() -> TestResult {
     let back = Umlauts::get(&db, id)?.ok_or("row missing")?;
     assert_eq!((back.ÄÖÜ, back.äöü), (1, 2));
     assert_eq!((back.upper.as_str(), back.lower.as_str()), ("Ω", "ω"));
-    assert_eq!(
-        Umlauts::count().filter(Umlauts::äöü.eq(2)).get(&db)?,
-        1
-    );
+    assert_eq!(Umlauts::count().filter(Umlauts::äöü.eq(2)).get(&db)?, 1);
     let columns: Vec<String> = db.with_rusqlite(|c| {
         let mut stmt = c.prepare("SELECT name FROM pragma_table_info('umlauts') ORDER BY cid")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()
     })??;
     assert_eq!(columns, ["id", "ÄÖÜ", "äöü", "Ωmega", "ωmega"]);
     Ok(())
@@ -564,7 +574,13 @@ fn tallied_with(
     let db = Persistent::open_with(path, options)?;
     Note::create_table(&db)?;
     Tally::create_table(&db)?;
-    Tally::insert(&db, &Tally { id: Some(1), notes: 0 })?;
+    Tally::insert(
+        &db,
+        &Tally {
+            id: Some(1),
+            notes: 0,
+        },
+    )?;
     for _ in 0..batches {
         write_batch(&db)?;
     }
@@ -635,7 +651,9 @@ fn backup_while_another_thread_writes_is_one_committed_state() -> TestResult {
             Ok(())
         })
     };
-    wait_for("the writer's first commits", || batches.load(Ordering::Relaxed) >= 3);
+    wait_for("the writer's first commits", || {
+        batches.load(Ordering::Relaxed) >= 3
+    });
 
     let mut steps = 0u64;
     let mut remaining = Vec::new();
@@ -659,7 +677,10 @@ fn backup_while_another_thread_writes_is_one_committed_state() -> TestResult {
     writer.join().map_err(|_| "writer panicked")??;
 
     assert!(steps > 10, "one page a step: {steps} steps");
-    assert!(during >= 5 && seen_during >= 5, "the writer went on: {during} commits");
+    assert!(
+        during >= 5 && seen_during >= 5,
+        "the writer went on: {during} commits"
+    );
     // One snapshot: the other connection's commits never restarted the copy
     // (without it SQLite starts over at the next step, and a steady writer
     // can keep a stepped backup from ever finishing).
@@ -671,7 +692,10 @@ fn backup_while_another_thread_writes_is_one_committed_state() -> TestResult {
     let (notes, tally) = notes_and_tally(&dest)?;
     assert_eq!(notes, tally, "the copy is one committed state");
     assert_eq!(notes % BATCH, 0);
-    assert!(notes > start_notes, "the copy has the writer's first commits");
+    assert!(
+        notes > start_notes,
+        "the copy has the writer's first commits"
+    );
     let first = i64::try_from(at_first_step.unwrap_or(0))?;
     assert!(
         notes <= start_notes + first * BATCH,
@@ -715,7 +739,9 @@ fn backup_while_another_process_writes_is_one_committed_state() -> TestResult {
     // busy with the backup while its callback runs).
     let live_notes = || notes_and_tally(&path).map(|(n, _)| n).unwrap_or(0);
     let before = live_notes();
-    wait_for("the child's first commits", || live_notes() >= before + 3 * BATCH);
+    wait_for("the child's first commits", || {
+        live_notes() >= before + 3 * BATCH
+    });
 
     let mut first = None;
     db.backup_to_with_progress(&dest, 1, |p| {
@@ -740,7 +766,10 @@ fn backup_while_another_process_writes_is_one_committed_state() -> TestResult {
     assert_eq!(notes, tally, "the copy is one committed state");
     let (live, live_tally) = notes_and_tally(&path)?;
     assert_eq!(live, live_tally);
-    assert!(notes > before && notes + 5 * BATCH <= live, "{before} < {notes} < {live}");
+    assert!(
+        notes > before && notes + 5 * BATCH <= live,
+        "{before} < {notes} < {live}"
+    );
     Ok(())
 }
 
@@ -757,7 +786,8 @@ fn without_wal_a_writer_waits_for_the_backup_then_commits() -> TestResult {
     let writer = {
         let path = path.clone();
         thread::spawn(move || -> Result<Duration, String> {
-            let db = Persistent::open_with(&path, &Options::new().wal(false)).map_err(|e| e.to_string())?;
+            let db = Persistent::open_with(&path, &Options::new().wal(false))
+                .map_err(|e| e.to_string())?;
             started.recv().map_err(|e| e.to_string())?;
             let t = Instant::now();
             write_batch(&db).map_err(|e| e.to_string())?;
@@ -771,9 +801,20 @@ fn without_wal_a_writer_waits_for_the_backup_then_commits() -> TestResult {
         }
     })?;
     let waited = writer.join().map_err(|_| "writer panicked")??;
-    assert!(waited >= Duration::from_millis(200), "the writer waited: {waited:?}");
-    assert_eq!(notes_and_tally(&dest)?, (1000, 1000), "the copy is the state before the write");
-    assert_eq!(notes_and_tally(&path)?, (1010, 1010), "the write went through after");
+    assert!(
+        waited >= Duration::from_millis(200),
+        "the writer waited: {waited:?}"
+    );
+    assert_eq!(
+        notes_and_tally(&dest)?,
+        (1000, 1000),
+        "the copy is the state before the write"
+    );
+    assert_eq!(
+        notes_and_tally(&path)?,
+        (1010, 1010),
+        "the write went through after"
+    );
     Ok(())
 }
 
@@ -793,7 +834,10 @@ fn backup_progress_counts_down_to_zero() -> TestResult {
     assert_eq!(notes_and_tally(&dir.path().join("copy.db"))?, (500, 500));
 
     let err = expect_err(db.backup_to_with_progress(dir.path().join("other.db"), 0, |_| ()));
-    assert!(matches!(&err, Error::Usage(m) if m.contains("pages_per_step")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Usage(m) if m.contains("pages_per_step")),
+        "{err:?}"
+    );
     assert!(!dir.path().join("other.db").exists());
     Ok(())
 }
@@ -810,7 +854,10 @@ fn backup_refuses_a_destination_that_exists() -> TestResult {
         fs::write(&taken, b"precious")?;
         let err = expect_err(db.backup_to(&dest));
         match &err {
-            Error::Usage(m) => assert!(m.contains("exists") && m.contains("never overwrites"), "{m}"),
+            Error::Usage(m) => assert!(
+                m.contains("exists") && m.contains("never overwrites"),
+                "{m}"
+            ),
             other => panic!("{side}: expected Error::Usage, got {other:?}"),
         }
         assert_eq!(fs::read(&taken)?, b"precious", "{side} untouched");
@@ -822,7 +869,10 @@ fn backup_refuses_a_destination_that_exists() -> TestResult {
         PathBuf::from(""),
         PathBuf::from(format!("file:{}", dest.display())),
     ] {
-        assert!(matches!(db.backup_to(&bad), Err(Error::Usage(_))), "{bad:?}");
+        assert!(
+            matches!(db.backup_to(&bad), Err(Error::Usage(_))),
+            "{bad:?}"
+        );
     }
     db.backup_to(&dest)?;
     assert_eq!(notes_and_tally(&dest)?, (10, 10));
@@ -854,7 +904,10 @@ fn a_failed_backup_leaves_the_connection_and_the_directory_clean() -> TestResult
         db.backup_to_with_progress(&dest, 1, |_| panic!("callback gives up"))
     }));
     assert!(panicked.is_err());
-    assert!(db.with_rusqlite(|c| c.is_autocommit())?, "no transaction left open");
+    assert!(
+        db.with_rusqlite(|c| c.is_autocommit())?,
+        "no transaction left open"
+    );
     assert!(!dest.exists());
     assert_no_leftovers(dir.path())?;
 

@@ -349,7 +349,9 @@ fn file_moved(error: &rusqlite::Error) -> bool {
     };
     match e.extended_code {
         rusqlite::ffi::SQLITE_READONLY_DBMOVED => true,
-        rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK => crate::options::commit_refused_because_moved(),
+        rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK => {
+            crate::options::commit_refused_because_moved()
+        }
         _ => false,
     }
 }

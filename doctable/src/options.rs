@@ -385,26 +385,57 @@ pub(crate) fn is_memory_path(path: &Path) -> bool {
 
 /// Decodes `%HH` escapes as SQLite does in URI filenames (a malformed escape stays as written).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, after)) = rest.split_first() {
+        let escaped = match after {
+            [hi, lo, ..] if first == b'%' && hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                std::str::from_utf8(&[*hi, *lo])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
             }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
+            _ => None,
+        };
+        match (escaped, after.get(2..)) {
+            (Some(byte), Some(tail)) => {
+                out.push(byte);
+                rest = tail;
+            }
+            _ => {
+                out.push(first);
+                rest = after;
             }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_memory_path, percent_decode};
+    use std::path::Path;
+
+    #[test]
+    fn percent_escapes_decode_as_sqlite_reads_them() {
+        assert_eq!(percent_decode("%6demory"), "memory");
+        assert_eq!(percent_decode("%3Amemory%3a"), ":memory:");
+        // Malformed escapes stay as written.
+        for kept in ["%", "%4", "%zz", "%+1", "a%", "100%"] {
+            assert_eq!(percent_decode(kept), kept);
+        }
+        assert_eq!(percent_decode("%41%"), "A%");
+    }
+
+    #[test]
+    fn plain_paths_are_not_in_memory() {
+        for path in [
+            "notes.db",
+            "./file:notes.db",
+            "/tmp/:memory:",
+            "file:///:memory:",
+            "file:x?mode=rw",
+        ] {
+            assert!(!is_memory_path(Path::new(path)), "{path}");
+        }
+    }
 }

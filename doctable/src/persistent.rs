@@ -273,7 +273,8 @@ fn backup(
         // and commits by other connections never restart it (with a step at
         // a time and no snapshot, a busy writer could keep it from finishing).
         let snapshot = ReadSnapshot::begin(from)?;
-        let copy = rusqlite::backup::Backup::new(from, &mut to).map_err(|e| Error::sqlite(e, None, sql))?;
+        let copy = rusqlite::backup::Backup::new(from, &mut to)
+            .map_err(|e| Error::sqlite(e, None, sql))?;
         loop {
             let state = copy.step(step).map_err(|e| Error::sqlite(e, None, sql))?;
             let p = copy.progress();
@@ -314,7 +315,9 @@ fn existing_database_files(dest: &Path) -> Option<PathBuf> {
         name.push(suffix);
         candidates.push(PathBuf::from(name));
     }
-    candidates.into_iter().find(|p| p.symlink_metadata().is_ok())
+    candidates
+        .into_iter()
+        .find(|p| p.symlink_metadata().is_ok())
 }
 
 /// A read transaction on the source, ended when dropped (the progress
@@ -426,7 +429,11 @@ impl TempBackup {
         }
         #[cfg(unix)]
         if let Some(dir) = dest.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             std::fs::File::open(dir)?.sync_all()?;
         }
         Ok(())
