@@ -102,7 +102,7 @@ pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
 pub use options::{Options, Synchronous};
 pub use per_query::PerQuery;
-pub use persistent::Persistent;
+pub use persistent::{BackupProgress, Persistent};
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
