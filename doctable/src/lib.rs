@@ -67,22 +67,31 @@
 
 extern crate self as doctable;
 
+mod backend;
 mod column_type;
 mod conn;
 mod dialect;
 mod error;
+mod exec;
 mod expr;
+#[cfg(feature = "sqlite")]
 mod external;
 mod json;
 mod literal;
+#[cfg(feature = "sqlite")]
 mod options;
+#[cfg(feature = "sqlite")]
 mod per_query;
+#[cfg(feature = "sqlite")]
 mod persistent;
 mod query;
 mod rows;
 mod schema;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod statements;
 mod table;
+mod value;
 
 #[doc(hidden)]
 pub mod private;
@@ -93,15 +102,18 @@ pub mod __private {
     pub use crate::private::*;
 }
 
+pub use backend::{Backend, Dialect};
 pub use column_type::{ColumnType, Numeric, OrNull, Textual, ValueError};
 pub use conn::{Conn, Tx};
-pub use dialect::SqlType;
 pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
+#[cfg(feature = "sqlite")]
 pub use options::{Options, Synchronous};
+#[cfg(feature = "sqlite")]
 pub use per_query::PerQuery;
+#[cfg(feature = "sqlite")]
 pub use persistent::Persistent;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
@@ -112,6 +124,11 @@ pub use schema::{
     list_tables, reflect_table,
 };
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
+pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{Sqlite, SqliteDialect};
 
 /// The rusqlite version this crate is built on, for the external strategy.
+#[cfg(feature = "sqlite")]
 pub use rusqlite;

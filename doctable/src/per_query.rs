@@ -140,6 +140,7 @@ impl PerQuery {
 
 impl Sealed for PerQuery {}
 impl Conn for PerQuery {
+    type Backend = crate::sqlite::Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         self.refuse_inside_own_transaction()?;
         self.run(f)

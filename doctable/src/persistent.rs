@@ -135,6 +135,7 @@ fn thread_token() -> usize {
 
 impl Sealed for Persistent {}
 impl Conn for Persistent {
+    type Backend = crate::sqlite::Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let held = self.lock()?;
         f(&held.guard)

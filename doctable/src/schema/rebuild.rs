@@ -10,10 +10,13 @@ use rusqlite::Connection;
 
 use super::reflect::{TableSchema, reflect};
 use super::{create_indexes, create_table_sql, execute};
+use crate::backend::Dialect;
 use crate::conn::{Conn, atomically};
-use crate::dialect::{SqlType, push_ident};
+use crate::dialect::push_ident;
 use crate::error::{Error, Result, SqlContext};
-use crate::table::{DocTable, TableMeta};
+use crate::sqlite::{Affinity, Sqlite, SqliteDialect};
+use crate::table::TableMeta;
+use crate::value::SqlType;
 
 /// What [`DocTable::rebuild_table`](crate::DocTable::rebuild_table) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,16 +37,16 @@ pub struct RebuildReport {
 
 /// The `typeof()` results a value may have after conversion to `ty`.
 fn storage_names(ty: SqlType) -> &'static str {
-    match ty {
-        SqlType::Integer => "'integer'",
-        SqlType::Real => "'real', 'integer'",
-        SqlType::Text => "'text'",
-        SqlType::Blob => "'blob', 'text', 'integer', 'real'",
+    match Affinity::of_type(ty) {
+        Affinity::Integer => "'integer'",
+        Affinity::Real => "'real', 'integer'",
+        Affinity::Text => "'text'",
+        Affinity::Blob => "'blob', 'text', 'integer', 'real'",
     }
 }
 
-pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildReport> {
-    let meta = T::META;
+/// Rebuilds the table of `meta` on a SQLite connection.
+pub(crate) fn rebuild(conn: &Connection, meta: &TableMeta) -> Result<RebuildReport> {
     conn.with_connection(|c| {
         if !c.is_autocommit() {
             return Err(Error::Usage(format!(
@@ -58,14 +61,19 @@ pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildRepo
             .in_sql(Some(meta.name), fk_sql)?;
         c.pragma_update(None, "foreign_keys", false)
             .in_sql(Some(meta.name), "PRAGMA foreign_keys = OFF")?;
-        let result = atomically(c, Some(meta.name), |c| match reflect(c, meta.name)? {
-            None => {
-                execute(c, meta.name, &create_table_sql(meta, meta.name))?;
-                create_indexes(c, meta)?;
-                Ok(RebuildReport::default())
-            }
-            Some(old) => copy_into_new_table(c, meta, &old),
-        });
+        let result =
+            atomically::<Sqlite, _>(c, Some(meta.name), |c| match reflect(c, meta.name)? {
+                None => {
+                    execute(
+                        c,
+                        meta.name,
+                        &create_table_sql::<SqliteDialect>(meta, meta.name),
+                    )?;
+                    create_indexes(c, meta)?;
+                    Ok(RebuildReport::default())
+                }
+                Some(old) => copy_into_new_table(c, meta, &old),
+            });
         let restore = c
             .pragma_update(None, "foreign_keys", foreign_keys)
             .in_sql(Some(meta.name), "PRAGMA foreign_keys");
@@ -88,7 +96,7 @@ fn copy_into_new_table(
         push_ident(&mut sql, &temp);
         sql
     })?;
-    execute(c, table, &create_table_sql(meta, &temp))?;
+    execute(c, table, &create_table_sql::<SqliteDialect>(meta, &temp))?;
 
     let mut columns = String::new();
     for column in meta.columns {
@@ -98,7 +106,7 @@ fn copy_into_new_table(
                     columns.push_str(", ");
                 }
                 push_ident(&mut columns, column.name);
-                if SqlType::affinity_of(&disk.declared_type) != Some(column.sql_type) {
+                if !SqliteDialect::same_type(&disk.declared_type, column.sql_type) {
                     report.converted_columns.push(column.name.to_owned());
                 }
             }
@@ -151,7 +159,7 @@ fn copy_into_new_table(
                 name,
                 format!(
                     "{unconverted} stored values do not convert to {}; the rebuild was rolled back and nothing changed",
-                    column.sql_type.name()
+                    SqliteDialect::type_name(column.sql_type)
                 ),
             ));
         }
