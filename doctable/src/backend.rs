@@ -14,6 +14,9 @@ use crate::schema::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, TableMeta};
 use crate::value::{SqlType, ToValue, ValueRef};
 
+#[cfg(test)]
+pub(crate) mod recording;
+
 pub(crate) mod sealed {
     /// Only the crate's own backends implement [`Backend`](super::Backend).
     pub trait Sealed {}
