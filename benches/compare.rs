@@ -15,6 +15,14 @@
 //!
 //! Sizes: `DOCTABLE_BENCH_ROWS` (default 100000), `DOCTABLE_BENCH_RUNS`
 //! (default 5), `DOCTABLE_BENCH_STREAM_ROWS` (default 1000000).
+//!
+//! `cargo bench --bench compare -- --callgrind [workload...]` counts
+//! instructions instead of timing: each side of each workload (or of the
+//! ones named) runs once, at `Sizes::callgrind`, in a fresh child process
+//! under `valgrind --tool=callgrind`, counting only inside
+//! `callgrind_measured` (the part the timings bracket), and the counts are
+//! printed as a markdown table. The counts repeat exactly from run to run.
+//! Needs valgrind; not part of CI.
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -73,6 +81,9 @@ pub(crate) struct Sizes {
 
 impl Sizes {
     pub(crate) fn from_env() -> Self {
+        if std::env::var("DOCTABLE_BENCH_SIZES").as_deref() == Ok("callgrind") {
+            return Self::callgrind();
+        }
         let env = |name: &str, default: usize| {
             std::env::var(name)
                 .ok()
@@ -87,6 +98,20 @@ impl Sizes {
             per_query_calls: 1_000,
             stream_rows: env("DOCTABLE_BENCH_STREAM_ROWS", 1_000_000),
             runs: env("DOCTABLE_BENCH_RUNS", 5),
+        }
+    }
+
+    /// The sizes of `--callgrind` mode: each workload a few seconds under
+    /// callgrind, which runs code about 50 times slower than natively.
+    pub(crate) fn callgrind() -> Self {
+        Sizes {
+            rows: 10_000,
+            single_inserts: 1_000,
+            filtered_queries: 100,
+            gets: 2_000,
+            per_query_calls: 100,
+            stream_rows: 50_000,
+            runs: 1,
         }
     }
 
@@ -270,6 +295,26 @@ fn copy_of_template(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// How many times a workload's measured part has been entered in this process
+/// (`tests/bench_smoke.rs` checks that every workload goes through it).
+pub(crate) static MEASURED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `f`, the measured part of a workload: the part the timings bracket,
+/// and the only part `--callgrind` mode counts.
+fn measured<R>(f: impl FnOnce() -> R) -> R {
+    MEASURED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    callgrind_measured(f)
+}
+
+/// The function callgrind's `--toggle-collect` names: instructions are counted
+/// only while it is on the stack, so setup (corpus, files, opening
+/// connections) and the timer reads outside it are excluded. Never inlined,
+/// and named uniquely, so the pattern `*callgrind_measured*` matches it alone.
+#[inline(never)]
+fn callgrind_measured<R>(f: impl FnOnce() -> R) -> R {
+    std::hint::black_box(f())
+}
+
 /// Runs one side of one workload once and returns its figures.
 pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> Vec<f64> {
     let doctable = side == Side::Doctable;
@@ -293,17 +338,17 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                 let db = Persistent::open(&path).unwrap();
                 Counted::create_table(&db).unwrap();
                 let t = Instant::now();
-                Counted::insert_many(&db, &counted).unwrap();
+                measured(|| Counted::insert_many(&db, &counted).unwrap());
                 vec![per(t, docs.len())]
             } else if doctable || workload == "autoincrement" {
                 let db = Persistent::open(&path).unwrap();
                 let t = Instant::now();
-                Doc::insert_many(&db, &docs).unwrap();
+                measured(|| Doc::insert_many(&db, &docs).unwrap());
                 vec![per(t, docs.len())]
             } else {
                 let conn = open_raw(&path);
                 let t = Instant::now();
-                insert_raw(&conn, &docs);
+                measured(|| insert_raw(&conn, &docs));
                 vec![per(t, docs.len())]
             }
         }
@@ -315,7 +360,7 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                 docs.iter()
                     .map(|d| {
                         let t = Instant::now();
-                        Doc::insert(&db, d).unwrap();
+                        measured(|| Doc::insert(&db, d).unwrap());
                         micros(t.elapsed())
                     })
                     .collect()
@@ -324,10 +369,12 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                 docs.iter()
                     .map(|d| {
                         let t = Instant::now();
-                        conn.prepare_cached(INSERT)
-                            .unwrap()
-                            .execute(params![d.id, d.title, d.body, d.score, d.year])
-                            .unwrap();
+                        measured(|| {
+                            conn.prepare_cached(INSERT)
+                                .unwrap()
+                                .execute(params![d.id, d.title, d.body, d.score, d.year])
+                                .unwrap()
+                        });
                         micros(t.elapsed())
                     })
                     .collect()
@@ -342,17 +389,19 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
             let n = if doctable {
                 let db = Persistent::open(&template).unwrap();
                 t = Instant::now();
-                Doc::select().all(&db).unwrap().len()
+                measured(|| Doc::select().all(&db).unwrap().len())
             } else {
                 let raw = open_raw(&template);
                 t = Instant::now();
-                let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
-                let all: Vec<Doc> = stmt
-                    .query_map([], read_raw)
-                    .unwrap()
-                    .collect::<rusqlite::Result<_>>()
-                    .unwrap();
-                all.len()
+                measured(|| {
+                    let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
+                    let all: Vec<Doc> = stmt
+                        .query_map([], read_raw)
+                        .unwrap()
+                        .collect::<rusqlite::Result<_>>()
+                        .unwrap();
+                    all.len()
+                })
             };
             assert_eq!(n, sizes.rows);
             vec![per(t, n)]
@@ -365,27 +414,31 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
             if doctable {
                 let db = Persistent::open(&template).unwrap();
                 t = Instant::now();
-                for &(year, score) in &filters {
-                    let rows = Doc::select()
-                        .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
-                        .order_by(Doc::score.asc())
-                        .limit(100)
-                        .all(&db)
-                        .unwrap();
-                    std::hint::black_box(rows);
-                }
+                measured(|| {
+                    for &(year, score) in &filters {
+                        let rows = Doc::select()
+                            .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
+                            .order_by(Doc::score.asc())
+                            .limit(100)
+                            .all(&db)
+                            .unwrap();
+                        std::hint::black_box(rows);
+                    }
+                });
             } else {
                 let raw = open_raw(&template);
                 t = Instant::now();
-                for &(year, score) in &filters {
-                    let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
-                    let rows: Vec<Doc> = stmt
-                        .query_map(params![year, score], read_raw)
-                        .unwrap()
-                        .collect::<rusqlite::Result<_>>()
-                        .unwrap();
-                    std::hint::black_box(rows);
-                }
+                measured(|| {
+                    for &(year, score) in &filters {
+                        let mut stmt = raw.prepare_cached(SELECT_FILTERED).unwrap();
+                        let rows: Vec<Doc> = stmt
+                            .query_map(params![year, score], read_raw)
+                            .unwrap()
+                            .collect::<rusqlite::Result<_>>()
+                            .unwrap();
+                        std::hint::black_box(rows);
+                    }
+                });
             }
             vec![per(t, filters.len())]
         }
@@ -403,35 +456,43 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                 ("get", true) => {
                     let db = Persistent::open(&template).unwrap();
                     t = Instant::now();
-                    for &k in &keys {
-                        std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
-                    }
+                    measured(|| {
+                        for &k in &keys {
+                            std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+                        }
+                    });
                 }
                 ("get", false) => {
                     let raw = open_raw(&template);
                     t = Instant::now();
-                    for &k in &keys {
-                        let mut stmt = raw.prepare_cached(GET).unwrap();
-                        std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
-                    }
+                    measured(|| {
+                        for &k in &keys {
+                            let mut stmt = raw.prepare_cached(GET).unwrap();
+                            std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
+                        }
+                    });
                 }
                 (_, true) => {
                     let db = PerQuery::open(&template).unwrap();
                     t = Instant::now();
-                    for &k in &keys {
-                        std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
-                    }
+                    measured(|| {
+                        for &k in &keys {
+                            std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+                        }
+                    });
                 }
                 (_, false) => {
                     t = Instant::now();
-                    for &k in &keys {
-                        let conn = rusqlite::Connection::open(&template).unwrap();
-                        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                        conn.pragma_update(None, "foreign_keys", true).unwrap();
-                        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-                        let mut stmt = conn.prepare(GET).unwrap();
-                        std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
-                    }
+                    measured(|| {
+                        for &k in &keys {
+                            let conn = rusqlite::Connection::open(&template).unwrap();
+                            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                            conn.pragma_update(None, "foreign_keys", true).unwrap();
+                            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+                            let mut stmt = conn.prepare(GET).unwrap();
+                            std::hint::black_box(stmt.query_row([k], read_raw).unwrap());
+                        }
+                    });
                 }
             }
             vec![per(t, keys.len())]
@@ -443,19 +504,23 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
             if doctable {
                 let db = Persistent::open(&path).unwrap();
                 t = Instant::now();
-                for &y in &years {
-                    Doc::update()
-                        .set(Doc::score, Doc::score + 1)
-                        .filter(Doc::year.eq(y))
-                        .run(&db)
-                        .unwrap();
-                }
+                measured(|| {
+                    for &y in &years {
+                        Doc::update()
+                            .set(Doc::score, Doc::score + 1)
+                            .filter(Doc::year.eq(y))
+                            .run(&db)
+                            .unwrap();
+                    }
+                });
             } else {
                 let conn = open_raw(&path);
                 t = Instant::now();
-                for &y in &years {
-                    conn.prepare_cached(UPDATE).unwrap().execute([y]).unwrap();
-                }
+                measured(|| {
+                    for &y in &years {
+                        conn.prepare_cached(UPDATE).unwrap().execute([y]).unwrap();
+                    }
+                });
             }
             vec![per(t, years.len())]
         }
@@ -465,14 +530,16 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
             if doctable {
                 let db = Persistent::open(&path).unwrap();
                 t = Instant::now();
-                Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap();
+                measured(|| Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap());
             } else {
                 let conn = open_raw(&path);
                 t = Instant::now();
-                conn.prepare_cached(DELETE)
-                    .unwrap()
-                    .execute([1960])
-                    .unwrap();
+                measured(|| {
+                    conn.prepare_cached(DELETE)
+                        .unwrap()
+                        .execute([1960])
+                        .unwrap()
+                });
             }
             vec![per(t, 1)]
         }
@@ -484,39 +551,43 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                 reset_peak();
                 before = peak_kib().unwrap_or(0);
                 t = Instant::now();
-                n = if workload == "stream" {
-                    let mut n = 0usize;
-                    Doc::select()
-                        .for_each(&db, |d| {
-                            n += usize::from(!d.body.is_empty());
-                            Ok(())
-                        })
-                        .unwrap();
-                    n
-                } else {
-                    Doc::select().all(&db).unwrap().len()
-                };
+                n = measured(|| {
+                    if workload == "stream" {
+                        let mut n = 0usize;
+                        Doc::select()
+                            .for_each(&db, |d| {
+                                n += usize::from(!d.body.is_empty());
+                                Ok(())
+                            })
+                            .unwrap();
+                        n
+                    } else {
+                        Doc::select().all(&db).unwrap().len()
+                    }
+                });
             } else {
                 let raw = open_raw(&path);
                 reset_peak();
                 before = peak_kib().unwrap_or(0);
                 t = Instant::now();
-                let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
-                n = if workload == "stream" {
-                    let mut n = 0usize;
-                    let mut rows = stmt.query([]).unwrap();
-                    while let Some(row) = rows.next().unwrap() {
-                        n += usize::from(!read_raw(row).unwrap().body.is_empty());
+                n = measured(|| {
+                    let mut stmt = raw.prepare_cached(SELECT_ALL).unwrap();
+                    if workload == "stream" {
+                        let mut n = 0usize;
+                        let mut rows = stmt.query([]).unwrap();
+                        while let Some(row) = rows.next().unwrap() {
+                            n += usize::from(!read_raw(row).unwrap().body.is_empty());
+                        }
+                        n
+                    } else {
+                        let all: Vec<Doc> = stmt
+                            .query_map([], read_raw)
+                            .unwrap()
+                            .collect::<rusqlite::Result<_>>()
+                            .unwrap();
+                        all.len()
                     }
-                    n
-                } else {
-                    let all: Vec<Doc> = stmt
-                        .query_map([], read_raw)
-                        .unwrap()
-                        .collect::<rusqlite::Result<_>>()
-                        .unwrap();
-                    all.len()
-                };
+                });
             }
             let us = per(t, n);
             let grown = peak_kib().unwrap_or(0).saturating_sub(before) as f64;
@@ -705,7 +776,209 @@ pub(crate) fn print_line(line: &Line) {
     );
 }
 
+/// The pattern `--callgrind` mode gives valgrind's `--toggle-collect`.
+pub(crate) const CALLGRIND_TOGGLE: &str = "*callgrind_measured*";
+
+/// A workload's name in the instruction table, how many operations its
+/// measured part does, and what one operation is.
+pub(crate) fn callgrind_label(workload: &str, sizes: &Sizes) -> (String, usize, &'static str) {
+    match workload {
+        "bulk" => (
+            format!("1. bulk insert {} rows (insert_many)", sizes.rows),
+            sizes.rows,
+            "row",
+        ),
+        "autoincrement" => (
+            "1b. the same with an AUTOINCREMENT key (reference: doctable's default rowid key)"
+                .into(),
+            sizes.rows,
+            "row",
+        ),
+        "single" => (
+            format!("2. {} single-row inserts", sizes.single_inserts),
+            sizes.single_inserts,
+            "insert",
+        ),
+        "select_all" => (
+            format!("3. select all {} rows into Vec<Doc>", sizes.rows),
+            sizes.rows,
+            "row",
+        ),
+        "filtered" => (
+            format!(
+                "4. filtered select, order, limit 100 (x{})",
+                sizes.filtered_queries
+            ),
+            sizes.filtered_queries,
+            "query",
+        ),
+        "get" => (
+            format!("5. get by primary key (x{})", sizes.gets),
+            sizes.gets,
+            "get",
+        ),
+        "per_query" => (
+            format!("8. get through PerQuery (x{})", sizes.per_query_calls),
+            sizes.per_query_calls,
+            "get",
+        ),
+        "update" => (
+            "6. update set score = score + 1 where year = X (x20)".into(),
+            20,
+            "update",
+        ),
+        "delete" => (
+            "7. delete where year < X (~13% of rows)".into(),
+            1,
+            "delete",
+        ),
+        "stream" => (
+            format!("9. stream {} rows (for_each)", sizes.stream_rows),
+            sizes.stream_rows,
+            "row",
+        ),
+        "collect" => (
+            format!("9. collect {} rows (all)", sizes.stream_rows),
+            sizes.stream_rows,
+            "row",
+        ),
+        other => panic!("unknown workload {other}"),
+    }
+}
+
+/// The instruction total of a callgrind output file (its `totals:` line, or
+/// `summary:` in older formats); `None` if it has neither.
+pub(crate) fn callgrind_total(out: &str) -> Option<u64> {
+    out.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// The valgrind command that counts one side of one workload: this binary run
+/// again as a child, under callgrind, counting only `callgrind_measured`.
+pub(crate) fn callgrind_command(
+    exe: &Path,
+    workload: &str,
+    side: Side,
+    data: &Path,
+    out_file: &Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new("valgrind");
+    cmd.arg("--tool=callgrind")
+        .arg(format!("--toggle-collect={CALLGRIND_TOGGLE}"))
+        .arg("--collect-atstart=no")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg(exe)
+        .env("DOCTABLE_BENCH_CHILD", format!("{workload}:{side:?}"))
+        .env("DOCTABLE_BENCH_DIR", data)
+        .env("DOCTABLE_BENCH_SIZES", "callgrind");
+    cmd
+}
+
+/// Runs one side of one workload under callgrind and returns its instruction count.
+fn under_callgrind(exe: &Path, workload: &str, side: Side, data: &Path, outs: &Path) -> u64 {
+    let out_file = outs.join(format!("{workload}-{side:?}.out"));
+    let out = callgrind_command(exe, workload, side, data, &out_file)
+        .output()
+        .expect("run valgrind (is it installed?)");
+    assert!(
+        out.status.success(),
+        "valgrind on {workload}:{side:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let total = callgrind_total(&text).expect("callgrind output has a totals line");
+    assert!(
+        total > 0,
+        "{workload}:{side:?}: nothing counted in callgrind_measured"
+    );
+    total
+}
+
+/// `cargo bench --bench compare -- --callgrind [workload...]`: every workload
+/// (or the ones named), each side in its own process under callgrind, printed
+/// as a markdown table of instruction counts.
+///
+/// The data files are prepared natively (not under valgrind) in a fixed
+/// directory, so that every run sees the same paths: the per-call connection
+/// workload opens files inside its measured part. The directory and the
+/// callgrind output files (for `callgrind_annotate`) stay after the run.
+fn callgrind_main(names: &[String]) {
+    let sizes = Sizes::callgrind();
+    let workloads: Vec<&str> = if names.is_empty() {
+        WORKLOADS.to_vec()
+    } else {
+        for n in names {
+            assert!(
+                WORKLOADS.contains(&n.as_str()),
+                "unknown workload {n}; known: {WORKLOADS:?}"
+            );
+        }
+        WORKLOADS
+            .iter()
+            .copied()
+            .filter(|w| names.iter().any(|n| n == w))
+            .collect()
+    };
+    let exe = std::env::current_exe().unwrap();
+    let root = std::env::temp_dir().join("doctable-bench-callgrind");
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, outs) = (root.join("data"), root.join("out"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&outs).unwrap();
+    prepare(&sizes, &data);
+    let example = callgrind_command(
+        &exe,
+        "get",
+        Side::Doctable,
+        &data,
+        &outs.join("get-Doctable.out"),
+    );
+    eprintln!(
+        "one workload by hand: DOCTABLE_BENCH_CHILD=get:Doctable DOCTABLE_BENCH_DIR={} \
+         DOCTABLE_BENCH_SIZES=callgrind {} {}",
+        data.display(),
+        example.get_program().to_string_lossy(),
+        example
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "SQLite {} (bundled); {} rows; instructions (Ir) counted by valgrind --tool=callgrind \
+         inside the measured part only, each side in a fresh process",
+        rusqlite::version(),
+        sizes.rows
+    );
+    println!();
+    println!("| workload | rusqlite Ir | doctable Ir | ratio | Ir per op: rusqlite / doctable |");
+    println!("|---|---:|---:|---:|---|");
+    for workload in workloads {
+        let reference = under_callgrind(&exe, workload, Side::Reference, &data, &outs);
+        let doctable = under_callgrind(&exe, workload, Side::Doctable, &data, &outs);
+        let (label, ops, unit) = callgrind_label(workload, &sizes);
+        println!(
+            "| {label} | {reference} | {doctable} | {:.3} | {} / {} per {unit} |",
+            doctable as f64 / reference as f64,
+            reference / ops as u64,
+            doctable / ops as u64,
+        );
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--callgrind") {
+        // cargo bench appends `--bench`; every other plain argument names a workload.
+        let names: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
+        callgrind_main(&names);
+        return;
+    }
     let sizes = Sizes::from_env();
     if let Ok(child) = std::env::var("DOCTABLE_BENCH_CHILD") {
         let dir = PathBuf::from(std::env::var_os("DOCTABLE_BENCH_DIR").unwrap());
