@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use crate::error::Result;
 use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, TableMeta};
+use crate::table::{ColumnMeta, DocTable};
 use crate::value::{SqlType, ToValue, ValueRef};
 
 #[cfg(test)]
@@ -110,10 +110,10 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn index_owner(conn: &Self::Connection, table: &str, index: &str) -> Result<Option<String>>;
 
-    /// Rebuilds the table of `meta` to match it (see
+    /// Rebuilds the table of `T` to match the struct (see
     /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)).
     #[doc(hidden)]
-    fn rebuild_table(conn: &Self::Connection, meta: &TableMeta) -> Result<RebuildReport>;
+    fn rebuild_table<T: DocTable>(conn: &Self::Connection) -> Result<RebuildReport>;
 }
 
 /// How an engine spells SQL: placeholders, DDL types and keys, conflict

@@ -78,10 +78,12 @@ pub trait DocTable: Sized + 'static {
 
     /// Rebuilds the table to match the struct, for changes `create_table`
     /// refuses: dropping a column, changing a column's type (every stored value
-    /// must convert, or nothing changes), changing constraints. Rows are copied
-    /// into a new table that replaces the old one in one transaction, as
+    /// must convert exactly, or nothing changes), changing constraints. Rows are
+    /// copied into a new table that replaces the old one in one transaction, as
     /// SQLite's documentation prescribes; data in dropped columns is gone, and
-    /// the report lists those columns. Must run outside a transaction.
+    /// the report lists those columns. Indexes, triggers and views that name
+    /// the table are kept; one the change would break stops the rebuild, named
+    /// in the error. Must run outside a transaction.
     fn rebuild_table(conn: &impl Conn) -> Result<RebuildReport> {
         crate::schema::rebuild_table::<_, Self>(conn)
     }

@@ -13,7 +13,7 @@ use crate::backend::{Backend, Conflict, Dialect, sealed};
 use crate::conn::{Conn, Sealed};
 use crate::error::{Error, Result};
 use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, TableMeta};
+use crate::table::{ColumnMeta, DocTable};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 /// One statement as it would have run.
@@ -169,10 +169,10 @@ impl Backend for Recording {
         Ok(None)
     }
 
-    fn rebuild_table(_: &Log, meta: &TableMeta) -> Result<RebuildReport> {
+    fn rebuild_table<T: DocTable>(_: &Log) -> Result<RebuildReport> {
         Err(Error::Usage(format!(
             "table `{}`: the recording backend does not rebuild",
-            meta.name
+            T::META.name
         )))
     }
 }

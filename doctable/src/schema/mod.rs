@@ -210,7 +210,7 @@ pub(crate) fn schema_diff<C: Conn, T: DocTable>(conn: &C) -> Result<SchemaDiff> 
 }
 
 pub(crate) fn rebuild_table<C: Conn, T: DocTable>(conn: &C) -> Result<RebuildReport> {
-    conn.with_connection(|c| C::Backend::rebuild_table(c, T::META))
+    conn.with_connection(|c| C::Backend::rebuild_table::<T>(c))
 }
 
 pub(crate) fn drop_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {

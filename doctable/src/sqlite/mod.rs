@@ -14,7 +14,7 @@ use crate::backend::{Backend, Conflict, Dialect, sealed};
 use crate::column_type::ValueError;
 use crate::error::{Result, SqlContext};
 use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, TableMeta};
+use crate::table::{ColumnMeta, DocTable};
 use crate::value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
 /// The SQLite backend: what [`Persistent`](crate::Persistent),
@@ -183,8 +183,8 @@ impl Backend for Sqlite {
         }
     }
 
-    fn rebuild_table(conn: &Connection, meta: &TableMeta) -> Result<RebuildReport> {
-        crate::schema::rebuild::rebuild(conn, meta)
+    fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildReport> {
+        crate::schema::rebuild::rebuild_table::<T>(conn)
     }
 }
 
@@ -202,6 +202,16 @@ pub(crate) enum Affinity {
 }
 
 impl Affinity {
+    /// The declared type of this affinity, as the SQLite dialect writes it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Affinity::Integer => "INTEGER",
+            Affinity::Real => "REAL",
+            Affinity::Text => "TEXT",
+            Affinity::Blob => "BLOB",
+        }
+    }
+
     /// The affinity of columns of logical type `ty`, as this dialect declares them.
     pub(crate) fn of_type(ty: SqlType) -> Affinity {
         match ty {
