@@ -74,16 +74,9 @@ mod dialect;
 mod error;
 mod exec;
 mod expr;
-#[cfg(feature = "sqlite")]
-mod external;
 mod json;
 mod literal;
-#[cfg(feature = "sqlite")]
-mod options;
-#[cfg(feature = "sqlite")]
-mod per_query;
-#[cfg(feature = "sqlite")]
-mod persistent;
+mod meta;
 mod query;
 mod rows;
 mod schema;
@@ -93,8 +86,7 @@ mod statements;
 mod table;
 mod value;
 
-#[doc(hidden)]
-pub mod private;
+mod private;
 
 /// Items used by the derive's generated code; not part of the public API.
 #[doc(hidden)]
@@ -109,12 +101,6 @@ pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
-#[cfg(feature = "sqlite")]
-pub use options::{Options, Synchronous};
-#[cfg(feature = "sqlite")]
-pub use per_query::PerQuery;
-#[cfg(feature = "sqlite")]
-pub use persistent::Persistent;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
@@ -123,6 +109,12 @@ pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::options::{Options, Synchronous};
+#[cfg(feature = "sqlite")]
+pub use sqlite::per_query::PerQuery;
+#[cfg(feature = "sqlite")]
+pub use sqlite::persistent::Persistent;
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 

@@ -1,12 +1,12 @@
 //! Creating tables, and keeping an existing table in step with its struct.
 
 mod diff;
-pub(crate) mod rebuild;
-pub(crate) mod reflect;
 
+pub use crate::sqlite::rebuild::RebuildReport;
+pub use crate::sqlite::reflect::{
+    ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table,
+};
 pub use diff::{SchemaChange, SchemaDiff};
-pub use rebuild::RebuildReport;
-pub use reflect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table};
 
 use crate::backend::{Backend, Dialect};
 use crate::conn::{Conn, ConnOf, atomically};
@@ -120,13 +120,13 @@ fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<(
 
 /// DDL on a SQLite connection, for the SQLite-only rebuild.
 #[cfg(feature = "sqlite")]
-fn execute(conn: &rusqlite::Connection, table: &str, sql: &str) -> Result<()> {
+pub(crate) fn execute(conn: &rusqlite::Connection, table: &str, sql: &str) -> Result<()> {
     execute_ddl::<crate::sqlite::Sqlite>(conn, table, sql)
 }
 
 /// The declared indexes on a SQLite connection, for the SQLite-only rebuild.
 #[cfg(feature = "sqlite")]
-fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> Result<()> {
+pub(crate) fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> Result<()> {
     create_indexes_in::<crate::sqlite::Sqlite>(conn, meta)
 }
 

@@ -3,7 +3,16 @@
 //! Here is everything that knows it is talking to SQLite: the value encoding
 //! between the crate's values and rusqlite's, the execution primitives, the
 //! dialect (placeholders, DDL names, `INSERT OR ...`, `LIMIT -1`, `BEGIN
-//! IMMEDIATE`, type affinity) and the error classification.
+//! IMMEDIATE`, type affinity), the connection strategies (`persistent`,
+//! `per_query`, `external`) and their `options`, schema reflection (PRAGMA)
+//! and the rebuild.
+
+mod external;
+pub(crate) mod options;
+pub(crate) mod per_query;
+pub(crate) mod persistent;
+pub(crate) mod rebuild;
+pub(crate) mod reflect;
 
 use std::borrow::Cow;
 
@@ -165,11 +174,11 @@ impl Backend for Sqlite {
     }
 
     fn reflect(conn: &Connection, table: &str) -> Result<Option<TableSchema>> {
-        crate::schema::reflect::reflect(conn, table)
+        reflect::reflect(conn, table)
     }
 
     fn list_tables(conn: &Connection) -> Result<Vec<String>> {
-        crate::schema::reflect::list(conn)
+        reflect::list(conn)
     }
 
     fn index_owner(conn: &Connection, table: &str, index: &str) -> Result<Option<String>> {
@@ -184,7 +193,7 @@ impl Backend for Sqlite {
     }
 
     fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildReport> {
-        crate::schema::rebuild::rebuild_table::<T>(conn)
+        rebuild::rebuild_table::<T>(conn)
     }
 }
 

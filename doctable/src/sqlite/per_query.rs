@@ -6,9 +6,9 @@ use std::cell::RefCell;
 
 use rusqlite::Connection;
 
+use super::options::{Options, is_memory_path};
 use crate::conn::{Conn, Sealed, Tx};
 use crate::error::{Error, Result};
-use crate::options::{Options, is_memory_path};
 
 /// Keeps only the path and options, and opens a fresh connection for each call,
 /// closing it afterwards. Holds no file handle between calls, at the cost of an

@@ -32,11 +32,11 @@
 use rusqlite::Connection;
 
 use super::reflect::{TableSchema, reflect};
-use super::{create_indexes, create_table_sql, execute};
 use crate::backend::Dialect;
 use crate::conn::{Conn, atomically};
 use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result, SqlContext};
+use crate::schema::{create_indexes, create_table_sql, execute};
 // The SQLite storage classes a rebuild converts between (bool is stored as
 // INTEGER, JSON as TEXT).
 use crate::sqlite::{Affinity as SqlType, Sqlite, SqliteDialect};

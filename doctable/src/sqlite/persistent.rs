@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+use super::options::Options;
 use crate::conn::{Conn, Sealed};
 use crate::error::{Error, Result};
-use crate::options::Options;
 
 /// One connection, opened once and kept open: the fastest strategy and the default.
 ///
