@@ -61,6 +61,9 @@ pub(crate) struct FieldAttrs {
     pub(crate) autoincrement: Option<Span>,
     pub(crate) unique: Option<Span>,
     pub(crate) index: Option<Span>,
+    /// The name given by `index = "name"`; `None` for the automatic
+    /// `ix_{table}_{column}`.
+    pub(crate) index_name: Option<Spanned<String>>,
     pub(crate) skip: Option<Span>,
     pub(crate) json: Option<Span>,
     pub(crate) rename: Option<Spanned<String>>,
@@ -87,7 +90,7 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "on_delete",
     "on_update",
 ];
-const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`";
+const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`";
 
 /// The foreign key actions SQLite knows, as written in SQL.
 const FK_ACTIONS: &[&str] = &[
@@ -227,6 +230,41 @@ fn set_string(
     Ok(())
 }
 
+/// Parses `index = "name"` (or `index = name`) on a field: an index of its
+/// own under a name of the user's choosing rather than `ix_{table}_{column}`.
+fn set_index_name(
+    out: &mut FieldAttrs,
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let value = meta.value()?;
+    let name = if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        Spanned {
+            value: lit.value(),
+            span: lit.span(),
+        }
+    } else {
+        let ident: Ident = value.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected an index name, as in `index = \"ix_docs_year\"`",
+            )
+        })?;
+        Spanned {
+            value: crate::ast::unraw(&ident),
+            span: ident.span(),
+        }
+    };
+    if out.index.is_some() {
+        errors.push(duplicate(meta));
+    } else {
+        out.index = Some(meta.path.segments[0].ident.span());
+        out.index_name = Some(name);
+    }
+    Ok(())
+}
+
 /// Parses `(name = [a, b], ...)` after `index` or `unique`.
 fn parse_named_fields(meta: &ParseNestedMeta<'_>, out: &mut Vec<NamedFields>) -> syn::Result<()> {
     let what = key_name(meta);
@@ -320,6 +358,9 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                     }
                 }
             };
+            if key == "index" && meta.input.peek(Token![=]) {
+                return set_index_name(&mut out, &meta, errors);
+            }
             let flag = match key {
                 "primary_key" => &mut out.primary_key,
                 "autoincrement" => &mut out.autoincrement,

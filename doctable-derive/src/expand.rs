@@ -170,7 +170,7 @@ fn meta(table: &Table<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let field_indexes = table.stored_fields().filter(|f| f.attrs.index.is_some()).map(|f| {
-        let index_name = format!("ix_{}_{}", table.name, f.column);
+        let index_name = crate::valid::field_index_name(table, f);
         let column = &f.column;
         quote!(::doctable::__private::IndexMeta { name: #index_name, columns: &[#column], unique: false })
     });

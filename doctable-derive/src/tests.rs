@@ -159,3 +159,41 @@ fn wrong_shape() {
         },
     );
 }
+
+/// A field's own index under a name of the user's choosing (a string or an
+/// identifier), next to an automatic one, whose name stays `ix_{table}_{column}`.
+#[test]
+fn named_field_index() {
+    snapshot(
+        "named_field_index",
+        quote! {
+            struct Doc {
+                #[doctable(index = "ix_doc_year_v2")]
+                year: i64,
+                #[doctable(index = by_title)]
+                title: String,
+                #[doctable(index)]
+                body: String,
+            }
+        },
+    );
+}
+
+/// SQLite folds only ASCII letters in names: `ÄÖÜ` and `äöü` are two
+/// columns, `abc` and `ABC` one.
+#[test]
+fn only_ascii_case_is_folded() {
+    let distinct = derive(quote! {
+        struct T { ÄÖÜ: i64, äöü: i64, #[doctable(rename = "Ωmega")] a: i64, #[doctable(rename = "ωmega")] b: i64 }
+    })
+    .to_string();
+    assert!(!distinct.contains("compile_error"), "{distinct}");
+    let same = derive(quote! {
+        struct T { abc: i64, #[doctable(rename = "ABC")] other: i64 }
+    })
+    .to_string();
+    assert!(
+        same.contains("compile_error") && same.contains("ignore ASCII case"),
+        "{same}"
+    );
+}

@@ -87,12 +87,20 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         {
             errors.push(syn::Error::new(r.span, "`rename` needs a column name"));
         }
+        if let Some(n) = &a.index_name
+            && n.value.trim().is_empty()
+        {
+            errors.push(syn::Error::new(
+                n.span,
+                "`index = \"...\"` needs an index name; write `index` alone for the automatic name `ix_{table}_{column}`",
+            ));
+        }
         if field.stored()
-            && let Some(other) = columns.insert(field.column.to_lowercase(), field.ident)
+            && let Some(other) = columns.insert(field.column.to_ascii_lowercase(), field.ident)
         {
             errors.push(syn::Error::new_spanned(
                 field.ident,
-                format!("column `{}` is already used by field `{other}` (SQLite column names ignore case); use `rename`", field.column),
+                format!("column `{}` is already used by field `{other}` (SQLite column names ignore ASCII case); use `rename`", field.column),
             ));
         }
     }
@@ -115,21 +123,41 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     check_named_fields(table, &table.attrs.uniques, "unique", errors);
 }
 
+/// The name of a field's own index: the one given by `index = "name"`, else
+/// the automatic `ix_{table}_{column}` (kept as it always was: databases
+/// already hold indexes by that name).
+pub(crate) fn field_index_name(table: &Table<'_>, field: &crate::ast::Field<'_>) -> String {
+    match &field.attrs.index_name {
+        Some(name) => name.value.clone(),
+        None => format!("ix_{}_{}", table.name, field.column),
+    }
+}
+
 /// Index names are shared by the whole database: two indexes of one struct
-/// may not have the same name.
+/// may not have the same name. SQLite folds only ASCII letters in names.
 fn check_index_names(table: &Table<'_>, errors: &mut Errors) {
     let mut seen: HashMap<String, ()> = HashMap::new();
-    for field in table.stored_fields().filter(|f| f.attrs.index.is_some()) {
-        seen.insert(
-            format!("ix_{}_{}", table.name, field.column).to_lowercase(),
-            (),
-        );
-    }
-    for list in table.attrs.indexes.iter().chain(&table.attrs.uniques) {
-        let name = crate::ast::unraw(&list.name);
-        if seen.insert(name.to_lowercase(), ()).is_some() {
+    let field_names = table
+        .stored_fields()
+        .filter(|f| f.attrs.index.is_some())
+        .map(|f| {
+            let span = f
+                .attrs
+                .index_name
+                .as_ref()
+                .map_or_else(|| f.ident.span(), |n| n.span);
+            (field_index_name(table, f), span)
+        });
+    let list_names = table
+        .attrs
+        .indexes
+        .iter()
+        .chain(&table.attrs.uniques)
+        .map(|list| (crate::ast::unraw(&list.name), list.name.span()));
+    for (name, span) in field_names.chain(list_names) {
+        if seen.insert(name.to_ascii_lowercase(), ()).is_some() {
             errors.push(syn::Error::new(
-                list.name.span(),
+                span,
                 format!("another index of this struct is already named `{name}`; index names are shared by the whole database, so give each its own"),
             ));
         }

@@ -133,6 +133,28 @@ pub enum Error {
     /// A file-system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A write into a database file that was deleted, renamed or replaced
+    /// while this connection had it open. Nothing was written: the write would
+    /// have gone into a file no later connection can see. SQLite's own check
+    /// (without WAL: SQLITE_READONLY_DBMOVED) and the crate's commit check
+    /// (with WAL, where SQLite does not check; see
+    /// [`Options::detect_file_moves`](crate::Options::detect_file_moves))
+    /// both end here. Reopen the
+    /// database; [`Persistent::backup_to`](crate::Persistent::backup_to) can
+    /// first save what the connection still holds. See RELIABILITY.md.
+    #[error(
+        "{}the database file was moved or deleted while open (renamed, replaced or unlinked), so nothing was written: reopen it (`Persistent::backup_to` saves what this connection still holds)\n    SQL: {sql}",
+        table_prefix(table)
+    )]
+    DatabaseMoved {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text of the write.
+        sql: String,
+        /// What SQLite said.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
 }
 
 /// Which kind of constraint rejected a write.
@@ -208,6 +230,9 @@ impl Error {
         let kind = ConstraintKind::of(&source);
         // Boxed, so that `Result<T, Error>` stays small for every caller.
         let source = Box::new(source);
+        if file_moved(&source) {
+            return Error::DatabaseMoved { table, sql, source };
+        }
         match code {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 Error::Busy { table, sql, source }
@@ -264,6 +289,22 @@ impl Error {
             row: None,
             detail: detail.to_string(),
         }
+    }
+}
+
+/// Whether SQLite refused a write because the database file moved: its own
+/// SQLITE_READONLY_DBMOVED, or a commit the crate's commit hook refused for
+/// that reason (see `options::refuse_commits_once_moved`).
+fn file_moved(error: &rusqlite::Error) -> bool {
+    let rusqlite::Error::SqliteFailure(e, _) = error else {
+        return false;
+    };
+    match e.extended_code {
+        rusqlite::ffi::SQLITE_READONLY_DBMOVED => true,
+        rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK => {
+            crate::sqlite::options::commit_refused_because_moved()
+        }
+        _ => false,
     }
 }
 

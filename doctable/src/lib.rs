@@ -114,7 +114,7 @@ pub use sqlite::options::{Options, Synchronous};
 #[cfg(feature = "sqlite")]
 pub use sqlite::per_query::PerQuery;
 #[cfg(feature = "sqlite")]
-pub use sqlite::persistent::Persistent;
+pub use sqlite::persistent::{BackupProgress, Persistent};
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 

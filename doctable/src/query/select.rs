@@ -233,18 +233,30 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
 
     /// Runs the query and hands the rows to `f` in batches of up to `size`
     /// (the last may be shorter), for work done a batch at a time; memory holds
-    /// one batch. A `size` of 0 is treated as 1.
+    /// one batch. The buffer grows with the rows actually read, so a `size`
+    /// larger than the result (`usize::MAX` for "everything in one batch")
+    /// allocates only for the rows there are. A `size` of 0 is an
+    /// [`Error::Usage`](crate::Error::Usage).
     pub fn chunks(
         &self,
         conn: &impl Conn,
         size: usize,
         mut f: impl FnMut(Vec<S::Row>) -> Result<()>,
     ) -> Result<()> {
-        let size = size.max(1);
-        let mut batch = Vec::with_capacity(size);
+        /// The most rows reserved before they are read.
+        const FIRST_RESERVE: usize = 256;
+        if size == 0 {
+            return Err(crate::Error::Usage(format!(
+                "table `{}`: chunks of size 0 would never fill; ask for at least 1 row per chunk",
+                T::META.name
+            )));
+        }
+        let mut batch = Vec::with_capacity(size.min(FIRST_RESERVE));
         self.for_each(conn, |row| {
             batch.push(row);
             if batch.len() == size {
+                // `size` rows were just read and held: reserving as many for
+                // the next batch costs no more than the batch just handed over.
                 f(std::mem::replace(&mut batch, Vec::with_capacity(size)))?;
             }
             Ok(())

@@ -150,7 +150,7 @@ fn diff_in_file<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<Schema
             column: index.name.to_owned(),
             expected: format!("an index named \"{}\" on this table", index.name),
             found: format!(
-                "an index of that name on table `{owner}` (index names are shared by the whole database; rename one)"
+                "an index of that name on table `{owner}` (index names are shared by the whole database: name this one yourself, with `#[doctable(index = \"...\")]` on the field or `#[doctable(index(name = [field]))]` on the struct)"
             ),
         });
     }

@@ -1,5 +1,6 @@
 //! How every connection the crate opens is configured.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,7 @@ pub struct Options {
     wal_autocheckpoint: Option<u32>,
     cache_size_kib: Option<u32>,
     read_only: bool,
+    detect_file_moves: bool,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             wal_autocheckpoint: None,
             cache_size_kib: None,
             read_only: false,
+            detect_file_moves: false,
         }
     }
 }
@@ -133,10 +136,49 @@ impl Options {
         self
     }
 
+    /// Check at every commit that the database file is still the one this
+    /// connection opened (default `false`), and refuse the commit with
+    /// [`Error::DatabaseMoved`] when it was deleted, renamed or replaced
+    /// meanwhile.
+    ///
+    /// With WAL (the default journal) SQLite does not check: a write into a
+    /// file deleted or replaced under an open connection returns `Ok` into
+    /// the unlinked file, and no later connection sees it. (Without WAL,
+    /// SQLite checks itself, and the write fails with `Error::DatabaseMoved`
+    /// whatever this option says.) The check is one `stat` of the file per
+    /// write transaction; on a single-row insert that is a system call more
+    /// (about +20% CPU time per insert on the machine of BENCHMARKS.md), on
+    /// `insert_many` or a `transaction` one per commit. It works on Unix; it
+    /// does nothing elsewhere. A commit hook installed through the raw
+    /// connection replaces it. Never move, delete or replace a live
+    /// database's files: see RELIABILITY.md, and
+    /// [`Persistent::backup_to`](crate::Persistent::backup_to) for copies.
+    ///
+    /// ```
+    /// use doctable::{DocTable, Error, Options, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Note { #[doctable(primary_key)] id: Option<i64>, text: String }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("notes.db");
+    /// let db = Persistent::open_with(&path, &Options::new().detect_file_moves(true))?;
+    /// Note::create_table(&db)?;
+    /// std::fs::remove_file(&path)?;
+    /// let err = Note::insert(&db, &Note { id: None, text: "lost?".into() }).unwrap_err();
+    /// assert!(matches!(err, Error::DatabaseMoved { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn detect_file_moves(mut self, on: bool) -> Self {
+        self.detect_file_moves = on;
+        self
+    }
+
     /// Opens a connection to `path` and applies these options. `first_open`
     /// also sets the journal mode (stored in the file, so later opens need not)
     /// and checks that the file is a database, so a bad file fails here.
     pub(crate) fn open(&self, path: &Path, first_open: bool) -> Result<Connection> {
+        refuse_uri(path)?;
         let access = if self.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } else {
@@ -186,9 +228,86 @@ impl Options {
             // Read the schema so that a file which is not a database fails here, at open.
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         }
+        if self.detect_file_moves && file && !self.read_only {
+            refuse_commits_once_moved(conn);
+        }
         Ok(())
     }
 }
+
+/// Refuses a name SQLite would read as a URI filename. The bundled SQLite is
+/// built with `SQLITE_USE_URI`, so every name starting with `file:` is a URI
+/// whatever the open flags say, and its query (`mode=memory`, `vfs=memdb`,
+/// `nolock=1`, `immutable=1`, ...) would override the crate's settings: a
+/// `PerQuery` on a private in-memory database, a file opened without locks.
+pub(crate) fn refuse_uri(path: &Path) -> Result<()> {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+        return Err(Error::Usage(format!(
+            "`{}` is a URI filename (it starts with `file:`), which doctable does not open: \
+             SQLite would take its query parameters (`mode`, `vfs`, `nolock`, `immutable`, ...) \
+             over the crate's own settings. Pass the plain path instead (`./file:...` for a \
+             file whose name starts with `file:`), choose settings with `Options` (`read_only`, \
+             `wal`, ...), and use `Persistent::open_in_memory` for an in-memory database",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Set by the commit hook of [`refuse_commits_once_moved`] when it refused
+    /// the commit because the file moved, cleared by every commit it lets
+    /// through: tells [`Error::sqlite`] on this thread (the hook runs inside
+    /// the statement that fails) why SQLite says "commit hook caused rollback".
+    static COMMIT_REFUSED_MOVED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the last commit the crate's hook saw on this thread was refused
+/// because the database file had moved; reading it clears it.
+pub(crate) fn commit_refused_because_moved() -> bool {
+    COMMIT_REFUSED_MOVED.with(|refused| refused.replace(false))
+}
+
+/// Makes every commit on `conn` check that its file is still where it was
+/// opened, and turns the commit into a rollback when it is not.
+///
+/// In WAL mode SQLite never checks: a write into a file deleted, renamed or
+/// replaced while open returns `Ok` into the unlinked inode and is lost to
+/// every later connection. (Without WAL, SQLite checks itself when a write
+/// transaction opens its journal, and fails with SQLITE_READONLY_DBMOVED.)
+/// The check is SQLite's own test (`SQLITE_FCNTL_HAS_MOVED`: does the name
+/// still lead to the inode that was opened?), done on the absolute name SQLite
+/// opened, so a relative path and a later change of directory are no move.
+/// It costs one `stat` per write transaction, reads none: a system call
+/// more per single-row insert, which is why it is an option
+/// ([`Options::detect_file_moves`]).
+///
+/// A commit hook the caller installs through the raw connection replaces this
+/// one (SQLite keeps one per connection), and with it the check.
+#[cfg(unix)]
+fn refuse_commits_once_moved(conn: &Connection) {
+    use std::os::unix::fs::MetadataExt;
+    // SQLite's absolute name for the main database: "" for a temporary one.
+    let Some(name) = conn.path().filter(|name| !name.is_empty()) else {
+        return;
+    };
+    let file = std::path::PathBuf::from(name);
+    // A file that cannot be looked at now cannot be compared later: unwatched.
+    let Ok(opened) = std::fs::metadata(&file) else {
+        return;
+    };
+    let opened = (opened.dev(), opened.ino());
+    conn.commit_hook(Some(move || {
+        let moved = std::fs::metadata(&file).map_or(true, |now| (now.dev(), now.ino()) != opened);
+        COMMIT_REFUSED_MOVED.with(|refused| refused.set(moved));
+        moved
+    }));
+}
+
+/// Elsewhere the standard library gives no file identity to compare: no check
+/// (see RELIABILITY.md).
+#[cfg(not(unix))]
+fn refuse_commits_once_moved(_conn: &Connection) {}
 
 /// Sets the journal mode, retrying while another connection is busy, for up to `timeout`.
 ///
@@ -231,11 +350,92 @@ fn is_one_byte_non_database(path: &Path) -> bool {
         && std::fs::read(path).is_ok_and(|bytes| bytes != b"S")
 }
 
-/// Whether `path` names an in-memory database, which only lives as long as its connection.
+/// Whether `path` names a database private to its connection, which only
+/// lives as long as the connection: `:memory:`, the empty name (a private
+/// temporary file), and every URI form of them as SQLite reads it (percent
+/// escapes decoded, with or without an authority): `file::memory:`,
+/// `file:x?mode=memory`, `file:x?vfs=memdb`, `file:` and `file:?...`.
+/// (URI names are refused anyway, see [`refuse_uri`]; this picks the message.)
 pub(crate) fn is_memory_path(path: &Path) -> bool {
     let text = path.to_string_lossy();
-    text.is_empty()
-        || text == ":memory:"
-        || (text.starts_with("file:")
-            && (text.contains(":memory:") || text.contains("mode=memory")))
+    if text.is_empty() || text == ":memory:" {
+        return true;
+    }
+    let Some(uri) = text.strip_prefix("file:") else {
+        return false;
+    };
+    let uri = uri.split_once('#').map_or(uri, |(before, _)| before);
+    let (file, query) = uri.split_once('?').unwrap_or((uri, ""));
+    // `file://authority/path`: the path starts at the next `/`.
+    let file = match file.strip_prefix("//") {
+        Some(rest) => rest.find('/').map_or("", |at| &rest[at..]),
+        None => file,
+    };
+    let file = percent_decode(file);
+    if file.is_empty() || file == ":memory:" {
+        return true;
+    }
+    query.split('&').any(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (key, value) = (percent_decode(key), percent_decode(value));
+        (key == "mode" && value.eq_ignore_ascii_case("memory"))
+            || (key == "vfs" && value.eq_ignore_ascii_case("memdb"))
+    })
+}
+
+/// Decodes `%HH` escapes as SQLite does in URI filenames (a malformed escape stays as written).
+fn percent_decode(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, after)) = rest.split_first() {
+        let escaped = match after {
+            [hi, lo, ..] if first == b'%' && hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                std::str::from_utf8(&[*hi, *lo])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            }
+            _ => None,
+        };
+        match (escaped, after.get(2..)) {
+            (Some(byte), Some(tail)) => {
+                out.push(byte);
+                rest = tail;
+            }
+            _ => {
+                out.push(first);
+                rest = after;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_memory_path, percent_decode};
+    use std::path::Path;
+
+    #[test]
+    fn percent_escapes_decode_as_sqlite_reads_them() {
+        assert_eq!(percent_decode("%6demory"), "memory");
+        assert_eq!(percent_decode("%3Amemory%3a"), ":memory:");
+        // Malformed escapes stay as written.
+        for kept in ["%", "%4", "%zz", "%+1", "a%", "100%"] {
+            assert_eq!(percent_decode(kept), kept);
+        }
+        assert_eq!(percent_decode("%41%"), "A%");
+    }
+
+    #[test]
+    fn plain_paths_are_not_in_memory() {
+        for path in [
+            "notes.db",
+            "./file:notes.db",
+            "/tmp/:memory:",
+            "file:///:memory:",
+            "file:x?mode=rw",
+        ] {
+            assert!(!is_memory_path(Path::new(path)), "{path}");
+        }
+    }
 }
