@@ -102,7 +102,7 @@ fn all_ids<C: Conn>(db: &C) -> doctable::Result<Vec<i64>> {
 }
 
 /// Every title, by id.
-fn titles<C: Conn>(db: &C) -> doctable::Result<Vec<String>> {
+fn titles<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> doctable::Result<Vec<String>> {
     Doc::select_cols(Doc::title).order_by(Doc::id).all(db)
 }
 
@@ -119,7 +119,7 @@ fn is_constraint_on(err: &Error, table: &str, what: &str) -> bool {
 
 /// Runs `f` on the connection of a transaction of `db`: raw SQL, for checks
 /// the crate's API does not cover, on any strategy.
-fn raw<C: Conn, R>(
+fn raw<C: Conn<Backend = doctable::Sqlite>, R>(
     db: &C,
     f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
 ) -> Result<R, Box<dyn std::error::Error>> {
@@ -239,7 +239,9 @@ on_every_strategy!(
 // ---------------------------------------------------------------------------
 // Schema and rows
 
-fn create_table_is_idempotent_and_drop_table_drops<C: Conn>(db: &C) -> TestResult {
+fn create_table_is_idempotent_and_drop_table_drops<C: Conn<Backend = doctable::Sqlite>>(
+    db: &C,
+) -> TestResult {
     Doc::create_table(db)?;
     Doc::create_table(db)?;
     let id = Doc::insert(db, &titled("kept"))?;
@@ -281,7 +283,9 @@ fn create_table_is_idempotent_and_drop_table_drops<C: Conn>(db: &C) -> TestResul
     Ok(())
 }
 
-fn insert_returns_rowid_and_keeps_given_keys<C: Conn>(db: &C) -> TestResult {
+fn insert_returns_rowid_and_keeps_given_keys<C: Conn<Backend = doctable::Sqlite>>(
+    db: &C,
+) -> TestResult {
     Doc::create_table(db)?;
     let alpha = doc("alpha", 0.5, 1999, Some("note"), &["x", "y"]);
     let id = Doc::insert(db, &alpha)?;
@@ -666,7 +670,9 @@ fn count_counts_matching_rows<C: Conn>(db: &C) -> TestResult {
 // ---------------------------------------------------------------------------
 // Update and delete
 
-fn update_sets_values_and_returns_changed_count<C: Conn>(db: &C) -> TestResult {
+fn update_sets_values_and_returns_changed_count<C: Conn<Backend = doctable::Sqlite>>(
+    db: &C,
+) -> TestResult {
     let rows = seeded(db)?;
     let changed = Doc::update()
         .set(Doc::note, "revised")
@@ -940,7 +946,7 @@ fn null_comparisons<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn between_in_list_and_like<C: Conn>(db: &C) -> TestResult {
+fn between_in_list_and_like<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     seeded(db)?;
     assert_eq!(ids(db, Doc::year.between(2001, 2005))?, [2, 3, 4]);
     assert_eq!(ids(db, Doc::score.between(0.5, 1.5))?, [1, 2]);
@@ -980,7 +986,7 @@ fn between_in_list_and_like<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn boolean_combinators<C: Conn>(db: &C) -> TestResult {
+fn boolean_combinators<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     seeded(db)?;
     assert_eq!(ids(db, Doc::year.eq(2001).and(Doc::score.gt(2.0)))?, [3]);
     assert_eq!(ids(db, Doc::year.eq(1999).or(Doc::year.eq(2010)))?, [1, 5]);
@@ -1026,7 +1032,9 @@ fn boolean_combinators<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn raw_expressions_bind_their_parameters<C: Conn>(db: &C) -> TestResult {
+fn raw_expressions_bind_their_parameters<C: Conn<Backend = doctable::Sqlite>>(
+    db: &C,
+) -> TestResult {
     seeded(db)?;
     assert_eq!(
         ids(db, Expr::raw("length(\"docs\".\"title\") > ?", [4]))?,
@@ -1091,7 +1099,7 @@ fn raw_expressions_bind_their_parameters<C: Conn>(db: &C) -> TestResult {
 // ---------------------------------------------------------------------------
 // Transactions
 
-fn transaction_commits_on_ok<C: Conn>(db: &C) -> TestResult {
+fn transaction_commits_on_ok<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     Doc::create_table(db)?;
     let out = db.atomic(|tx| {
         let id = Doc::insert(tx, &titled("alpha"))?;
@@ -1122,7 +1130,7 @@ fn transaction_commits_on_ok<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn transaction_rolls_back_on_err<C: Conn>(db: &C) -> TestResult {
+fn transaction_rolls_back_on_err<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     Doc::create_table(db)?;
     let keep = Doc {
         id: Some(1),
@@ -1158,7 +1166,7 @@ fn transaction_rolls_back_on_err<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn transaction_rolls_back_on_panic<C: Conn>(db: &C) -> TestResult {
+fn transaction_rolls_back_on_panic<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     Doc::create_table(db)?;
     Doc::insert(db, &titled("keep"))?;
     let caught = catch_unwind(AssertUnwindSafe(|| {
@@ -1177,7 +1185,7 @@ fn transaction_rolls_back_on_panic<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-fn nested_transactions_use_savepoints<C: Conn>(db: &C) -> TestResult {
+fn nested_transactions_use_savepoints<C: Conn<Backend = doctable::Sqlite>>(db: &C) -> TestResult {
     Doc::create_table(db)?;
     db.atomic(|tx| {
         Doc::insert(tx, &titled("outer before"))?;

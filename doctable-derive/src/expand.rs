@@ -23,16 +23,16 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                 const TABLE: &'static str = #table_name;
                 const META: &'static ::doctable::__private::TableMeta = &#meta;
 
-                fn __bind(
+                fn __bind<__B: ::doctable::__private::Backend>(
                     &self,
-                    __stmt: &mut ::doctable::__private::Statement<'_>,
+                    __stmt: &mut ::doctable::__private::BinderOf<'_, __B>,
                 ) -> ::doctable::__private::Result<()> {
                     #bind
                     ::core::result::Result::Ok(())
                 }
 
-                fn __read(
-                    __row: &::doctable::__private::Row<'_>,
+                fn __read<__B: ::doctable::__private::Backend>(
+                    __row: &::doctable::__private::RowOf<'_, __B>,
                     __first: usize,
                 ) -> ::doctable::__private::Result<Self> {
                     #read
@@ -100,10 +100,10 @@ fn meta(table: &Table<'_>) -> TokenStream {
     let name = &table.name;
     let columns = table.stored_fields().map(|f| {
         let column = &f.column;
-        let text = quote!(::doctable::__private::SqlType::Text);
+        let json = quote!(::doctable::__private::SqlType::Json);
         let (sql_type, nullable) = match f.storage() {
-            Storage::Json => (text, quote!(false)),
-            Storage::NullableJson(_) => (text, quote!(true)),
+            Storage::Json => (json, quote!(false)),
+            Storage::NullableJson(_) => (json, quote!(true)),
             Storage::Column => {
                 let ct = column_type(f);
                 (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
@@ -221,7 +221,7 @@ fn bind(table: &Table<'_>) -> TokenStream {
             Storage::NullableJson(_) => quote!(#ct::option_to_json_sql(&self.#field)),
         };
         quote! {
-            ::doctable::__private::bind_value(__stmt, #index, #convert, #name, #column)?;
+            ::doctable::__private::bind_value::<__B>(__stmt, #index, #convert, #name, #column)?;
         }
     });
     quote!(#(#binds)*)
@@ -239,7 +239,7 @@ fn read(table: &Table<'_>) -> TokenStream {
         let ct = column_type(f);
         let at = index;
         index += 1;
-        let value = quote!(::doctable::__private::value_at(__row, __first + #at, #name)?);
+        let value = quote!(::doctable::__private::value_at::<__B>(__row, __first + #at, #name)?);
         let convert = match f.storage() {
             Storage::Column => quote!(#ct::from_sql(#value)),
             Storage::Json => quote!(#ct::from_json_sql(#value)),

@@ -38,10 +38,10 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
                     indexes: &[],
                     checks: &[],
                 };
-                fn __bind(&self, _: &mut ::doctable::__private::Statement<'_>) -> ::doctable::__private::Result<()> {
+                fn __bind<__B: ::doctable::__private::Backend>(&self, _: &mut ::doctable::__private::BinderOf<'_, __B>) -> ::doctable::__private::Result<()> {
                     ::doctable::__private::derive_failed()
                 }
-                fn __read(_: &::doctable::__private::Row<'_>, _: usize) -> ::doctable::__private::Result<Self> {
+                fn __read<__B: ::doctable::__private::Backend>(_: &::doctable::__private::RowOf<'_, __B>, _: usize) -> ::doctable::__private::Result<Self> {
                     ::doctable::__private::derive_failed()
                 }
                 fn __sql() -> &'static ::doctable::__private::StaticSql {

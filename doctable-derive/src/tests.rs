@@ -15,6 +15,7 @@ fn snapshot(name: &str, input: proc_macro2::TokenStream) {
     let file = syn::parse2::<syn::File>(output.clone())
         .unwrap_or_else(|e| panic!("the expansion of `{name}` does not parse: {e}\n{output}"));
     let actual = prettyplease::unparse(&file);
+    assert_backend_neutral(name, &actual);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     let path = dir.join(format!("{name}.rs.snap"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
@@ -45,6 +46,38 @@ fn snapshot(name: &str, input: proc_macro2::TokenStream) {
             actual.lines().nth(line).unwrap_or("<end>"),
         );
     }
+}
+
+/// What a backend-neutral expansion never names: the SQLite driver's items.
+/// Generated code reaches the backend only through `__B: Backend`.
+const DRIVER_ITEMS: &[&str] = &[
+    "rusqlite",
+    "Statement",
+    "ToSqlOutput",
+    "__private::Row<",
+    "Row<'_>",
+    "Connection",
+    "Sqlite",
+];
+
+fn assert_backend_neutral(name: &str, expansion: &str) {
+    for item in DRIVER_ITEMS {
+        assert!(
+            !expansion.contains(item),
+            "the expansion of `{name}` names the driver item `{item}`; generated code must stay backend-neutral:\n{expansion}"
+        );
+    }
+}
+
+#[test]
+fn the_neutrality_check_catches_a_driver_item() {
+    let caught = std::panic::catch_unwind(|| {
+        assert_backend_neutral(
+            "old",
+            "fn __bind(&self, s: &mut ::doctable::__private::Statement<'_>)",
+        );
+    });
+    assert!(caught.is_err());
 }
 
 #[test]

@@ -2,15 +2,15 @@
 
 use std::fmt;
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-
-use crate::dialect::SqlType;
 use crate::error::Error;
+use crate::value::{SqlType, ToValue, Value, ValueRef};
 
-/// A Rust type that can be stored in one SQLite column.
+/// A Rust type that can be stored in one column.
 ///
 /// The derive asks only this trait about a field's type, so a new column type is
-/// one impl of it. Implemented for `i8`–`i64`, `isize`, `u8`–`u64`, `usize`,
+/// one impl of it. It converts to and from the crate's own values
+/// ([`ToValue`] to bind, [`ValueRef`] to read), so an impl does not depend on
+/// the database driver and serves every backend. Implemented for `i8`–`i64`, `isize`, `u8`–`u64`, `usize`,
 /// `f32`, `f64`, `bool`, `String`, `Vec<u8>`, [`Json<T>`](crate::Json) and
 /// `Option<T>` of any of them (which makes the column nullable).
 ///
@@ -19,16 +19,15 @@ use crate::error::Error;
 /// on write the same way, because SQLite would store it as NULL.
 ///
 /// ```
-/// use doctable::{ColumnType, SqlType, ValueError};
-/// use doctable::rusqlite::types::{ToSqlOutput, Value, ValueRef};
+/// use doctable::{ColumnType, SqlType, ToValue, Value, ValueError, ValueRef};
 ///
 /// /// A word count that is never negative.
 /// struct Count(u32);
 ///
 /// impl ColumnType for Count {
 ///     const SQL_TYPE: SqlType = SqlType::Integer;
-///     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-///         Ok(ToSqlOutput::Owned(Value::Integer(i64::from(self.0))))
+///     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+///         Ok(ToValue::Owned(Value::Integer(i64::from(self.0))))
 ///     }
 ///     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
 ///         u32::from_sql(value).map(Count)
@@ -44,13 +43,13 @@ use crate::error::Error;
     note = "add `#[doctable(json)]` to the field to store it as JSON text (its type then needs serde's `Serialize` and `Deserialize`), or implement `doctable::ColumnType` for the type"
 )]
 pub trait ColumnType: Sized {
-    /// The storage class of the column.
+    /// The column's logical type, which each backend names in its DDL.
     const SQL_TYPE: SqlType;
     /// Whether the column may hold NULL (only `Option<T>` says yes).
     const NULLABLE: bool = false;
 
     /// The value to bind for `self`.
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError>;
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError>;
 
     /// Reads a stored value back.
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
@@ -117,19 +116,8 @@ impl ValueError {
     fn wrong_type(expected: &'static str, found: ValueRef<'_>) -> Self {
         ValueError::WrongType {
             expected,
-            found: storage_class(found),
+            found: found.kind(),
         }
-    }
-}
-
-/// The name of a value's storage class, for messages.
-pub(crate) fn storage_class(value: ValueRef<'_>) -> &'static str {
-    match value {
-        ValueRef::Null => "NULL",
-        ValueRef::Integer(_) => "INTEGER",
-        ValueRef::Real(_) => "REAL",
-        ValueRef::Text(_) => "TEXT",
-        ValueRef::Blob(_) => "BLOB",
     }
 }
 
@@ -138,12 +126,12 @@ macro_rules! integer_column {
         #[diagnostic::do_not_recommend]
         impl ColumnType for $ty {
             const SQL_TYPE: SqlType = SqlType::Integer;
-            fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+            fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
                 let v = i64::try_from(*self).map_err(|_| ValueError::OutOfRange {
                     value: self.to_string(),
                     target: "SQLite INTEGER (i64)",
                 })?;
-                Ok(ToSqlOutput::Owned(Value::Integer(v)))
+                Ok(ToValue::Owned(Value::Integer(v)))
             }
             fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
                 match value {
@@ -182,8 +170,8 @@ fn read_real(value: ValueRef<'_>) -> Result<f64, ValueError> {
 #[diagnostic::do_not_recommend]
 impl ColumnType for f64 {
     const SQL_TYPE: SqlType = SqlType::Real;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(*self)?)))
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Owned(Value::Real(refuse_nan(*self)?)))
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
         read_real(value)
@@ -193,10 +181,8 @@ impl ColumnType for f64 {
 #[diagnostic::do_not_recommend]
 impl ColumnType for f32 {
     const SQL_TYPE: SqlType = SqlType::Real;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(f64::from(
-            *self,
-        ))?)))
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Owned(Value::Real(refuse_nan(f64::from(*self))?)))
     }
     /// Narrows the stored f64; precision beyond f32's is dropped, as with `as`,
     /// but a finite value beyond f32's range is an error, not an infinity.
@@ -215,12 +201,13 @@ impl ColumnType for f32 {
 
 #[diagnostic::do_not_recommend]
 impl ColumnType for bool {
-    const SQL_TYPE: SqlType = SqlType::Integer;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Owned(Value::Integer(i64::from(*self))))
+    const SQL_TYPE: SqlType = SqlType::Bool;
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Owned(Value::Bool(*self)))
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
+            ValueRef::Bool(b) => Ok(b),
             ValueRef::Integer(0) => Ok(false),
             ValueRef::Integer(1) => Ok(true),
             ValueRef::Integer(i) => Err(ValueError::OutOfRange {
@@ -235,8 +222,8 @@ impl ColumnType for bool {
 #[diagnostic::do_not_recommend]
 impl ColumnType for String {
     const SQL_TYPE: SqlType = SqlType::Text;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.as_bytes())))
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Borrowed(ValueRef::Text(self.as_bytes())))
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
@@ -251,8 +238,8 @@ impl ColumnType for String {
 #[diagnostic::do_not_recommend]
 impl ColumnType for Vec<u8> {
     const SQL_TYPE: SqlType = SqlType::Blob;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::Blob(self)))
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Borrowed(ValueRef::Blob(self)))
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
         match value {
@@ -265,10 +252,10 @@ impl ColumnType for Vec<u8> {
 impl<V: ColumnType> ColumnType for Option<V> {
     const SQL_TYPE: SqlType = V::SQL_TYPE;
     const NULLABLE: bool = true;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         match self {
             Some(v) => v.to_sql(),
-            None => Ok(ToSqlOutput::Owned(Value::Null)),
+            None => Ok(ToValue::Owned(Value::Null)),
         }
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
@@ -330,17 +317,6 @@ or_null!(
     String,
     Vec<u8>
 );
-
-/// Converts a bind value into an owned value, for query builders that keep it.
-pub(crate) fn into_owned(out: ToSqlOutput<'_>) -> Result<Value, ValueError> {
-    match out {
-        ToSqlOutput::Borrowed(v) => Ok(v.into()),
-        ToSqlOutput::Owned(v) => Ok(v),
-        _ => Err(ValueError::Other(
-            "this value kind cannot be kept in a query expression".into(),
-        )),
-    }
-}
 
 #[cfg(test)]
 mod tests {

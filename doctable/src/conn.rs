@@ -2,27 +2,32 @@
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
+use crate::backend::{Backend, Dialect};
+use crate::error::Result;
 
-use crate::dialect;
-use crate::error::{Result, SqlContext};
+/// The connection type of backend `B`.
+pub(crate) type ConnOf<B> = <B as Backend>::Connection;
 
 mod sealed {
     pub trait Sealed {}
 }
 pub(crate) use sealed::Sealed;
 
-/// A way to reach a SQLite connection: [`Persistent`](crate::Persistent),
-/// [`PerQuery`](crate::PerQuery), a caller's own [`rusqlite::Connection`] or
-/// [`rusqlite::Transaction`], or the [`Tx`] handed to a transaction closure.
+/// A way to reach a database connection: [`Persistent`](crate::Persistent),
+/// [`PerQuery`](crate::PerQuery), a caller's own `rusqlite::Connection`,
+/// `Transaction` or `Savepoint`, or the [`Tx`] handed to a transaction closure.
 ///
 /// Every table operation takes `&impl Conn`, so the strategy is chosen by the
-/// caller, not baked into the table. The trait is sealed: the crate's own
-/// strategies cover the three ways of holding a connection.
+/// caller, not baked into the table; the backend is the strategy's
+/// [`Backend`](Conn::Backend), inferred at every call. The trait is sealed:
+/// the crate's own strategies cover the ways of holding a connection.
 pub trait Conn: Sealed {
-    /// Runs `f` with a connection. Used by generated code and the query builders.
+    /// The database engine this connection talks to.
+    type Backend: Backend;
+
+    /// Runs `f` with a connection. Used by the table operations and the query builders.
     #[doc(hidden)]
-    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R>;
+    fn with_connection<R>(&self, f: impl FnOnce(&ConnOf<Self::Backend>) -> Result<R>) -> Result<R>;
 
     /// Runs `f` inside one transaction on this connection: committed when
     /// `f` returns `Ok`, rolled back when it returns `Err` or panics; inside a
@@ -54,49 +59,76 @@ pub trait Conn: Sealed {
     /// assert_eq!(Word::count().get(&db)?, 0); // rolled back
     /// # Ok::<(), doctable::Error>(())
     /// ```
-    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
-        self.with_connection(|conn| atomically(conn, None, |conn| f(&Tx { conn })))
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, Self::Backend>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| {
+            atomically::<Self::Backend, R>(conn, None, |conn| f(&Tx { conn }))
+        })
     }
 }
 
 /// The connection inside a [`transaction`](crate::Persistent::transaction) closure. Pass it to table
 /// operations (`Doc::insert(tx, &doc)`) so they join the transaction.
-#[derive(Debug)]
-pub struct Tx<'c> {
-    conn: &'c Connection,
+///
+/// Its backend defaults to SQLite, so a closure may spell its argument `|tx: &Tx<'_>|`.
+#[cfg(feature = "sqlite")]
+pub struct Tx<'c, B: Backend = crate::sqlite::Sqlite> {
+    conn: &'c ConnOf<B>,
 }
 
-impl Tx<'_> {
-    /// The underlying rusqlite connection, for work the crate does not cover.
-    pub fn connection(&self) -> &Connection {
+/// The connection inside a transaction closure. Pass it to table operations
+/// (`Doc::insert(tx, &doc)`) so they join the transaction.
+#[cfg(not(feature = "sqlite"))]
+pub struct Tx<'c, B: Backend> {
+    conn: &'c ConnOf<B>,
+}
+
+impl<B: Backend> std::fmt::Debug for Tx<'_, B>
+where
+    ConnOf<B>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("conn", &self.conn).finish()
+    }
+}
+
+impl<B: Backend> Tx<'_, B> {
+    /// The backend's own connection (for SQLite, rusqlite's `Connection`),
+    /// for work the crate does not cover.
+    pub fn connection(&self) -> &ConnOf<B> {
         self.conn
     }
 
     /// A nested transaction (a savepoint): its changes are kept when `f`
     /// returns `Ok` and undone when it returns `Err` or panics, without
     /// ending the outer transaction.
-    pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+    pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_, B>) -> Result<R>) -> Result<R> {
         self.atomic(f)
     }
 }
 
-impl Sealed for Tx<'_> {}
-impl Conn for Tx<'_> {
-    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+impl<B: Backend> Sealed for Tx<'_, B> {}
+impl<B: Backend> Conn for Tx<'_, B> {
+    type Backend = B;
+    #[inline]
+    fn with_connection<R>(&self, f: impl FnOnce(&ConnOf<B>) -> Result<R>) -> Result<R> {
         f(self.conn)
     }
 }
 
 impl<C: Conn> Sealed for &C {}
 impl<C: Conn> Conn for &C {
-    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    type Backend = C::Backend;
+    #[inline]
+    fn with_connection<R>(&self, f: impl FnOnce(&ConnOf<C::Backend>) -> Result<R>) -> Result<R> {
         (**self).with_connection(f)
     }
 }
 
 impl<C: Conn> Sealed for Arc<C> {}
 impl<C: Conn> Conn for Arc<C> {
-    fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    type Backend = C::Backend;
+    #[inline]
+    fn with_connection<R>(&self, f: impl FnOnce(&ConnOf<C::Backend>) -> Result<R>) -> Result<R> {
         (**self).with_connection(f)
     }
 }
@@ -104,47 +136,55 @@ impl<C: Conn> Conn for Arc<C> {
 /// Runs `f` atomically on `conn`: in a new `BEGIN IMMEDIATE` transaction when
 /// the connection is in autocommit mode, else in a savepoint inside the
 /// transaction already open (which the crate never commits: it is the caller's).
-pub(crate) fn atomically<R>(
-    conn: &Connection,
+pub(crate) fn atomically<B: Backend, R>(
+    conn: &ConnOf<B>,
     table: Option<&str>,
-    f: impl FnOnce(&Connection) -> Result<R>,
+    f: impl FnOnce(&ConnOf<B>) -> Result<R>,
 ) -> Result<R> {
-    let outermost = conn.is_autocommit();
+    let outermost = B::is_autocommit(conn);
     let (begin, commit, rollback) = if outermost {
-        (dialect::BEGIN_WRITE, dialect::COMMIT, dialect::ROLLBACK)
+        (
+            <B::Dialect as Dialect>::BEGIN_WRITE,
+            <B::Dialect as Dialect>::COMMIT,
+            <B::Dialect as Dialect>::ROLLBACK,
+        )
     } else {
-        (dialect::SAVEPOINT, dialect::RELEASE, dialect::ROLLBACK_TO)
+        (
+            <B::Dialect as Dialect>::SAVEPOINT,
+            <B::Dialect as Dialect>::RELEASE,
+            <B::Dialect as Dialect>::ROLLBACK_TO,
+        )
     };
-    conn.execute_batch(begin).in_sql(table, begin)?;
-    let mut guard = RollbackGuard {
+    B::execute_batch(conn, table, begin)?;
+    let mut guard = RollbackGuard::<B> {
         conn,
         rollback,
         armed: true,
     };
     let value = f(conn)?;
     guard.armed = false;
-    if let Err(e) = conn.execute_batch(commit) {
+    if let Err(e) = B::execute_batch(conn, table, commit) {
         guard.armed = true;
-        return Err(crate::Error::sqlite(e, table, commit));
+        return Err(e);
     }
     Ok(value)
 }
 
 /// Rolls back on drop unless disarmed: covers both an `Err` from the closure
 /// (early return through `?`) and a panic unwinding through it.
-struct RollbackGuard<'c> {
-    conn: &'c Connection,
+struct RollbackGuard<'c, B: Backend> {
+    conn: &'c ConnOf<B>,
     rollback: &'static str,
     armed: bool,
 }
 
-impl Drop for RollbackGuard<'_> {
+impl<B: Backend> Drop for RollbackGuard<'_, B> {
     fn drop(&mut self) {
         if self.armed {
             // A failed rollback leaves nothing more to do here: SQLite rolls back
             // an open transaction itself when the connection closes or the next
             // BEGIN fails, and the original error is what the caller needs to see.
-            let _ = self.conn.execute_batch(self.rollback);
+            let _ = B::execute_batch(self.conn, None, self.rollback);
         }
     }
 }

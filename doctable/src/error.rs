@@ -212,18 +212,6 @@ fn row_suffix(row: &Option<String>) -> String {
     }
 }
 
-/// A value as SQL would print it, for messages (never for SQL text).
-pub(crate) fn sql_literal(value: rusqlite::types::ValueRef<'_>) -> String {
-    use rusqlite::types::ValueRef;
-    match value {
-        ValueRef::Null => "NULL".to_owned(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
-        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t).replace('\'', "''")),
-        ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
-    }
-}
-
 fn table_prefix(table: &Option<String>) -> String {
     match table {
         Some(t) => format!("table `{t}`: "),
@@ -261,42 +249,6 @@ impl Error {
                 source,
             },
             _ => Error::Sqlite { table, sql, source },
-        }
-    }
-
-    /// Adds the foreign keys of `meta` to a foreign key violation, which SQLite
-    /// reports without naming the key.
-    pub(crate) fn with_foreign_keys(self, meta: &crate::table::TableMeta) -> Self {
-        match self {
-            Error::Constraint {
-                table,
-                kind: ConstraintKind::ForeignKey,
-                mut message,
-                sql,
-                source,
-            } => {
-                let keys: Vec<String> = meta
-                    .columns
-                    .iter()
-                    .filter_map(|c| {
-                        c.references
-                            .map(|fk| format!("`{}` -> `{}`(`{}`)", c.name, fk.table, fk.column))
-                    })
-                    .collect();
-                if keys.is_empty() {
-                    message.push_str(" (another table's foreign key refers to the rows changed)");
-                } else {
-                    message.push_str(&format!(" (the table's foreign keys: {})", keys.join(", ")));
-                }
-                Error::Constraint {
-                    table,
-                    kind: ConstraintKind::ForeignKey,
-                    message,
-                    sql,
-                    source,
-                }
-            }
-            other => other,
         }
     }
 
@@ -350,7 +302,7 @@ fn file_moved(error: &rusqlite::Error) -> bool {
     match e.extended_code {
         rusqlite::ffi::SQLITE_READONLY_DBMOVED => true,
         rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK => {
-            crate::options::commit_refused_because_moved()
+            crate::sqlite::options::commit_refused_because_moved()
         }
         _ => false,
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
 
-use rusqlite::types::Value;
+use crate::value::{IntoValue, ToValue, Value, owned_params};
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
 use crate::dialect;
@@ -53,11 +53,18 @@ impl<T, V> Column<T, V> {
 
 /// Some SQL with its bound parameters, and the first error met while building
 /// it (reported when the query runs, with the table name).
+///
+/// The text is backend-neutral: quoted identifiers, operators, and a `?` at
+/// each parameter slot, whose byte offsets are recorded in `slots` as the
+/// builder writes them; each backend's dialect renders the slots as its
+/// placeholders when the statement runs (SQLite runs the `?` as they are).
 #[derive(Clone, Debug, Default)]
 #[doc(hidden)]
 pub struct Fragment {
     pub(crate) sql: String,
     pub(crate) params: Vec<Value>,
+    /// The byte offset in `sql` of each parameter slot, in order.
+    pub(crate) slots: Vec<usize>,
     pub(crate) error: Option<DeferredError>,
     /// The column's name while this is exactly one column: what a value
     /// compared with it is reported against when it cannot be converted.
@@ -89,7 +96,9 @@ impl Fragment {
 
     pub(crate) fn append(&mut self, other: Fragment) {
         self.column = None;
+        let base = self.sql.len();
         self.sql.push_str(&other.sql);
+        self.slots.extend(other.slots.iter().map(|at| at + base));
         self.params.extend(other.params);
         if self.error.is_none() {
             self.error = other.error;
@@ -100,6 +109,7 @@ impl Fragment {
     pub(crate) fn push_operand(&mut self, operand: Operand, column: &str) {
         match operand {
             Operand::Value(v) => {
+                self.slots.push(self.sql.len());
                 self.sql.push('?');
                 self.params.push(v);
             }
@@ -121,22 +131,6 @@ impl Fragment {
     }
 }
 
-/// Converts raw-SQL parameters to owned values, or says which one failed.
-pub(crate) fn owned_params<P: rusqlite::ToSql>(
-    params: impl IntoIterator<Item = P>,
-) -> Result<Vec<Value>, String> {
-    params
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            p.to_sql()
-                .map_err(|e| e.to_string())
-                .and_then(|out| crate::column_type::into_owned(out).map_err(|e| e.to_string()))
-                .map_err(|e| format!("parameter {}: {e}", i + 1))
-        })
-        .collect()
-}
-
 /// The right-hand side of a comparison or assignment, made by [`IntoOperand`].
 #[doc(hidden)]
 pub enum Operand {
@@ -151,7 +145,7 @@ pub enum Operand {
 impl Operand {
     /// A column value, converted through its [`ColumnType`].
     pub fn of<V: ColumnType>(value: &V) -> Operand {
-        match value.to_sql().and_then(crate::column_type::into_owned) {
+        match value.to_sql().map(ToValue::into_owned) {
             Ok(v) => Operand::Value(v),
             Err(e) => Operand::Invalid(e.to_string()),
         }
@@ -264,12 +258,16 @@ impl<T, V> Expr<T, V> {
     /// does not cover. The text is `'static` so values cannot be formatted into
     /// it by accident; pass them as `params`, one per `?`.
     ///
+    /// Write bare `?` placeholders: each backend renders them as its own
+    /// (`?` is found outside string literals, quoted identifiers and comments).
+    /// Numbered `?NNN` works on SQLite only.
+    ///
     /// ```
     /// # use doctable::{DocTable, Expr};
     /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
     /// let long: Expr<Doc, bool> = Expr::raw("length(\"body\") > ?", [200]);
     /// ```
-    pub fn raw<P: rusqlite::ToSql>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
+    pub fn raw<P: IntoValue>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
         let (params, error) = match owned_params(params) {
             Ok(params) => (params, None),
             Err(detail) => (
@@ -285,6 +283,12 @@ impl<T, V> Expr<T, V> {
             // `raw("a OR b").and(c)` is `(a OR b) AND c`.
             sql: format!("({sql})"),
             params,
+            // The only text with `?` the builder did not write: found by a
+            // quote- and comment-aware scan, shifted past the `(`.
+            slots: crate::backend::param_slots(sql)
+                .into_iter()
+                .map(|at| at + 1)
+                .collect(),
             error,
             column: None,
         })

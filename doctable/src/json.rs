@@ -1,11 +1,10 @@
 //! Columns stored as JSON text.
 
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::column_type::{ColumnType, ValueError};
-use crate::dialect::SqlType;
+use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 /// A value stored as JSON text. `#[doctable(json)]` on a field means the field
 /// is stored through this type; it can also be used as a field type directly.
@@ -40,16 +39,16 @@ pub struct Json<T>(pub T);
 )]
 pub trait JsonValue: Sized {
     /// `self` as JSON text, to bind.
-    fn to_json_sql(&self) -> Result<ToSqlOutput<'static>, ValueError>;
+    fn to_json_sql(&self) -> Result<ToValue<'static>, ValueError>;
     /// Reads stored JSON text back.
     fn from_json_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
 
     /// An `Option` of `Self` as a nullable JSON column: `None` is SQL NULL.
     #[doc(hidden)]
-    fn option_to_json_sql(value: &Option<Self>) -> Result<ToSqlOutput<'static>, ValueError> {
+    fn option_to_json_sql(value: &Option<Self>) -> Result<ToValue<'static>, ValueError> {
         match value {
             Some(v) => v.to_json_sql(),
-            None => Ok(ToSqlOutput::Owned(Value::Null)),
+            None => Ok(ToValue::Owned(Value::Null)),
         }
     }
 
@@ -65,9 +64,9 @@ pub trait JsonValue: Sized {
 
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned> JsonValue for T {
-    fn to_json_sql(&self) -> Result<ToSqlOutput<'static>, ValueError> {
+    fn to_json_sql(&self) -> Result<ToValue<'static>, ValueError> {
         serde_json::to_string(self)
-            .map(|text| ToSqlOutput::Owned(Value::Text(text)))
+            .map(|text| ToValue::Owned(Value::Text(text)))
             .map_err(ValueError::Json)
     }
 
@@ -76,15 +75,15 @@ impl<T: Serialize + DeserializeOwned> JsonValue for T {
             ValueRef::Text(bytes) => serde_json::from_slice(bytes).map_err(ValueError::Json),
             other => Err(ValueError::WrongType {
                 expected: "JSON TEXT",
-                found: crate::column_type::storage_class(other),
+                found: other.kind(),
             }),
         }
     }
 }
 
 impl<T: JsonValue> ColumnType for Json<T> {
-    const SQL_TYPE: SqlType = SqlType::Text;
-    fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
+    const SQL_TYPE: SqlType = SqlType::Json;
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         self.0.to_json_sql()
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {

@@ -67,25 +67,26 @@
 
 extern crate self as doctable;
 
+mod backend;
 mod column_type;
 mod conn;
 mod dialect;
 mod error;
+mod exec;
 mod expr;
-mod external;
 mod json;
 mod literal;
-mod options;
-mod per_query;
-mod persistent;
+mod meta;
 mod query;
 mod rows;
 mod schema;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod statements;
 mod table;
+mod value;
 
-#[doc(hidden)]
-pub mod private;
+mod private;
 
 /// Items used by the derive's generated code; not part of the public API.
 #[doc(hidden)]
@@ -93,16 +94,13 @@ pub mod __private {
     pub use crate::private::*;
 }
 
+pub use backend::{Backend, Dialect};
 pub use column_type::{ColumnType, Numeric, OrNull, Textual, ValueError};
 pub use conn::{Conn, Tx};
-pub use dialect::SqlType;
 pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
-pub use options::{Options, Synchronous};
-pub use per_query::PerQuery;
-pub use persistent::{BackupProgress, Persistent};
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
@@ -111,7 +109,18 @@ pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::options::{Options, Synchronous};
+#[cfg(feature = "sqlite")]
+pub use sqlite::per_query::PerQuery;
+#[cfg(feature = "sqlite")]
+pub use sqlite::persistent::{BackupProgress, Persistent};
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
+pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{Sqlite, SqliteDialect};
 
 /// The rusqlite version this crate is built on, for the external strategy.
+#[cfg(feature = "sqlite")]
 pub use rusqlite;

@@ -10,7 +10,7 @@
 //! would otherwise be answered with a list of these few dozen impls, where the
 //! trait's own message already says what the column expects.
 
-use rusqlite::types::Value;
+use crate::value::Value;
 
 use crate::column_type::ColumnType;
 use crate::expr::{IntoOperand, Operand};

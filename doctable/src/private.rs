@@ -1,36 +1,43 @@
 //! Items the derive's generated code uses. Not part of the public API.
+//!
+//! Generated code is generic over the backend (`__B`): it names rows and
+//! statements only as [`RowOf`] and [`BinderOf`], never a driver's type.
 
-pub use rusqlite::types::{ToSqlOutput, ValueRef};
-pub use rusqlite::{Row, Statement};
-
+pub use crate::backend::{Backend, param_slots};
 pub use crate::column_type::{ColumnType, ValueError};
-pub use crate::dialect::SqlType;
 pub use crate::error::Result;
 pub use crate::expr::Column;
 pub use crate::json::{Json, JsonValue};
 pub use crate::statements::StaticSql;
 pub use crate::table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
+pub use crate::value::{SqlType, ToValue, ValueRef};
 
-use crate::error::SqlContext;
+/// The statement type parameters are bound to, of backend `B`.
+pub type BinderOf<'s, B> = <B as Backend>::Binder<'s>;
+/// The row type columns are read from, of backend `B`.
+pub type RowOf<'r, B> = <B as Backend>::Row<'r>;
 
 /// Binds a converted value to parameter `index` of `stmt`.
 #[inline]
-pub fn bind_value(
-    stmt: &mut Statement<'_>,
+pub fn bind_value<B: Backend>(
+    stmt: &mut BinderOf<'_, B>,
     index: usize,
-    value: std::result::Result<ToSqlOutput<'_>, ValueError>,
+    value: std::result::Result<ToValue<'_>, ValueError>,
     table: &'static str,
     column: &'static str,
 ) -> Result<()> {
-    let out = value.map_err(|e| e.at(table, column))?;
-    stmt.raw_bind_parameter(index, out)
-        .in_sql(Some(table), "(binding a parameter)")
+    let value = value.map_err(|e| e.at(table, column))?;
+    B::bind(stmt, index, value, table)
 }
 
 /// The raw value of column `index` of `row`.
 #[inline]
-pub fn value_at<'r>(row: &'r Row<'_>, index: usize, table: &str) -> Result<ValueRef<'r>> {
-    row.get_ref(index).in_sql(Some(table), "(reading a row)")
+pub fn value_at<'r, B: Backend>(
+    row: &'r RowOf<'_, B>,
+    index: usize,
+    table: &str,
+) -> Result<ValueRef<'r>> {
+    B::value_at(row, index, table)
 }
 
 /// Locates a conversion result at `table.column`.
@@ -45,8 +52,17 @@ pub fn decode<V>(
 
 /// Reads column `index` of `row`.
 #[inline]
-pub fn read<V: ColumnType>(row: &Row<'_>, index: usize, table: &str, column: &str) -> Result<V> {
-    decode(V::from_sql(value_at(row, index, table)?), table, column)
+pub fn read<B: Backend, V: ColumnType>(
+    row: &RowOf<'_, B>,
+    index: usize,
+    table: &str,
+    column: &str,
+) -> Result<V> {
+    decode(
+        V::from_sql(value_at::<B>(row, index, table)?),
+        table,
+        column,
+    )
 }
 
 /// Stands in for the bodies of the impls emitted after a derive error. The

@@ -1,92 +1,89 @@
 //! Whole-row operations: insert, insert_many, get, update_row.
 
-use rusqlite::types::Value;
-
+use crate::backend::Backend;
 use crate::column_type::ColumnType;
-use crate::conn::{Conn, atomically};
-use crate::error::{Error, Result, SqlContext};
+use crate::conn::Conn;
+use crate::error::{Error, Result};
+use crate::exec::Stmt;
 use crate::expr::{IntoOperand, Operand};
 use crate::statements::InsertKind;
-use crate::table::{DocTable, HasPrimaryKey};
+use crate::table::{DocTable, HasPrimaryKey, read_row};
+use crate::value::{ToValue, Value};
 
-/// Runs the row statement `sql` for one row: returns (rows changed, last rowid).
-pub(crate) fn write_one<T: DocTable>(conn: &impl Conn, sql: &str, row: &T) -> Result<(usize, i64)> {
-    let table = T::META.name;
+/// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
+pub(crate) fn write_one<C: Conn, T: DocTable>(
+    conn: &C,
+    sql: &str,
+    row: &T,
+) -> Result<(usize, i64)> {
     conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(Some(table), sql)?;
-        row.__bind(&mut stmt)?;
-        let changed = stmt.raw_execute().in_sql(Some(table), sql)?;
-        Ok((changed, c.last_insert_rowid()))
+        let changed =
+            Stmt::write(T::META, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
+        Ok((changed, C::Backend::last_insert_id(c)))
     })
-    .map_err(|e| e.with_foreign_keys(T::META))
 }
 
 /// Runs the row statement `sql` once per row, in one transaction with one
 /// prepared statement: all rows or none. Returns the total of rows changed.
-pub(crate) fn write_many<'r, T: DocTable>(
-    conn: &impl Conn,
+pub(crate) fn write_many<'r, C: Conn, T: DocTable>(
+    conn: &C,
     sql: &str,
     rows: impl IntoIterator<Item = &'r T>,
 ) -> Result<usize> {
-    let table = T::META.name;
     conn.with_connection(|c| {
-        atomically(c, Some(table), |c| {
-            let mut stmt = c.prepare_cached(sql).in_sql(Some(table), sql)?;
-            let mut changed = 0;
-            for row in rows {
-                row.__bind(&mut stmt)?;
-                changed += stmt.raw_execute().in_sql(Some(table), sql)?;
-            }
-            Ok(changed)
-        })
+        Stmt::write(T::META, sql)
+            .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s))
     })
-    .map_err(|e| e.with_foreign_keys(T::META))
 }
 
-pub(crate) fn insert<T: DocTable>(
-    conn: &impl Conn,
+pub(crate) fn insert<C: Conn, T: DocTable>(
+    conn: &C,
     row: &T,
     kind: InsertKind,
 ) -> Result<(usize, i64)> {
-    write_one(conn, T::__sql().insert(T::META, kind), row)
+    write_one(conn, T::__sql().insert::<C::Backend>(T::META, kind), row)
 }
 
-pub(crate) fn insert_many<'r, T: DocTable>(
-    conn: &impl Conn,
+pub(crate) fn insert_many<'r, C: Conn, T: DocTable>(
+    conn: &C,
     rows: impl IntoIterator<Item = &'r T>,
     kind: InsertKind,
 ) -> Result<usize> {
-    write_many(conn, T::__sql().insert(T::META, kind), rows)
+    write_many(conn, T::__sql().insert::<C::Backend>(T::META, kind), rows)
 }
 
-pub(crate) fn insert_returning<T: DocTable>(conn: &impl Conn, row: &T) -> Result<T> {
+pub(crate) fn insert_returning<C: Conn, T: DocTable>(conn: &C, row: &T) -> Result<T> {
     let meta = T::META;
-    let sql = T::__sql().insert(meta, InsertKind::Returning);
+    let sql = T::__sql().insert::<C::Backend>(meta, InsertKind::Returning);
+    let mut stored = None;
     conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-        row.__bind(&mut stmt)?;
-        let mut rows = stmt.raw_query();
-        match rows.next().in_sql(Some(meta.name), sql)? {
-            Some(stored) => crate::table::read_row::<T>(stored, 0),
-            None => Err(Error::Usage(format!(
-                "table `{}`: INSERT ... RETURNING returned no row",
-                meta.name
-            ))),
-        }
+        Stmt::write(meta, sql).rows::<C::Backend>(
+            c,
+            |s| row.__bind::<C::Backend>(s),
+            |r| {
+                stored = Some(read_row::<C::Backend, T>(r, 0)?);
+                Ok(false)
+            },
+        )
+    })?;
+    stored.ok_or_else(|| {
+        Error::Usage(format!(
+            "table `{}`: INSERT ... RETURNING returned no row",
+            meta.name
+        ))
     })
-    .map_err(|e| e.with_foreign_keys(meta))
 }
 
 fn key_name<T: HasPrimaryKey>() -> &'static str {
     T::KEY.name()
 }
 
-pub(crate) fn get<T: HasPrimaryKey>(
-    conn: &impl Conn,
+pub(crate) fn get<C: Conn, T: HasPrimaryKey>(
+    conn: &C,
     key: impl IntoOperand<T, T::Key>,
 ) -> Result<Option<T>> {
     let meta = T::META;
-    let sql = T::__sql().get(meta, key_name::<T>());
+    let sql = T::__sql().get::<C::Backend>(meta, key_name::<T>());
     let key = match key.into_operand() {
         Operand::Value(v) => v,
         Operand::Invalid(detail) => {
@@ -99,19 +96,21 @@ pub(crate) fn get<T: HasPrimaryKey>(
             )));
         }
     };
+    let mut found = None;
     conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-        stmt.raw_bind_parameter(1, &key)
-            .in_sql(Some(meta.name), sql)?;
-        let mut rows = stmt.raw_query();
-        match rows.next().in_sql(Some(meta.name), sql)? {
-            Some(row) => crate::table::read_row::<T>(row, 0).map(Some),
-            None => Ok(None),
-        }
-    })
+        Stmt::read(meta.name, sql).rows::<C::Backend>(
+            c,
+            |s| C::Backend::bind(s, 1, ToValue::Borrowed(key.as_ref()), meta.name),
+            |row| {
+                found = Some(read_row::<C::Backend, T>(row, 0)?);
+                Ok(false)
+            },
+        )
+    })?;
+    Ok(found)
 }
 
-pub(crate) fn update_row<T: HasPrimaryKey>(conn: &impl Conn, row: &T) -> Result<()> {
+pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result<()> {
     let meta = T::META;
     let Some(key_index) = meta.primary_key else {
         return Err(Error::Usage(format!(
@@ -119,26 +118,24 @@ pub(crate) fn update_row<T: HasPrimaryKey>(conn: &impl Conn, row: &T) -> Result<
             meta.name
         )));
     };
-    let sql = T::__sql().update_row(meta, key_index);
-    conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-        row.__bind(&mut stmt)?;
-        let changed = stmt.raw_execute().in_sql(Some(meta.name), sql)?;
-        if changed == 0 {
-            return Err(Error::NotFound {
-                table: meta.name.to_owned(),
-                key: describe(row.__key()),
-            });
-        }
-        Ok(())
-    })
+    let sql = T::__sql().update_row::<C::Backend>(meta, key_index);
+    let changed = conn.with_connection(|c| {
+        Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))
+    })?;
+    if changed == 0 {
+        return Err(Error::NotFound {
+            table: meta.name.to_owned(),
+            key: describe(row.__key()),
+        });
+    }
+    Ok(())
 }
 
 /// A key value as SQL would print it, for messages.
 fn describe<V: ColumnType>(key: &V) -> String {
     match Operand::of(key) {
         Operand::Value(Value::Null) => "NULL (the row's key is not set)".to_owned(),
-        Operand::Value(value) => crate::error::sql_literal((&value).into()),
+        Operand::Value(value) => crate::value::sql_literal(value.as_ref()),
         Operand::Sql(_) | Operand::Invalid(_) => "(unprintable key)".to_owned(),
     }
 }

@@ -2,7 +2,8 @@
 
 use std::sync::OnceLock;
 
-use crate::dialect::{self, push_ident, push_ident_list, push_placeholder, push_qualified};
+use crate::backend::{BACKENDS, Backend, Conflict, Dialect};
+use crate::dialect::{push_ident, push_ident_list, push_qualified};
 use crate::table::TableMeta;
 
 /// The INSERT statements of a table: what happens on a uniqueness conflict,
@@ -25,16 +26,41 @@ impl InsertKind {
     fn slot(self) -> usize {
         self as usize
     }
+
+    fn conflict(self) -> Conflict {
+        match self {
+            InsertKind::Plain | InsertKind::Returning => Conflict::Fail,
+            InsertKind::OrIgnore => Conflict::Ignore,
+            InsertKind::OrReplace => Conflict::Replace,
+        }
+    }
 }
 
-/// The static statements of one table. The derive makes one `static` of these per table.
+/// The statements of one table rendered for one backend.
+#[derive(Debug)]
+struct Rendered {
+    inserts: [OnceLock<String>; InsertKind::COUNT],
+    get: OnceLock<String>,
+    update_row: OnceLock<String>,
+}
+
+impl Rendered {
+    const fn new() -> Self {
+        Rendered {
+            inserts: [const { OnceLock::new() }; InsertKind::COUNT],
+            get: OnceLock::new(),
+            update_row: OnceLock::new(),
+        }
+    }
+}
+
+/// The static statements of one table, rendered once per backend. The derive
+/// makes one `static` of these per table.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct StaticSql {
     columns: OnceLock<String>,
-    inserts: [OnceLock<String>; InsertKind::COUNT],
-    get: OnceLock<String>,
-    update_row: OnceLock<String>,
+    backends: [Rendered; BACKENDS],
 }
 
 impl Default for StaticSql {
@@ -48,10 +74,17 @@ impl StaticSql {
     pub const fn new() -> Self {
         StaticSql {
             columns: OnceLock::new(),
-            inserts: [const { OnceLock::new() }; InsertKind::COUNT],
-            get: OnceLock::new(),
-            update_row: OnceLock::new(),
+            backends: [const { Rendered::new() }; BACKENDS],
         }
+    }
+
+    /// The statements rendered for backend `B`.
+    #[inline]
+    fn of<B: Backend>(&self) -> &Rendered {
+        // In range: `backends` has `BACKENDS` slots and every backend's
+        // `SLOT` is below it; were it not, the first slot would serve.
+        let [first, ..] = &self.backends;
+        self.backends.get(B::SLOT).unwrap_or(first)
     }
 
     /// `"t"."a", "t"."b", ...`: every stored column, qualified, in declaration order.
@@ -69,17 +102,14 @@ impl StaticSql {
     }
 
     /// `INSERT [OR ...] INTO "t" ("a", ...) VALUES (?1, ...) [RETURNING ...]`.
-    pub(crate) fn insert(&self, meta: &TableMeta, kind: InsertKind) -> &str {
+    pub(crate) fn insert<B: Backend>(&self, meta: &TableMeta, kind: InsertKind) -> &str {
         // In range: `inserts` has `InsertKind::COUNT` slots, one per variant,
         // and `slot()` is the variant's discriminant.
         #[allow(clippy::indexing_slicing)]
-        let slot = &self.inserts[kind.slot()];
+        let slot = &self.of::<B>().inserts[kind.slot()];
         slot.get_or_init(|| {
-            let mut sql = String::from(match kind {
-                InsertKind::Plain | InsertKind::Returning => "INSERT INTO ",
-                InsertKind::OrIgnore => dialect::INSERT_OR_IGNORE,
-                InsertKind::OrReplace => dialect::INSERT_OR_REPLACE,
-            });
+            let conflict = kind.conflict();
+            let mut sql = String::from(B::Dialect::insert_prefix(conflict));
             push_ident(&mut sql, meta.name);
             sql.push_str(" (");
             push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
@@ -88,11 +118,12 @@ impl StaticSql {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                push_placeholder(&mut sql, i + 1);
+                B::Dialect::push_placeholder(&mut sql, i + 1);
             }
             sql.push(')');
+            sql.push_str(B::Dialect::insert_suffix(conflict));
             if kind == InsertKind::Returning {
-                sql.push_str(dialect::RETURNING);
+                sql.push_str(B::Dialect::RETURNING);
                 sql.push_str(self.columns(meta));
             }
             sql
@@ -100,23 +131,24 @@ impl StaticSql {
     }
 
     /// `SELECT <columns> FROM "t" WHERE "t"."key" = ?1`.
-    pub(crate) fn get(&self, meta: &TableMeta, key: &str) -> &str {
-        self.get.get_or_init(|| {
+    pub(crate) fn get<B: Backend>(&self, meta: &TableMeta, key: &str) -> &str {
+        self.of::<B>().get.get_or_init(|| {
             let mut sql = String::from("SELECT ");
             sql.push_str(self.columns(meta));
             sql.push_str(" FROM ");
             push_ident(&mut sql, meta.name);
             sql.push_str(" WHERE ");
             push_qualified(&mut sql, meta.name, key);
-            sql.push_str(" = ?1");
+            sql.push_str(" = ");
+            B::Dialect::push_placeholder(&mut sql, 1);
             sql
         })
     }
 
     /// `UPDATE "t" SET "a" = ?1, ... WHERE "key" = ?k`, numbered by declaration
     /// order, so the same binding as `insert` serves.
-    pub(crate) fn update_row(&self, meta: &TableMeta, key_index: usize) -> &str {
-        self.update_row.get_or_init(|| {
+    pub(crate) fn update_row<B: Backend>(&self, meta: &TableMeta, key_index: usize) -> &str {
+        self.of::<B>().update_row.get_or_init(|| {
             // `key_index` is `meta.primary_key`, an index into `meta.columns`;
             // were it not, the empty name would make SQLite refuse the statement.
             let key = meta.columns.get(key_index).map_or("", |c| c.name);
@@ -134,18 +166,18 @@ impl StaticSql {
                 first = false;
                 push_ident(&mut sql, c.name);
                 sql.push_str(" = ");
-                push_placeholder(&mut sql, i + 1);
+                B::Dialect::push_placeholder(&mut sql, i + 1);
             }
             if first {
                 // Only a key column: there is nothing to set, but the row must exist.
                 push_ident(&mut sql, key);
                 sql.push_str(" = ");
-                push_placeholder(&mut sql, key_index + 1);
+                B::Dialect::push_placeholder(&mut sql, key_index + 1);
             }
             sql.push_str(" WHERE ");
             push_ident(&mut sql, key);
             sql.push_str(" = ");
-            push_placeholder(&mut sql, key_index + 1);
+            B::Dialect::push_placeholder(&mut sql, key_index + 1);
             sql
         })
     }

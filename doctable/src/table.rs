@@ -1,16 +1,16 @@
 //! The `DocTable` trait: what the derive implements, and the table operations it gives.
 
-use rusqlite::{Row, Statement};
-
+use crate::backend::Backend;
 use crate::column_type::ColumnType;
 use crate::conn::Conn;
-use crate::dialect::SqlType;
 use crate::error::{Error, Result};
 use crate::expr::{Column, IntoOperand};
 use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update, Upsert};
 use crate::schema::{RebuildReport, SchemaDiff};
 use crate::statements::InsertKind;
 use crate::statements::StaticSql;
+
+pub use crate::meta::{ColumnMeta, ForeignKeyMeta, IndexMeta, TableMeta};
 
 /// A struct stored as a table. Implement it with `#[derive(DocTable)]`.
 ///
@@ -53,11 +53,11 @@ pub trait DocTable: Sized + 'static {
 
     /// Binds every stored column of `self`, in declaration order, to parameters `1..=n`.
     #[doc(hidden)]
-    fn __bind(&self, stmt: &mut Statement<'_>) -> Result<()>;
+    fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>) -> Result<()>;
 
     /// Reads a row whose stored columns start at index `first`, in declaration order.
     #[doc(hidden)]
-    fn __read(row: &Row<'_>, first: usize) -> Result<Self>;
+    fn __read<B: Backend>(row: &B::Row<'_>, first: usize) -> Result<Self>;
 
     /// This table's statement texts, built once.
     #[doc(hidden)]
@@ -68,13 +68,13 @@ pub trait DocTable: Sized + 'static {
     /// is added; any other difference is [`Error::SchemaMismatch`](crate::Error::SchemaMismatch)
     /// and nothing is changed.
     fn create_table(conn: &impl Conn) -> Result<()> {
-        crate::schema::create_table::<Self>(conn)
+        crate::schema::create_table::<_, Self>(conn)
     }
 
     /// What differs between the struct and its table in the file, as data:
     /// what `create_table` would do, and what it would refuse.
     fn schema_diff(conn: &impl Conn) -> Result<SchemaDiff> {
-        crate::schema::schema_diff::<Self>(conn)
+        crate::schema::schema_diff::<_, Self>(conn)
     }
 
     /// Rebuilds the table to match the struct, for changes `create_table`
@@ -86,15 +86,15 @@ pub trait DocTable: Sized + 'static {
     /// the table are kept; one the change would break stops the rebuild, named
     /// in the error. Must run outside a transaction.
     fn rebuild_table(conn: &impl Conn) -> Result<RebuildReport> {
-        crate::schema::rebuild_table::<Self>(conn)
+        crate::schema::rebuild_table::<_, Self>(conn)
     }
 
     /// Drops the table (and its indexes) if it exists.
     fn drop_table(conn: &impl Conn) -> Result<()> {
-        crate::schema::drop_table::<Self>(conn)
+        crate::schema::drop_table::<_, Self>(conn)
     }
 
-    /// The `INSERT` statement that `insert` and `insert_many` run, built once
+    /// The `INSERT` statement that `insert` and `insert_many` run on SQLite, built once
     /// per table (parameters `?1..?n` are the stored fields in declaration order).
     ///
     /// ```
@@ -103,8 +103,9 @@ pub trait DocTable: Sized + 'static {
     /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String }
     /// assert_eq!(Word::insert_sql(), r#"INSERT INTO "word" ("id", "text") VALUES (?1, ?2)"#);
     /// ```
+    #[cfg(feature = "sqlite")]
     fn insert_sql() -> &'static str {
-        Self::__sql().insert(Self::META, InsertKind::Plain)
+        Self::__sql().insert::<crate::sqlite::Sqlite>(Self::META, InsertKind::Plain)
     }
 
     /// Inserts one row and returns its rowid. An `Option<i64>` primary key that
@@ -180,15 +181,15 @@ pub trait DocTable: Sized + 'static {
     /// assert_eq!(long.len(), 1);
     /// # Ok::<(), doctable::Error>(())
     /// ```
-    fn select_sql<P: rusqlite::ToSql>(
+    fn select_sql<P: crate::value::IntoValue>(
         sql: &'static str,
         params: impl IntoIterator<Item = P>,
         conn: &impl Conn,
     ) -> Result<Vec<Self>> {
-        let params = crate::expr::owned_params(params).map_err(|detail| {
+        let params = crate::value::owned_params(params).map_err(|detail| {
             Error::conversion(Self::META.name, "(select_sql parameter)", detail)
         })?;
-        crate::query::select_sql(conn, sql, &params)
+        crate::query::select_sql(conn, sql, params)
     }
 
     /// The row with primary key `key`, if there is one.
@@ -237,13 +238,13 @@ pub trait DocTable: Sized + 'static {
 
 /// Reads a whole row of `T` whose columns start at `first`; a value that does
 /// not fit its field is reported with the row's primary key, when there is one.
-pub(crate) fn read_row<T: DocTable>(row: &Row<'_>, first: usize) -> Result<T> {
-    T::__read(row, first).map_err(|e| {
+pub(crate) fn read_row<B: Backend, T: DocTable>(row: &B::Row<'_>, first: usize) -> Result<T> {
+    T::__read::<B>(row, first).map_err(|e| {
         match T::META
             .primary_key
-            .and_then(|i| row.get_ref(first + i).ok())
+            .and_then(|i| B::value_at(row, first + i, T::META.name).ok())
         {
-            Some(key) => e.at_row(crate::error::sql_literal(key)),
+            Some(key) => e.at_row(crate::value::sql_literal(key)),
             None => e,
         }
     })
@@ -263,73 +264,4 @@ pub trait HasPrimaryKey: DocTable {
     /// The key field of `self`.
     #[doc(hidden)]
     fn __key(&self) -> &Self::Key;
-}
-
-/// A table as declared on its struct.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableMeta {
-    /// The table's name.
-    pub name: &'static str,
-    /// The stored columns, in declaration order (skipped fields are absent).
-    pub columns: &'static [ColumnMeta],
-    /// Index into `columns` of the primary key, if any.
-    pub primary_key: Option<usize>,
-    /// Indexes declared on fields and on the struct.
-    pub indexes: &'static [IndexMeta],
-    /// Table-level `CHECK` constraints, as SQL conditions.
-    pub checks: &'static [&'static str],
-}
-
-/// A column as declared on its field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ColumnMeta {
-    /// The column's name in the database.
-    pub name: &'static str,
-    /// Its storage class.
-    pub sql_type: SqlType,
-    /// Whether it may hold NULL.
-    pub nullable: bool,
-    /// Whether it is the primary key.
-    pub primary_key: bool,
-    /// Whether the key never reuses ids (`AUTOINCREMENT`).
-    pub autoincrement: bool,
-    /// Whether it has its own `UNIQUE` constraint.
-    pub unique: bool,
-    /// Its `DEFAULT` expression, as SQL.
-    pub default: Option<&'static str>,
-    /// Its `CHECK` constraint, as an SQL condition.
-    pub check: Option<&'static str>,
-    /// The column it references, if it is a foreign key.
-    pub references: Option<ForeignKeyMeta>,
-}
-
-/// A foreign key as declared with `references`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ForeignKeyMeta {
-    /// The referenced table.
-    pub table: &'static str,
-    /// The referenced column.
-    pub column: &'static str,
-    /// The `ON DELETE` action (`NO ACTION` unless declared).
-    pub on_delete: &'static str,
-    /// The `ON UPDATE` action (`NO ACTION` unless declared).
-    pub on_update: &'static str,
-}
-
-/// An index as declared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexMeta {
-    /// The index's name (index names are shared by all tables of a database).
-    pub name: &'static str,
-    /// The indexed columns, in order.
-    pub columns: &'static [&'static str],
-    /// Whether it is a `UNIQUE` index.
-    pub unique: bool,
-}
-
-impl TableMeta {
-    /// The primary key column, if any.
-    pub fn key_column(&self) -> Option<&ColumnMeta> {
-        self.primary_key.and_then(|i| self.columns.get(i))
-    }
 }

@@ -2,16 +2,15 @@
 
 use std::marker::PhantomData;
 
-use rusqlite::Row;
-use rusqlite::types::ValueRef;
-
 use super::select::{and_into, push_where};
 use super::{check, for_rows};
+use crate::backend::Backend;
 use crate::conn::Conn;
 use crate::dialect::{push_ident, push_qualified};
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOrder};
 use crate::table::DocTable;
+use crate::value::ValueRef;
 
 /// Marks the left table of a join, for [`InQuery`].
 #[derive(Debug)]
@@ -57,9 +56,9 @@ pub trait JoinKind {
     #[doc(hidden)]
     const KEYWORD: &'static str;
     #[doc(hidden)]
-    fn pair<A, B: DocTable>(
+    fn pair<D: Backend, A, B: DocTable>(
         left: A,
-        row: &Row<'_>,
+        row: &D::Row<'_>,
         first: usize,
         key_index: usize,
     ) -> Result<Self::Row<A, B>>;
@@ -68,26 +67,31 @@ pub trait JoinKind {
 impl JoinKind for Inner {
     type Row<A, B> = (A, B);
     const KEYWORD: &'static str = " JOIN ";
-    fn pair<A, B: DocTable>(left: A, row: &Row<'_>, first: usize, _: usize) -> Result<(A, B)> {
-        Ok((left, crate::table::read_row::<B>(row, first)?))
+    fn pair<D: Backend, A, B: DocTable>(
+        left: A,
+        row: &D::Row<'_>,
+        first: usize,
+        _: usize,
+    ) -> Result<(A, B)> {
+        Ok((left, crate::table::read_row::<D, B>(row, first)?))
     }
 }
 
 impl JoinKind for Outer {
     type Row<A, B> = (A, Option<B>);
     const KEYWORD: &'static str = " LEFT JOIN ";
-    fn pair<A, B: DocTable>(
+    fn pair<D: Backend, A, B: DocTable>(
         left: A,
-        row: &Row<'_>,
+        row: &D::Row<'_>,
         first: usize,
         key_index: usize,
     ) -> Result<(A, Option<B>)> {
         // A matched right row has a non-NULL join column (NULL never equals anything).
-        let key = crate::private::value_at(row, first + key_index, B::META.name)?;
+        let key = D::value_at(row, first + key_index, B::META.name)?;
         if matches!(key, ValueRef::Null) {
             Ok((left, None))
         } else {
-            Ok((left, Some(crate::table::read_row::<B>(row, first)?)))
+            Ok((left, Some(crate::table::read_row::<D, B>(row, first)?)))
         }
     }
 }
@@ -200,7 +204,7 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         self
     }
 
-    fn build(&self, limit: Option<u64>) -> Result<Fragment> {
+    fn build<D: Backend>(&self, limit: Option<u64>) -> Result<Fragment> {
         let (a, b) = (A::META, B::META);
         if let Some(what) = self.refused {
             return Err(Error::Usage(format!(
@@ -228,7 +232,7 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         q.sql.push_str(" ON ");
         q.append(self.on.clone());
         push_where(&mut q, &self.filter);
-        super::select::push_tail(
+        super::select::push_tail::<D>(
             &mut q,
             &self.order_by,
             super::select::tighter(limit, self.limit),
@@ -238,9 +242,10 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         Ok(q)
     }
 
-    /// The SQL text this query runs (values appear as `?`).
+    /// The SQL text this query runs on SQLite (values appear as `?`).
+    #[cfg(feature = "sqlite")]
     pub fn sql(&self) -> Result<String> {
-        self.build(None).map(|q| q.sql)
+        self.build::<crate::sqlite::Sqlite>(None).map(|q| q.sql)
     }
 
     /// Runs the join and reads every row.
@@ -263,13 +268,13 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         Ok(out)
     }
 
-    fn run(
+    fn run<C: Conn>(
         &self,
-        conn: &impl Conn,
+        conn: &C,
         limit: Option<u64>,
         mut each: impl FnMut(K::Row<A, B>) -> bool,
     ) -> Result<()> {
-        let q = self.build(limit)?;
+        let q = self.build::<C::Backend>(limit)?;
         let right_first = A::META.columns.len();
         // `right_key` names a column of `B` (it came from a `Column<B, _>`), so the
         // fallback is never taken.
@@ -279,9 +284,14 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
             .position(|c| c.name == self.right_key)
             .unwrap_or(0);
         conn.with_connection(|c| {
-            for_rows(c, A::META.name, &q.sql, &q.params, |row| {
-                let left = crate::table::read_row::<A>(row, 0)?;
-                Ok(each(K::pair::<A, B>(left, row, right_first, key_index)?))
+            for_rows::<C::Backend>(c, A::META.name, None, &q, |row| {
+                let left = crate::table::read_row::<C::Backend, A>(row, 0)?;
+                Ok(each(K::pair::<C::Backend, A, B>(
+                    left,
+                    row,
+                    right_first,
+                    key_index,
+                )?))
             })
         })
     }

@@ -12,11 +12,13 @@ pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
 pub use upsert::{ColumnList, Upsert};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, Row};
-
-use crate::error::{Error, Result, SqlContext};
+use crate::backend::{Backend, Dialect};
+use crate::conn::ConnOf;
+use crate::error::{Error, Result};
+use crate::exec::Stmt;
 use crate::expr::Fragment;
+use crate::table::TableMeta;
+use crate::value::Value;
 
 /// Fails with the first conversion error met while the query was built.
 fn check(table: &str, fragment: &Fragment) -> Result<()> {
@@ -26,70 +28,57 @@ fn check(table: &str, fragment: &Fragment) -> Result<()> {
     }
 }
 
-/// Binds every parameter, after checking there is exactly one value per
-/// placeholder (raw SQL could otherwise leave one silently NULL).
-fn bind_all(
-    stmt: &mut rusqlite::Statement<'_>,
+/// Renders `q` for backend `B`, binds its parameters and calls `each` per row
+/// until it returns `false`. `keys` is the table written to, for a write that
+/// reads rows back (`RETURNING`).
+fn for_rows<B: Backend>(
+    conn: &ConnOf<B>,
     table: &str,
-    sql: &str,
-    params: &[Value],
+    keys: Option<&TableMeta>,
+    q: &Fragment,
+    each: impl FnMut(&B::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
-    let expected = stmt.parameter_count();
-    if expected != params.len() {
-        return Err(Error::Usage(format!(
-            "table `{table}`: the SQL has {expected} parameter(s) but {} value(s) were given\n    SQL: {sql}",
-            params.len()
-        )));
-    }
-    for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, p).in_sql(Some(table), sql)?;
-    }
-    Ok(())
+    let sql = B::Dialect::render(&q.sql, &q.slots);
+    let stmt = Stmt {
+        table,
+        sql: &sql,
+        keys,
+    };
+    stmt.rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
 }
 
-/// Prepares (cached) `sql`, binds `params` and calls `each` per row until it returns `false`.
-fn for_rows(
-    conn: &Connection,
-    table: &str,
-    sql: &str,
-    params: &[Value],
-    mut each: impl FnMut(&Row<'_>) -> Result<bool>,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
-    bind_all(&mut stmt, table, sql, params)?;
-    let mut rows = stmt.raw_query();
-    while let Some(row) = rows.next().in_sql(Some(table), sql)? {
-        if !each(row)? {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Prepares (cached) `sql`, binds `params`, executes, returns the changed row count.
-fn execute(conn: &Connection, table: &str, sql: &str, params: &[Value]) -> Result<usize> {
-    let mut stmt = conn.prepare_cached(sql).in_sql(Some(table), sql)?;
-    bind_all(&mut stmt, table, sql, params)?;
-    stmt.raw_execute().in_sql(Some(table), sql)
+/// Renders `q` for backend `B`, binds its parameters, executes it as a write
+/// to the table of `meta`: the number of rows changed.
+fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Result<usize> {
+    let sql = B::Dialect::render(&q.sql, &q.slots);
+    let stmt = Stmt::write(meta, &sql);
+    stmt.execute::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params))
 }
 
 /// `SELECT <all columns> FROM <table> <sql>` with bound parameters.
-pub(crate) fn select_sql<T: crate::table::DocTable>(
-    conn: &impl crate::conn::Conn,
+pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::table::DocTable>(
+    conn: &C,
     sql: &'static str,
-    params: &[Value],
+    params: Vec<Value>,
 ) -> Result<Vec<T>> {
     let meta = T::META;
-    let mut text = String::from("SELECT ");
-    text.push_str(T::__sql().columns(meta));
-    text.push_str(" FROM ");
-    crate::dialect::push_ident(&mut text, meta.name);
-    text.push(' ');
-    text.push_str(sql);
+    let mut q = Fragment::default();
+    q.sql.push_str("SELECT ");
+    q.sql.push_str(T::__sql().columns(meta));
+    q.sql.push_str(" FROM ");
+    crate::dialect::push_ident(&mut q.sql, meta.name);
+    q.sql.push(' ');
+    let base = q.sql.len();
+    q.sql.push_str(sql);
+    q.slots = crate::backend::param_slots(sql)
+        .into_iter()
+        .map(|at| at + base)
+        .collect();
+    q.params = params;
     let mut out = Vec::new();
     conn.with_connection(|c| {
-        for_rows(c, meta.name, &text, params, |row| {
-            out.push(crate::table::read_row::<T>(row, 0)?);
+        for_rows::<C::Backend>(c, meta.name, None, &q, |row| {
+            out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
             Ok(true)
         })
     })?;

@@ -4,11 +4,17 @@ use std::marker::PhantomData;
 
 use super::select::{and_into, push_where};
 use super::{check, execute};
+use crate::backend::{Backend, Dialect};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOperand};
-use crate::table::DocTable;
+use crate::table::{DocTable, TableMeta};
+
+/// Runs the built write `q` on `conn`: the number of rows changed.
+fn run_write<C: Conn>(conn: &C, q: &Fragment, meta: &TableMeta) -> Result<usize> {
+    conn.with_connection(|c| execute::<C::Backend>(c, meta, q))
+}
 
 /// State of an update or delete that has not been told which rows: it cannot run.
 #[derive(Debug, Clone, Copy)]
@@ -102,10 +108,7 @@ impl<T: DocTable, S> Update<T, S> {
     where
         S: RowsChosen,
     {
-        let q = self.build()?;
-        let table = T::META.name;
-        conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
-            .map_err(|e| e.with_foreign_keys(T::META))
+        run_write(conn, &self.build()?, T::META)
     }
 
     /// Runs the update and returns the changed rows as they are now stored
@@ -114,18 +117,21 @@ impl<T: DocTable, S> Update<T, S> {
     where
         S: RowsChosen,
     {
+        self.returning_in(conn)
+    }
+
+    fn returning_in<C: Conn>(&self, conn: &C) -> Result<Vec<T>> {
         let mut q = self.build()?;
-        let table = T::META.name;
-        q.sql.push_str(crate::dialect::RETURNING);
+        q.sql
+            .push_str(<<C::Backend as Backend>::Dialect as Dialect>::RETURNING);
         q.sql.push_str(T::__sql().columns(T::META));
         let mut out = Vec::new();
         conn.with_connection(|c| {
-            super::for_rows(c, table, &q.sql, &q.params, |row| {
-                out.push(crate::table::read_row::<T>(row, 0)?);
+            super::for_rows::<C::Backend>(c, T::META.name, Some(T::META), &q, |row| {
+                out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
                 Ok(true)
             })
-        })
-        .map_err(|e| e.with_foreign_keys(T::META))?;
+        })?;
         Ok(out)
     }
 
@@ -202,7 +208,6 @@ impl<T: DocTable, S> Delete<T, S> {
         push_ident(&mut q.sql, table);
         push_where(&mut q, &self.filter);
         check(table, &q)?;
-        conn.with_connection(|c| execute(c, table, &q.sql, &q.params))
-            .map_err(|e| e.with_foreign_keys(T::META))
+        run_write(conn, &q, T::META)
     }
 }

@@ -1,11 +1,11 @@
 //! `Doc::select()`, `Doc::select_cols(..)` and `Doc::count()`.
 
-use std::fmt::Write;
 use std::marker::PhantomData;
 
 use super::join::{Inner, Join, JoinKind, Joinable, Outer};
 use super::selection::Selection;
 use super::{check, for_rows};
+use crate::backend::{Backend, Dialect};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::Result;
@@ -139,8 +139,9 @@ impl<T: DocTable, S> Select<T, S> {
 }
 
 impl<T: DocTable, S: Selection<T>> Select<T, S> {
-    /// The SQL text and parameters this query runs, with `limit` overriding its own.
-    fn build(&self, limit: Option<u64>) -> Fragment {
+    /// The SQL text and parameters this query runs on backend `B`, with
+    /// `limit` overriding its own.
+    fn build<B: Backend>(&self, limit: Option<u64>) -> Fragment {
         let mut q = Fragment::default();
         q.sql.push_str(if self.distinct {
             "SELECT DISTINCT "
@@ -156,7 +157,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
             q.sql.push_str(" HAVING ");
             q.append(h.clone());
         }
-        push_tail(
+        push_tail::<B>(
             &mut q,
             &self.order_by,
             tighter(limit, self.limit),
@@ -165,22 +166,36 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         q
     }
 
-    /// The SQL text this query runs (values appear as `?`).
+    /// The SQL text this query runs on SQLite (values appear as `?`).
+    #[cfg(feature = "sqlite")]
     pub fn sql(&self) -> String {
-        self.build(None).sql
+        self.build::<crate::sqlite::Sqlite>(None).sql
+    }
+
+    /// Runs the query (at most `limit` rows, when given) and hands each row
+    /// to `each` until it returns `false`.
+    fn run<C: Conn>(
+        &self,
+        conn: &C,
+        limit: Option<u64>,
+        mut each: impl FnMut(S::Row) -> Result<bool>,
+    ) -> Result<()> {
+        let q = self.build::<C::Backend>(limit);
+        let table = T::META.name;
+        check(table, &q)?;
+        conn.with_connection(|c| {
+            for_rows::<C::Backend>(c, table, None, &q, |row| {
+                each(self.selection.read::<C::Backend>(row, &mut 0)?)
+            })
+        })
     }
 
     /// Runs the query and reads every row.
     pub fn all(&self, conn: &impl Conn) -> Result<Vec<S::Row>> {
-        let q = self.build(None);
-        let table = T::META.name;
-        check(table, &q)?;
         let mut out = Vec::new();
-        conn.with_connection(|c| {
-            for_rows(c, table, &q.sql, &q.params, |row| {
-                out.push(self.selection.read(row, &mut 0)?);
-                Ok(true)
-            })
+        self.run(conn, None, |row| {
+            out.push(row);
+            Ok(true)
         })?;
         Ok(out)
     }
@@ -210,14 +225,9 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         conn: &impl Conn,
         mut f: impl FnMut(S::Row) -> Result<()>,
     ) -> Result<()> {
-        let q = self.build(None);
-        let table = T::META.name;
-        check(table, &q)?;
-        conn.with_connection(|c| {
-            for_rows(c, table, &q.sql, &q.params, |row| {
-                f(self.selection.read(row, &mut 0)?)?;
-                Ok(true)
-            })
+        self.run(conn, None, |row| {
+            f(row)?;
+            Ok(true)
         })
     }
 
@@ -259,7 +269,11 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
 
     /// Whether the query matches any row (`SELECT EXISTS (...)`).
     pub fn exists(&self, conn: &impl Conn) -> Result<bool> {
-        let inner = self.build(Some(1));
+        self.exists_in(conn)
+    }
+
+    fn exists_in<C: Conn>(&self, conn: &C) -> Result<bool> {
+        let inner = self.build::<C::Backend>(Some(1));
         let table = T::META.name;
         check(table, &inner)?;
         let mut q = Fragment::default();
@@ -268,8 +282,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         q.sql.push(')');
         let mut found = false;
         conn.with_connection(|c| {
-            for_rows(c, table, &q.sql, &q.params, |row| {
-                found = crate::private::read::<bool>(row, 0, table, "EXISTS")?;
+            for_rows::<C::Backend>(c, table, None, &q, |row| {
+                found = crate::private::read::<C::Backend, bool>(row, 0, table, "EXISTS")?;
                 Ok(false)
             })
         })?;
@@ -278,15 +292,10 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
 
     /// Runs the query for its first row only.
     pub fn first(&self, conn: &impl Conn) -> Result<Option<S::Row>> {
-        let q = self.build(Some(1));
-        let table = T::META.name;
-        check(table, &q)?;
         let mut out = None;
-        conn.with_connection(|c| {
-            for_rows(c, table, &q.sql, &q.params, |row| {
-                out = Some(self.selection.read(row, &mut 0)?);
-                Ok(false)
-            })
+        self.run(conn, Some(1), |row| {
+            out = Some(row);
+            Ok(false)
         })?;
         Ok(out)
     }
@@ -300,27 +309,17 @@ pub(super) fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Appends ` ORDER BY ... LIMIT n OFFSET m` as far as each is given.
-///
-/// LIMIT and OFFSET are written as integer literals, not bound: SQLite's
-/// planner reads a LIMIT parameter's value, which marks the parameter so that
-/// every new binding re-prepares the whole statement at its next step (measured:
-/// one full re-prepare per query, 11% more work on a 100-row query). They are
-/// formatted from `u64`s, so no text of the caller's reaches the SQL.
-pub(super) fn push_tail(
+/// Appends ` ORDER BY ... LIMIT n OFFSET m` as far as each is given, LIMIT
+/// and OFFSET in the dialect's spelling (formatted from `u64`s, so no text of
+/// the caller's reaches the SQL).
+pub(super) fn push_tail<B: Backend>(
     q: &mut Fragment,
     order_by: &[Fragment],
     limit: Option<u64>,
     offset: Option<u64>,
 ) {
     push_list(q, " ORDER BY ", order_by);
-    if limit.is_some() || offset.is_some() {
-        // SQLite reads a negative LIMIT as "no limit".
-        let _ = write!(q.sql, " LIMIT {}", limit.map_or(-1, saturate));
-    }
-    if let Some(offset) = offset {
-        let _ = write!(q.sql, " OFFSET {}", saturate(offset));
-    }
+    B::Dialect::push_limit_offset(&mut q.sql, limit, offset);
 }
 
 impl<A: DocTable> Select<A, super::AllColumns> {
@@ -373,10 +372,6 @@ impl<A: DocTable> Select<A, super::AllColumns> {
     }
 }
 
-fn saturate(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 fn push_list(q: &mut Fragment, keyword: &str, items: &[Fragment]) {
     for (i, item) in items.iter().enumerate() {
         q.sql.push_str(if i == 0 { keyword } else { ", " });
@@ -407,6 +402,10 @@ impl<T: DocTable> Count<T> {
 
     /// Runs the count.
     pub fn get(&self, conn: &impl Conn) -> Result<i64> {
+        self.get_in(conn)
+    }
+
+    fn get_in<C: Conn>(&self, conn: &C) -> Result<i64> {
         let table = T::META.name;
         let mut q = Fragment::default();
         q.sql.push_str("SELECT count(*) FROM ");
@@ -415,8 +414,8 @@ impl<T: DocTable> Count<T> {
         check(table, &q)?;
         let mut count = 0;
         conn.with_connection(|c| {
-            for_rows(c, table, &q.sql, &q.params, |row| {
-                count = crate::private::read::<i64>(row, 0, table, "count(*)")?;
+            for_rows::<C::Backend>(c, table, None, &q, |row| {
+                count = crate::private::read::<C::Backend, i64>(row, 0, table, "count(*)")?;
                 Ok(false)
             })
         })?;

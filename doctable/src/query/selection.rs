@@ -1,9 +1,8 @@
 //! What a select reads per row: the whole struct, a column, an expression, or a tuple of those.
 
-use rusqlite::Row;
-
+use crate::backend::Backend;
 use crate::column_type::ColumnType;
-use crate::error::{Error, Result, SqlContext};
+use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment};
 use crate::table::DocTable;
 
@@ -22,7 +21,7 @@ pub trait Selection<T> {
     fn push_sql(&self, out: &mut Fragment);
     /// Reads one row, starting at column `*next`, and moves `*next` past what it read.
     #[doc(hidden)]
-    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<Self::Row>;
+    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<Self::Row>;
 }
 
 /// Every stored column of the table: what `select()` reads.
@@ -34,16 +33,20 @@ impl<T: DocTable> Selection<T> for AllColumns {
     fn push_sql(&self, out: &mut Fragment) {
         out.sql.push_str(T::__sql().columns(T::META));
     }
-    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<T> {
-        let value = crate::table::read_row::<T>(row, *next)?;
+    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<T> {
+        let value = crate::table::read_row::<B, T>(row, *next)?;
         *next += T::META.columns.len();
         Ok(value)
     }
 }
 
-fn read_one<T: DocTable, V: ColumnType>(row: &Row<'_>, next: &mut usize, name: &str) -> Result<V> {
+fn read_one<B: Backend, T: DocTable, V: ColumnType>(
+    row: &B::Row<'_>,
+    next: &mut usize,
+    name: &str,
+) -> Result<V> {
     let table = T::META.name;
-    let value = row.get_ref(*next).in_sql(Some(table), "(reading a row)")?;
+    let value = B::value_at(row, *next, table)?;
     *next += 1;
     V::from_sql(value).map_err(|e| e.at(table, name))
 }
@@ -53,8 +56,8 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Column<T, V> {
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.expr().fragment);
     }
-    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<V> {
-        read_one::<T, V>(row, next, self.name())
+    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
+        read_one::<B, T, V>(row, next, self.name())
     }
 }
 
@@ -63,9 +66,9 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Expr<T, V> {
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.fragment.clone());
     }
-    fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<V> {
+    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
         let name = self.fragment.sql.clone();
-        read_one::<T, V>(row, next, &name).map_err(|e| match e {
+        read_one::<B, T, V>(row, next, &name).map_err(|e| match e {
             Error::Conversion {
                 table, row, detail, ..
             } => Error::Conversion {
@@ -92,8 +95,8 @@ macro_rules! tuple_selection {
                 )+
                 let _ = first;
             }
-            fn read(&self, row: &Row<'_>, next: &mut usize) -> Result<Self::Row> {
-                Ok(($(self.$index.read(row, next)?,)+))
+            fn read<__B: Backend>(&self, row: &__B::Row<'_>, next: &mut usize) -> Result<Self::Row> {
+                Ok(($(self.$index.read::<__B>(row, next)?,)+))
             }
         }
     };

@@ -2,10 +2,12 @@
 
 use std::marker::PhantomData;
 
+use crate::backend::{Backend, Dialect};
 use crate::conn::Conn;
 use crate::dialect::{self, push_ident};
 use crate::error::{Error, Result};
 use crate::expr::Column;
+use crate::statements::InsertKind;
 use crate::table::DocTable;
 
 /// One or more columns of table `T`: a column, or a tuple of up to 8 columns.
@@ -96,7 +98,7 @@ impl<T: DocTable> Upsert<T> {
         self
     }
 
-    fn sql(&self) -> Result<String> {
+    fn sql<B: Backend>(&self) -> Result<String> {
         let meta = T::META;
         let Some(update) = &self.update else {
             return Err(Error::Usage(format!(
@@ -110,7 +112,7 @@ impl<T: DocTable> Upsert<T> {
                 meta.name
             )));
         }
-        let mut sql = T::insert_sql().to_owned();
+        let mut sql = T::__sql().insert::<B>(meta, InsertKind::Plain).to_owned();
         sql.push_str(" ON CONFLICT (");
         dialect::push_ident_list(&mut sql, self.target.iter().copied());
         sql.push_str(") DO ");
@@ -124,7 +126,7 @@ impl<T: DocTable> Upsert<T> {
                 }
                 push_ident(&mut sql, name);
                 sql.push_str(" = ");
-                sql.push_str(dialect::EXCLUDED);
+                sql.push_str(B::Dialect::EXCLUDED);
                 sql.push('.');
                 push_ident(&mut sql, name);
             }
@@ -134,7 +136,11 @@ impl<T: DocTable> Upsert<T> {
 
     /// Writes one row; returns how many rows changed (0 when `do_nothing` skipped it).
     pub fn run(&self, conn: &impl Conn, row: &T) -> Result<usize> {
-        let sql = self.sql()?;
+        self.run_in(conn, row)
+    }
+
+    fn run_in<C: Conn>(&self, conn: &C, row: &T) -> Result<usize> {
+        let sql = self.sql::<C::Backend>()?;
         crate::rows::write_one(conn, &sql, row).map(|(changed, _)| changed)
     }
 
@@ -144,7 +150,15 @@ impl<T: DocTable> Upsert<T> {
         conn: &impl Conn,
         rows: impl IntoIterator<Item = &'r T>,
     ) -> Result<usize> {
-        let sql = self.sql()?;
+        self.run_many_in(conn, rows)
+    }
+
+    fn run_many_in<'r, C: Conn>(
+        &self,
+        conn: &C,
+        rows: impl IntoIterator<Item = &'r T>,
+    ) -> Result<usize> {
+        let sql = self.sql::<C::Backend>()?;
         crate::rows::write_many(conn, &sql, rows)
     }
 }

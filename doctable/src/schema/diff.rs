@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use super::reflect::{ColumnInfo, TableSchema};
 use super::{column_definition, index_matches};
-use crate::dialect::SqlType;
+use crate::backend::Dialect;
+use crate::sqlite::reflect::{ColumnInfo, TableSchema};
 use crate::table::{ColumnMeta, TableMeta};
 
 /// What differs between a struct and its table in the database file,
@@ -128,9 +128,13 @@ fn normalize_default(sql: &str) -> &str {
         .map_or(trimmed, str::trim)
 }
 
-fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) -> bool {
-    let rowid_alias = column.primary_key && column.sql_type == SqlType::Integer;
-    let same_type = SqlType::affinity_of(&disk.declared_type) == Some(column.sql_type);
+fn column_differs<D: Dialect>(
+    column: &ColumnMeta,
+    disk: &ColumnInfo,
+    schema: &TableSchema,
+) -> bool {
+    let rowid_alias = D::key_is_not_null(column);
+    let same_type = D::same_type(&disk.declared_type, column.sql_type);
     let same_null = disk.not_null != column.nullable || rowid_alias;
     let same_key = (disk.primary_key > 0) == column.primary_key;
     let disk_unique = schema.indexes.iter().any(|i| {
@@ -157,7 +161,7 @@ fn column_differs(column: &ColumnMeta, disk: &ColumnInfo, schema: &TableSchema) 
     !(same_type && same_null && same_key && disk_unique == column.unique && same_default && same_fk)
 }
 
-pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff {
+pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff {
     let mut changes = Vec::new();
     let Some(schema) = schema else {
         return SchemaDiff {
@@ -172,29 +176,29 @@ pub(crate) fn diff(meta: &TableMeta, schema: Option<&TableSchema>) -> SchemaDiff
     };
     for column in meta.columns {
         match schema.column(column.name) {
-            Some(disk) if column_differs(column, disk, schema) => {
+            Some(disk) if column_differs::<D>(column, disk, schema) => {
                 changes.push(mismatch(
                     column.name,
-                    column_definition(column),
+                    column_definition::<D>(column),
                     describe_disk(disk, schema),
                 ));
             }
             Some(_) => {}
             None if column.primary_key || column.unique => changes.push(mismatch(
                 column.name,
-                column_definition(column),
+                column_definition::<D>(column),
                 "no such column (a key or UNIQUE column cannot be added to an existing table)"
                     .into(),
             )),
             None if column.nullable || column.default.is_some() => {
                 changes.push(SchemaChange::AddColumn {
                     column: column.name.to_owned(),
-                    definition: column_definition(column),
+                    definition: column_definition::<D>(column),
                 })
             }
             None => changes.push(mismatch(
                 column.name,
-                column_definition(column),
+                column_definition::<D>(column),
                 "no such column (it can be added only if it is an Option or has a default)".into(),
             )),
         }

@@ -1,22 +1,21 @@
 //! Creating tables, and keeping an existing table in step with its struct.
 
 mod diff;
-mod rebuild;
-mod reflect;
 
+pub use crate::sqlite::rebuild::RebuildReport;
+pub use crate::sqlite::reflect::{
+    ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table,
+};
 pub use diff::{SchemaChange, SchemaDiff};
-pub use rebuild::RebuildReport;
-pub use reflect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table};
 
-use rusqlite::Connection;
-
-use crate::conn::{Conn, atomically};
-use crate::dialect::{SqlType, push_ident, push_ident_list};
-use crate::error::{Error, Result, SqlContext};
+use crate::backend::{Backend, Dialect};
+use crate::conn::{Conn, ConnOf, atomically};
+use crate::dialect::{push_ident, push_ident_list};
+use crate::error::{Error, Result};
 use crate::table::{ColumnMeta, DocTable, IndexMeta, TableMeta};
 
-/// `CREATE TABLE IF NOT EXISTS "name" (...)` for a table's columns.
-pub(crate) fn create_table_sql(meta: &TableMeta, name: &str) -> String {
+/// `CREATE TABLE IF NOT EXISTS "name" (...)` for a table's columns, in dialect `D`.
+pub(crate) fn create_table_sql<D: Dialect>(meta: &TableMeta, name: &str) -> String {
     let mut sql = String::from("CREATE TABLE IF NOT EXISTS ");
     push_ident(&mut sql, name);
     sql.push_str(" (\n");
@@ -25,7 +24,7 @@ pub(crate) fn create_table_sql(meta: &TableMeta, name: &str) -> String {
             sql.push_str(",\n");
         }
         sql.push_str("    ");
-        push_column_def(&mut sql, column);
+        push_column_def::<D>(&mut sql, column);
     }
     for check in meta.checks {
         sql.push_str(",\n    CHECK (");
@@ -36,28 +35,19 @@ pub(crate) fn create_table_sql(meta: &TableMeta, name: &str) -> String {
     sql
 }
 
-/// A column's definition, as in `CREATE TABLE`.
-pub(crate) fn column_definition(column: &ColumnMeta) -> String {
+/// A column's definition, as in `CREATE TABLE`, in dialect `D`.
+pub(crate) fn column_definition<D: Dialect>(column: &ColumnMeta) -> String {
     let mut sql = String::new();
-    push_column_def(&mut sql, column);
+    push_column_def::<D>(&mut sql, column);
     sql
 }
 
-/// `"name" TYPE [PRIMARY KEY [AUTOINCREMENT]] [NOT NULL] [UNIQUE] [DEFAULT (...)]`.
-fn push_column_def(sql: &mut String, column: &ColumnMeta) {
+/// `"name" TYPE [key clause] [NOT NULL] [UNIQUE] [DEFAULT (...)]`.
+fn push_column_def<D: Dialect>(sql: &mut String, column: &ColumnMeta) {
     push_ident(sql, column.name);
     sql.push(' ');
-    sql.push_str(column.sql_type.name());
-    if column.primary_key {
-        sql.push_str(" PRIMARY KEY");
-        if column.autoincrement {
-            sql.push_str(" AUTOINCREMENT");
-        }
-    }
-    // An INTEGER PRIMARY KEY is the rowid and never NULL; other keys need saying so,
-    // because SQLite lets a non-integer primary key hold NULL.
-    let rowid_alias = column.primary_key && column.sql_type == SqlType::Integer;
-    if !column.nullable && !rowid_alias {
+    D::push_type_and_key(sql, column);
+    if !column.nullable && !D::key_is_not_null(column) {
         sql.push_str(" NOT NULL");
     }
     if column.unique {
@@ -117,32 +107,39 @@ pub(crate) fn index_matches(declared: &IndexMeta, found: &IndexInfo) -> bool {
             .all(|(a, b)| a.eq_ignore_ascii_case(b))
 }
 
-fn execute(conn: &Connection, table: &str, sql: &str) -> Result<()> {
-    conn.execute_batch(sql).in_sql(Some(table), sql)
+fn execute_ddl<B: Backend>(conn: &ConnOf<B>, table: &str, sql: &str) -> Result<()> {
+    B::execute_batch(conn, Some(table), sql)
 }
 
-fn create_indexes(conn: &Connection, meta: &TableMeta) -> Result<()> {
+fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<()> {
     for index in meta.indexes {
-        execute(conn, meta.name, &create_index_sql(meta.name, index))?;
+        execute_ddl::<B>(conn, meta.name, &create_index_sql(meta.name, index))?;
     }
     Ok(())
+}
+
+/// DDL on a SQLite connection, for the SQLite-only rebuild.
+#[cfg(feature = "sqlite")]
+pub(crate) fn execute(conn: &rusqlite::Connection, table: &str, sql: &str) -> Result<()> {
+    execute_ddl::<crate::sqlite::Sqlite>(conn, table, sql)
+}
+
+/// The declared indexes on a SQLite connection, for the SQLite-only rebuild.
+#[cfg(feature = "sqlite")]
+pub(crate) fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> Result<()> {
+    create_indexes_in::<crate::sqlite::Sqlite>(conn, meta)
 }
 
 /// The diff of `meta` against the file, with declared indexes whose names
 /// another table's index already holds turned into mismatches: index names are
 /// shared by the whole database, so `CREATE INDEX IF NOT EXISTS` would do nothing.
-fn diff_in_file(conn: &Connection, meta: &TableMeta) -> Result<SchemaDiff> {
-    let schema = reflect::reflect(conn, meta.name)?;
-    let mut diff = diff::diff(meta, schema.as_ref());
-    let sql =
-        "SELECT tbl_name FROM sqlite_schema WHERE type = 'index' AND name = ?1 COLLATE NOCASE";
+fn diff_in_file<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<SchemaDiff> {
+    let schema = B::reflect(conn, meta.name)?;
+    let mut diff = diff::diff::<B::Dialect>(meta, schema.as_ref());
     for index in meta.indexes {
-        let mut stmt = conn.prepare_cached(sql).in_sql(Some(meta.name), sql)?;
-        let mut rows = stmt.query([index.name]).in_sql(Some(meta.name), sql)?;
-        let Some(row) = rows.next().in_sql(Some(meta.name), sql)? else {
+        let Some(owner) = B::index_owner(conn, meta.name, index.name)? else {
             continue;
         };
-        let owner: String = row.get(0).in_sql(Some(meta.name), sql)?;
         if owner.eq_ignore_ascii_case(meta.name) {
             continue;
         }
@@ -160,13 +157,13 @@ fn diff_in_file(conn: &Connection, meta: &TableMeta) -> Result<SchemaDiff> {
     Ok(diff)
 }
 
-pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
+pub(crate) fn create_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
     let meta = T::META;
     conn.with_connection(|c| {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
-        atomically(c, Some(meta.name), |c| {
-            let diff = diff_in_file(c, meta)?;
+        atomically::<C::Backend, _>(c, Some(meta.name), |c| {
+            let diff = diff_in_file::<C::Backend>(c, meta)?;
             if let Some(SchemaChange::Mismatch {
                 column,
                 expected,
@@ -186,32 +183,38 @@ pub(crate) fn create_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
             for change in &diff.changes {
                 match change {
                     SchemaChange::CreateTable => {
-                        execute(c, meta.name, &create_table_sql(meta, meta.name))?;
+                        execute_ddl::<C::Backend>(
+                            c,
+                            meta.name,
+                            &create_table_sql::<<C::Backend as Backend>::Dialect>(meta, meta.name),
+                        )?;
                     }
                     SchemaChange::AddColumn { definition, .. } => {
                         let mut sql = String::from("ALTER TABLE ");
                         push_ident(&mut sql, meta.name);
                         sql.push_str(" ADD COLUMN ");
                         sql.push_str(definition);
-                        execute(c, meta.name, &sql)?;
+                        execute_ddl::<C::Backend>(c, meta.name, &sql)?;
                     }
                     SchemaChange::CreateIndex { .. } | SchemaChange::Mismatch { .. } => {}
                 }
             }
-            create_indexes(c, meta)
+            create_indexes_in::<C::Backend>(c, meta)
         })
     })
 }
 
-pub(crate) fn schema_diff<T: DocTable>(conn: &impl Conn) -> Result<SchemaDiff> {
+pub(crate) fn schema_diff<C: Conn, T: DocTable>(conn: &C) -> Result<SchemaDiff> {
     let meta = T::META;
-    conn.with_connection(|c| diff_in_file(c, meta))
+    conn.with_connection(|c| diff_in_file::<C::Backend>(c, meta))
 }
 
-pub(crate) use rebuild::rebuild_table;
+pub(crate) fn rebuild_table<C: Conn, T: DocTable>(conn: &C) -> Result<RebuildReport> {
+    conn.with_connection(|c| C::Backend::rebuild_table::<T>(c))
+}
 
-pub(crate) fn drop_table<T: DocTable>(conn: &impl Conn) -> Result<()> {
+pub(crate) fn drop_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
     let mut sql = String::from("DROP TABLE IF EXISTS ");
     push_ident(&mut sql, T::META.name);
-    conn.with_connection(|c| execute(c, T::META.name, &sql))
+    conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::META.name, &sql))
 }

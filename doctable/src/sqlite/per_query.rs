@@ -6,9 +6,9 @@ use std::cell::RefCell;
 
 use rusqlite::Connection;
 
+use super::options::{Options, is_memory_path};
 use crate::conn::{Conn, Sealed, Tx};
 use crate::error::{Error, Result};
-use crate::options::{Options, is_memory_path};
 
 /// Keeps only the path and options, and opens a fresh connection for each call,
 /// closing it afterwards. Holds no file handle between calls, at the cost of an
@@ -140,6 +140,7 @@ impl PerQuery {
 
 impl Sealed for PerQuery {}
 impl Conn for PerQuery {
+    type Backend = crate::sqlite::Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         self.refuse_inside_own_transaction()?;
         self.run(f)

@@ -32,10 +32,14 @@
 use rusqlite::Connection;
 
 use super::reflect::{TableSchema, reflect};
-use super::{create_indexes, create_table_sql, execute};
+use crate::backend::Dialect;
 use crate::conn::{Conn, atomically};
-use crate::dialect::{SqlType, push_ident, push_ident_list};
+use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result, SqlContext};
+use crate::schema::{create_indexes, create_table_sql, execute};
+// The SQLite storage classes a rebuild converts between (bool is stored as
+// INTEGER, JSON as TEXT).
+use crate::sqlite::{Affinity as SqlType, Sqlite, SqliteDialect};
 use crate::table::{DocTable, TableMeta, read_row};
 
 /// What [`DocTable::rebuild_table`](crate::DocTable::rebuild_table) did.
@@ -61,7 +65,8 @@ pub struct RebuildReport {
     pub dependents: Vec<String>,
 }
 
-pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildReport> {
+/// Rebuilds the table of `T` on a SQLite connection.
+pub(crate) fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildReport> {
     let meta = T::META;
     conn.with_connection(|c| {
         if !c.is_autocommit() {
@@ -75,9 +80,13 @@ pub(crate) fn rebuild_table<T: DocTable>(conn: &impl Conn) -> Result<RebuildRepo
         let legacy_alter = flag(c, meta.name, "legacy_alter_table")?;
         set_flag(c, meta.name, "foreign_keys", false)?;
         let result = set_flag(c, meta.name, "legacy_alter_table", true).and_then(|()| {
-            atomically(c, Some(meta.name), |c| match reflect(c, meta.name)? {
+            atomically::<Sqlite, _>(c, Some(meta.name), |c| match reflect(c, meta.name)? {
                 None => {
-                    execute(c, meta.name, &create_table_sql(meta, meta.name))?;
+                    execute(
+                        c,
+                        meta.name,
+                        &create_table_sql::<SqliteDialect>(meta, meta.name),
+                    )?;
                     create_indexes(c, meta)?;
                     Ok(RebuildReport::default())
                 }
@@ -153,11 +162,11 @@ fn copy_into_new_table<T: DocTable>(c: &Connection, old: &TableSchema) -> Result
                 push_ident(&mut targets, column.name);
                 let mut x = String::new();
                 push_ident(&mut x, &disk.name);
-                if SqlType::affinity_of(&disk.declared_type) == Some(column.sql_type) {
+                if SqliteDialect::same_type(&disk.declared_type, column.sql_type) {
                     sources.push_str(&x);
                 } else {
-                    sources.push_str(&convert_sql(&x, column.sql_type));
-                    converted.push((column.name, column.sql_type));
+                    sources.push_str(&convert_sql(&x, SqlType::of_type(column.sql_type)));
+                    converted.push((column.name, SqlType::of_type(column.sql_type)));
                     report.converted_columns.push(column.name.to_owned());
                 }
             }
@@ -184,7 +193,7 @@ fn copy_into_new_table<T: DocTable>(c: &Connection, old: &TableSchema) -> Result
 
     // Step 4: a scratch name nothing else has (never drop what is there).
     let scratch = scratch_name(c, table)?;
-    execute(c, table, &create_table_sql(meta, &scratch))?;
+    execute(c, table, &create_table_sql::<SqliteDialect>(meta, &scratch))?;
 
     let mut copy = String::from("INSERT INTO main.");
     push_ident(&mut copy, &scratch);
@@ -911,7 +920,7 @@ fn read_every_row<T: DocTable>(c: &Connection) -> Result<()> {
     let mut stmt = c.prepare(&sql).in_sql(Some(meta.name), &sql)?;
     let mut rows = stmt.query([]).in_sql(Some(meta.name), &sql)?;
     while let Some(row) = rows.next().in_sql(Some(meta.name), &sql)? {
-        if let Err(e) = read_row::<T>(row, 0) {
+        if let Err(e) = read_row::<Sqlite, T>(row, 0) {
             return Err(match e {
                 Error::Conversion {
                     table,

@@ -11,6 +11,8 @@ use crate::error::Result;
 
 impl Sealed for Connection {}
 impl Conn for Connection {
+    type Backend = crate::sqlite::Sqlite;
+    #[inline]
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         f(self)
     }
@@ -18,6 +20,8 @@ impl Conn for Connection {
 
 impl Sealed for rusqlite::Transaction<'_> {}
 impl Conn for rusqlite::Transaction<'_> {
+    type Backend = crate::sqlite::Sqlite;
+    #[inline]
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         f(self)
     }
@@ -25,6 +29,8 @@ impl Conn for rusqlite::Transaction<'_> {
 
 impl Sealed for rusqlite::Savepoint<'_> {}
 impl Conn for rusqlite::Savepoint<'_> {
+    type Backend = crate::sqlite::Sqlite;
+    #[inline]
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         f(self)
     }

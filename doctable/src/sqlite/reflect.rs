@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use crate::backend::Backend;
 use crate::conn::Conn;
 use crate::error::{Result, SqlContext};
 
@@ -95,17 +96,20 @@ impl TableSchema {
 /// assert_eq!(doctable::list_tables(&db)?, ["doc"]);
 /// # Ok::<(), doctable::Error>(())
 /// ```
-pub fn list_tables(conn: &impl Conn) -> Result<Vec<String>> {
+pub fn list_tables<C: Conn>(conn: &C) -> Result<Vec<String>> {
+    conn.with_connection(C::Backend::list_tables)
+}
+
+/// The user's tables of a SQLite connection, sorted.
+pub(crate) fn list(c: &Connection) -> Result<Vec<String>> {
     let sql = "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
-    conn.with_connection(|c| {
-        let mut stmt = c.prepare_cached(sql).in_sql(None, sql)?;
-        let names = stmt
-            .query_map([], |r| r.get(0))
-            .in_sql(None, sql)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .in_sql(None, sql)?;
-        Ok(names)
-    })
+    let mut stmt = c.prepare_cached(sql).in_sql(None, sql)?;
+    let names = stmt
+        .query_map([], |r| r.get(0))
+        .in_sql(None, sql)?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .in_sql(None, sql)?;
+    Ok(names)
 }
 
 /// The table named `table` as it is in the file, or `None` if there is none.
@@ -122,8 +126,8 @@ pub fn list_tables(conn: &impl Conn) -> Result<Vec<String>> {
 /// assert!(schema.indexes.iter().any(|i| i.unique && i.columns == ["title"]));
 /// # Ok::<(), doctable::Error>(())
 /// ```
-pub fn reflect_table(conn: &impl Conn, table: &str) -> Result<Option<TableSchema>> {
-    conn.with_connection(|c| reflect(c, table))
+pub fn reflect_table<C: Conn>(conn: &C, table: &str) -> Result<Option<TableSchema>> {
+    conn.with_connection(|c| C::Backend::reflect(c, table))
 }
 
 pub(crate) fn reflect(conn: &Connection, table: &str) -> Result<Option<TableSchema>> {

@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+use super::options::Options;
 use crate::conn::{Conn, Sealed};
 use crate::error::{Error, Result};
-use crate::options::Options;
 
 /// One connection, opened once and kept open: the fastest strategy and the default.
 ///
@@ -135,6 +135,7 @@ fn thread_token() -> usize {
 
 impl Sealed for Persistent {}
 impl Conn for Persistent {
+    type Backend = crate::sqlite::Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let held = self.lock()?;
         f(&held.guard)
@@ -239,8 +240,8 @@ fn backup(
     step: i32,
     progress: &mut dyn FnMut(BackupProgress),
 ) -> Result<()> {
-    crate::options::refuse_uri(dest)?;
-    if crate::options::is_memory_path(dest) {
+    crate::sqlite::options::refuse_uri(dest)?;
+    if crate::sqlite::options::is_memory_path(dest) {
         return Err(Error::Usage(format!(
             "backup_to writes a file, and `{}` names an in-memory database",
             dest.display()

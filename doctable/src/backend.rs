@@ -1,0 +1,290 @@
+//! The seam between the shared code (tables, queries, schema) and a database
+//! engine: one [`Backend`] type per engine, carrying its connection, row and
+//! statement types, its value encoding, its execution primitives and its
+//! [`Dialect`].
+//!
+//! Generated code is generic over the backend (`DocTable::__bind::<B>`), so the
+//! compiler makes one copy per backend and no driver type appears in a user's
+//! expansion. SQLite ([`Sqlite`](crate::Sqlite)) is the first backend.
+
+use std::borrow::Cow;
+
+use crate::error::Result;
+use crate::schema::{RebuildReport, TableSchema};
+use crate::table::{ColumnMeta, DocTable};
+use crate::value::{SqlType, ToValue, ValueRef};
+
+#[cfg(test)]
+pub(crate) mod recording;
+
+pub(crate) mod sealed {
+    /// Only the crate's own backends implement [`Backend`](super::Backend).
+    pub trait Sealed {}
+}
+
+/// The number of backends compiled in: the size of per-backend caches
+/// (each backend's [`Backend::SLOT`] indexes them).
+pub(crate) const BACKENDS: usize = 1 + cfg!(test) as usize;
+
+/// A database engine. Sealed: the crate's backends are [`Sqlite`](crate::Sqlite)
+/// (feature `sqlite`, on by default) and, later, PostgreSQL.
+///
+/// Users never name its methods: every table operation takes `&impl Conn`, and
+/// the backend is the connection's [`Conn::Backend`](crate::Conn::Backend).
+pub trait Backend: sealed::Sealed + Sized + 'static {
+    /// The driver's connection, reached through `&` everywhere (a backend whose
+    /// client needs `&mut` wraps it with interior mutability).
+    type Connection;
+    /// A prepared statement parameters are bound to.
+    type Binder<'s>;
+    /// A result row columns are read from.
+    type Row<'r>;
+    /// How this engine spells SQL.
+    type Dialect: Dialect;
+
+    /// This backend's index into per-backend caches (below [`BACKENDS`]).
+    #[doc(hidden)]
+    const SLOT: usize;
+
+    /// Binds `value` to parameter `index` (1-based); `table` names the table in an error.
+    #[doc(hidden)]
+    fn bind(
+        binder: &mut Self::Binder<'_>,
+        index: usize,
+        value: ToValue<'_>,
+        table: &str,
+    ) -> Result<()>;
+
+    /// The value of column `index` (0-based) of `row`; `table` names the table in an error.
+    #[doc(hidden)]
+    fn value_at<'r>(row: &'r Self::Row<'_>, index: usize, table: &str) -> Result<ValueRef<'r>>;
+
+    /// Prepares `sql` (from the connection's statement cache) and runs `f` with it.
+    #[doc(hidden)]
+    fn with_statement<R>(
+        conn: &Self::Connection,
+        table: Option<&str>,
+        sql: &str,
+        f: impl FnOnce(&mut Self::Binder<'_>) -> Result<R>,
+    ) -> Result<R>;
+
+    /// How many parameters the prepared statement has.
+    #[doc(hidden)]
+    fn parameter_count(binder: &Self::Binder<'_>) -> usize;
+
+    /// Runs the bound statement; returns how many rows it changed.
+    #[doc(hidden)]
+    fn execute(binder: &mut Self::Binder<'_>, table: Option<&str>, sql: &str) -> Result<usize>;
+
+    /// Runs the bound statement and calls `each` per row until it returns `false`.
+    #[doc(hidden)]
+    fn each_row(
+        binder: &mut Self::Binder<'_>,
+        table: Option<&str>,
+        sql: &str,
+        each: impl FnMut(&Self::Row<'_>) -> Result<bool>,
+    ) -> Result<()>;
+
+    /// Runs statements without parameters (DDL, transaction control).
+    #[doc(hidden)]
+    fn execute_batch(conn: &Self::Connection, table: Option<&str>, sql: &str) -> Result<()>;
+
+    /// The key of the row the last insert on `conn` wrote.
+    #[doc(hidden)]
+    fn last_insert_id(conn: &Self::Connection) -> i64;
+
+    /// Whether no transaction is open on `conn`.
+    #[doc(hidden)]
+    fn is_autocommit(conn: &Self::Connection) -> bool;
+
+    /// The table named `table` as it is in the database, or `None`.
+    #[doc(hidden)]
+    fn reflect(conn: &Self::Connection, table: &str) -> Result<Option<TableSchema>>;
+
+    /// The names of the user's tables, sorted.
+    #[doc(hidden)]
+    fn list_tables(conn: &Self::Connection) -> Result<Vec<String>>;
+
+    /// The table owning the index named `index`, if there is such an index
+    /// (index names are shared by a whole database).
+    #[doc(hidden)]
+    fn index_owner(conn: &Self::Connection, table: &str, index: &str) -> Result<Option<String>>;
+
+    /// Rebuilds the table of `T` to match the struct (see
+    /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)).
+    #[doc(hidden)]
+    fn rebuild_table<T: DocTable>(conn: &Self::Connection) -> Result<RebuildReport>;
+}
+
+/// How an engine spells SQL: placeholders, DDL types and keys, conflict
+/// clauses, limits, transaction statements. The shared builders write the
+/// engine-neutral parts (quoted identifiers, operators) and ask the dialect
+/// for the rest.
+///
+/// Every method has the standard-SQL (PostgreSQL-like) spelling as its default,
+/// so a dialect overrides only its quirks.
+pub trait Dialect: 'static {
+    /// Opens a write transaction.
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    /// Commits the outermost transaction.
+    const COMMIT: &'static str = "COMMIT";
+    /// Rolls back the outermost transaction.
+    const ROLLBACK: &'static str = "ROLLBACK";
+    /// Opens a nested transaction.
+    const SAVEPOINT: &'static str = "SAVEPOINT doctable_nested";
+    /// Commits a nested transaction.
+    const RELEASE: &'static str = "RELEASE SAVEPOINT doctable_nested";
+    /// Rolls back a nested transaction (and then releases it).
+    const ROLLBACK_TO: &'static str =
+        "ROLLBACK TO SAVEPOINT doctable_nested; RELEASE SAVEPOINT doctable_nested";
+    /// Reads back the written rows; followed by the column list.
+    const RETURNING: &'static str = " RETURNING ";
+    /// The pseudo-table of an upsert that holds the row that could not be inserted.
+    const EXCLUDED: &'static str = "excluded";
+
+    /// Appends the placeholder of parameter `n` (1-based).
+    fn push_placeholder(out: &mut String, n: usize);
+
+    /// The text to run for `sql`, whose parameter slots (each a `?` the
+    /// builder wrote, or a `?` of raw SQL found by [`param_slots`]) start at
+    /// the byte offsets `slots`, in order. The default writes each slot as
+    /// [`push_placeholder`](Dialect::push_placeholder) numbered from 1.
+    fn render<'s>(sql: &'s str, slots: &[usize]) -> Cow<'s, str> {
+        let mut out = String::with_capacity(sql.len() + slots.len() * 2);
+        let mut from = 0;
+        for (i, &at) in slots.iter().enumerate() {
+            out.push_str(sql.get(from..at).unwrap_or_default());
+            Self::push_placeholder(&mut out, i + 1);
+            from = at + 1;
+        }
+        out.push_str(sql.get(from..).unwrap_or_default());
+        Cow::Owned(out)
+    }
+
+    /// The start of an insert: `INSERT INTO `, or the engine's spelling of
+    /// "skip a conflicting row" / "replace the conflicting rows".
+    fn insert_prefix(conflict: Conflict) -> &'static str {
+        let _ = conflict;
+        "INSERT INTO "
+    }
+
+    /// What follows the `VALUES (...)` of an insert for `conflict`
+    /// (`ON CONFLICT DO NOTHING` where the prefix cannot say it).
+    fn insert_suffix(conflict: Conflict) -> &'static str {
+        match conflict {
+            Conflict::Fail => "",
+            Conflict::Ignore => " ON CONFLICT DO NOTHING",
+            // Without a conflict target the standard form cannot replace;
+            // a dialect that supports replace overrides `insert_prefix`.
+            Conflict::Replace => " ON CONFLICT DO NOTHING",
+        }
+    }
+
+    /// Appends ` LIMIT n OFFSET m` as far as each is given. Both are written as
+    /// integer literals from `u64`s, never bound (see the SQLite dialect for why).
+    fn push_limit_offset(out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        use std::fmt::Write;
+        if let Some(limit) = limit {
+            let _ = write!(out, " LIMIT {limit}");
+        }
+        if let Some(offset) = offset {
+            let _ = write!(out, " OFFSET {offset}");
+        }
+    }
+
+    /// The DDL type of a column of logical type `ty`.
+    fn type_name(ty: SqlType) -> &'static str;
+
+    /// Appends the column's type and key clause to its definition:
+    /// `TYPE [PRIMARY KEY ...]`.
+    fn push_type_and_key(out: &mut String, column: &ColumnMeta) {
+        out.push_str(Self::type_name(column.sql_type));
+        if column.primary_key {
+            out.push_str(" PRIMARY KEY");
+        }
+    }
+
+    /// Whether the column's key clause already makes it NOT NULL (so its
+    /// definition does not say so, and the schema diff expects it either way).
+    fn key_is_not_null(column: &ColumnMeta) -> bool {
+        column.primary_key
+    }
+
+    /// Whether a column declared `declared` in the database holds values of
+    /// logical type `ty` (what the schema diff compares).
+    fn same_type(declared: &str, ty: SqlType) -> bool {
+        declared.eq_ignore_ascii_case(Self::type_name(ty))
+    }
+}
+
+/// What an insert does when a row breaks a uniqueness constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Conflict {
+    /// The insert fails.
+    Fail,
+    /// The row is skipped.
+    Ignore,
+    /// The conflicting rows are replaced.
+    Replace,
+}
+
+/// The byte offsets of the `?` parameters in raw SQL text, skipping those
+/// inside string literals (`'..'`), quoted identifiers (`".."`, `[..]`,
+/// `` `..` ``) and comments (`-- ..` to the end of the line, `/* .. */`).
+/// A numbered `?NNN` counts as one slot at its `?` (its digits stay in the text),
+/// so raw SQL meant for every backend should use bare `?`.
+///
+/// ```
+/// # use doctable::__private::param_slots;
+/// assert_eq!(param_slots(r#"a = ? AND "w?" = '?' AND b = ?"#), [4, 29]);
+/// ```
+pub fn param_slots(sql: &str) -> Vec<usize> {
+    let bytes = sql.as_bytes();
+    let mut slots = Vec::new();
+    let mut i = 0;
+    // Scans to the byte after the next `close` from `from`.
+    let skip_to = |from: usize, close: u8| {
+        bytes
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == close))
+            .map_or(bytes.len(), |p| from + p + 1)
+    };
+    while let Some(&b) = bytes.get(i) {
+        i = match b {
+            b'?' => {
+                slots.push(i);
+                i + 1
+            }
+            b'\'' => skip_to(i + 1, b'\''),
+            b'"' => skip_to(i + 1, b'"'),
+            b'`' => skip_to(i + 1, b'`'),
+            b'[' => skip_to(i + 1, b']'),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => skip_to(i + 2, b'\n'),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let rest = bytes.get(i + 2..).unwrap_or_default();
+                rest.windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(bytes.len(), |p| i + 2 + p + 2)
+            }
+            _ => i + 1,
+        };
+    }
+    slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::param_slots;
+
+    #[test]
+    fn raw_placeholders_are_found_outside_quotes_and_comments() {
+        assert_eq!(param_slots("a = ?"), [4]);
+        assert_eq!(param_slots("'?' ? \"?\" ? [?] `?` ?"), [4, 10, 20]);
+        assert_eq!(param_slots("-- ?\n? /* ? */ ?"), [5, 15]);
+        // A doubled quote inside a literal ends and reopens it: still inside.
+        assert_eq!(param_slots("'it''s ?' ?"), [10]);
+        assert_eq!(param_slots("'unterminated ?"), Vec::<usize>::new());
+        assert_eq!(param_slots("?1 = ?2"), [0, 5]);
+    }
+}
