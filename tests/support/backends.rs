@@ -1,0 +1,568 @@
+//! Fixtures that run one generic test body on every connection strategy of
+//! every engine: SQLite (a fresh file in a temporary directory per test) and,
+//! with the `postgres` feature, PostgreSQL (a fresh schema per test, dropped
+//! afterwards, so tests run in parallel on one server).
+//!
+//! Include it with `#[macro_use] #[path = "support/backends.rs"] mod backends;`
+//! and write each test body once, generic over `C: Conn` with
+//! `C::Backend: Engine`; [`on_every_strategy!`] makes one `#[test]` per
+//! strategy.
+//!
+//! PostgreSQL is reached with the connection parameters in `DOCTABLE_PG`
+//! (default `host=127.0.0.1 user=root dbname=test`). With no server there, a
+//! PostgreSQL test passes after printing one line per test binary, unless
+//! `DOCTABLE_REQUIRE_PG` is set (as `.ci/run` does): then it fails, naming the
+//! parameters (password redacted) and the connection error.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use doctable::rusqlite;
+use doctable::{Backend, Conn};
+
+/// What a test body returns: `?` works on every error type.
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A boxed error of any kind.
+pub type BoxError = Box<dyn std::error::Error>;
+
+/// Which engine a backend is, for the assertions where engines differ in
+/// meaning (each engine's documented behaviour is asserted, see DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A backend the tests can reach with raw SQL (for checks the crate's API does
+/// not cover: catalogs, hand-written rows), through the backend's own
+/// connection, so raw statements join the test's transaction.
+pub trait Engine: Backend {
+    /// Which engine this is.
+    const KIND: Kind;
+    /// Runs one or more statements without parameters.
+    fn raw_batch(conn: &Self::Connection, sql: &str) -> Result<(), BoxError>;
+    /// The first column of every row, read as an integer (NULL as `None`).
+    fn raw_i64s(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<i64>>, BoxError>;
+    /// The first column of every row, read as text (NULL as `None`).
+    fn raw_texts(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<String>>, BoxError>;
+}
+
+impl Engine for doctable::Sqlite {
+    const KIND: Kind = Kind::Sqlite;
+    fn raw_batch(conn: &rusqlite::Connection, sql: &str) -> Result<(), BoxError> {
+        Ok(conn.execute_batch(sql)?)
+    }
+    fn raw_i64s(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Option<i64>>, BoxError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Option<i64>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+    fn raw_texts(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Option<String>>, BoxError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Option<String>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+/// The engine of connection `C`.
+pub fn kind<C: Conn>(_db: &C) -> Kind
+where
+    C::Backend: Engine,
+{
+    <C::Backend as Engine>::KIND
+}
+
+/// Runs raw statements on `db`'s connection (inside a transaction or savepoint).
+pub fn raw_batch<C: Conn>(db: &C, sql: &str) -> Result<(), BoxError>
+where
+    C::Backend: Engine,
+{
+    db.atomic(|tx| Ok(<C::Backend as Engine>::raw_batch(tx.connection(), sql)))?
+}
+
+/// The first column of every row of a raw query on `db`, as integers.
+pub fn raw_i64s<C: Conn>(db: &C, sql: &str) -> Result<Vec<Option<i64>>, BoxError>
+where
+    C::Backend: Engine,
+{
+    db.atomic(|tx| Ok(<C::Backend as Engine>::raw_i64s(tx.connection(), sql)))?
+}
+
+/// The one integer a raw query on `db` returns.
+pub fn raw_i64<C: Conn>(db: &C, sql: &str) -> Result<i64, BoxError>
+where
+    C::Backend: Engine,
+{
+    match raw_i64s(db, sql)?.as_slice() {
+        [Some(n)] => Ok(*n),
+        other => Err(format!("expected one integer from {sql:?}, got {other:?}").into()),
+    }
+}
+
+/// The first column of every row of a raw query on `db`, as text.
+pub fn raw_texts<C: Conn>(db: &C, sql: &str) -> Result<Vec<Option<String>>, BoxError>
+where
+    C::Backend: Engine,
+{
+    db.atomic(|tx| Ok(<C::Backend as Engine>::raw_texts(tx.connection(), sql)))?
+}
+
+// ---------------------------------------------------------------------------
+// SQLite runners: a fresh file in a temporary directory per test.
+
+/// `body` on a `Persistent` over a fresh file; checks no transaction is left open.
+pub fn on_persistent(body: impl FnOnce(&doctable::Persistent) -> TestResult) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = doctable::Persistent::open(dir.path().join("test.db"))?;
+    body(&db)?;
+    assert!(
+        db.with_rusqlite(|c| c.is_autocommit())?,
+        "a transaction was left open"
+    );
+    Ok(())
+}
+
+/// `body` on a `PerQuery` over a fresh file.
+pub fn on_per_query(body: impl FnOnce(&doctable::PerQuery) -> TestResult) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = doctable::PerQuery::open(dir.path().join("test.db"))?;
+    body(&db)
+}
+
+/// `body` on the caller's own rusqlite `Connection`; checks the crate left it
+/// open and outside any transaction.
+pub fn on_connection(body: impl FnOnce(&rusqlite::Connection) -> TestResult) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let conn = rusqlite::Connection::open(dir.path().join("test.db"))?;
+    body(&conn)?;
+    assert!(conn.is_autocommit(), "a transaction was left open");
+    // The crate did not close the caller's connection.
+    let one: i64 = conn.query_row("SELECT 1", [], |r| r.get(0))?;
+    assert_eq!(one, 1);
+    Ok(())
+}
+
+/// `body` inside the caller's own rusqlite `Transaction`, which the runner
+/// then rolls back: nothing the body did may survive (the crate must never
+/// commit a transaction it was handed).
+pub fn on_transaction(body: impl FnOnce(&rusqlite::Transaction<'_>) -> TestResult) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("test.db");
+    let mut conn = rusqlite::Connection::open(&path)?;
+    {
+        let tx = rusqlite::Connection::transaction(&mut conn)?;
+        body(&tx)?;
+        assert!(
+            !tx.is_autocommit(),
+            "the caller's transaction was ended by the crate"
+        );
+        tx.rollback()?;
+    }
+    let count_tables = |c: &rusqlite::Connection| -> rusqlite::Result<i64> {
+        c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+    };
+    assert_eq!(count_tables(&conn)?, 0);
+    assert_eq!(count_tables(&rusqlite::Connection::open(&path)?)?, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL: one schema per test.
+
+/// The default connection parameters when `DOCTABLE_PG` is unset.
+pub const DEFAULT_PG: &str = "host=127.0.0.1 user=root dbname=test";
+
+/// The server's connection parameters: `DOCTABLE_PG`, or [`DEFAULT_PG`].
+pub fn pg_base_params() -> String {
+    std::env::var("DOCTABLE_PG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PG.to_owned())
+}
+
+/// Whether an unreachable server must fail the test (`DOCTABLE_REQUIRE_PG`
+/// set to anything but empty or `0`).
+pub fn pg_required() -> bool {
+    std::env::var("DOCTABLE_REQUIRE_PG").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `params` with any password replaced by `***` (key=value strings and URLs).
+pub fn redact(params: &str) -> String {
+    if let Some(rest) = params
+        .strip_prefix("postgres://")
+        .or_else(|| params.strip_prefix("postgresql://"))
+    {
+        let scheme = &params[..params.len() - rest.len()];
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let tail = redact_query_password(tail);
+            if userinfo.contains(':') {
+                return format!("{scheme}{user}:***@{host}{tail}");
+            }
+            return format!("{scheme}{userinfo}@{host}{tail}");
+        }
+        return format!("{scheme}{authority}{}", redact_query_password(tail));
+    }
+    let mut out = Vec::new();
+    for word in params.split_whitespace() {
+        match word.split_once('=') {
+            Some((key, _)) if key.trim().eq_ignore_ascii_case("password") => {
+                out.push(format!("{key}=***"));
+            }
+            _ => out.push(word.to_owned()),
+        }
+    }
+    out.join(" ")
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+/// `base` with `search_path` set to `schema` for every session it opens.
+pub fn with_search_path(base: &str, schema: &str) -> String {
+    if base.starts_with("postgres://") || base.starts_with("postgresql://") {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    } else {
+        format!("{base} options='-c search_path={schema}'")
+    }
+}
+
+/// Connects to `params` with the harness's own client (a bounded connect
+/// timeout, so an absent server is noticed quickly).
+pub fn pg_client(params: &str) -> Result<postgres::Client, postgres::Error> {
+    let mut config: postgres::Config = params.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.connect(postgres::NoTls)
+}
+
+/// Whether the server answers; the first failure is printed once per test
+/// binary (or is a panic when PostgreSQL is required).
+fn pg_available() -> bool {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let base = pg_base_params();
+    let state = AVAILABLE.get_or_init(|| match pg_client(&base) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if !pg_required() {
+                // Written to the process's stderr directly, past the test
+                // harness's output capture: one line per test binary.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "postgres tests skipped: no server at {} (set DOCTABLE_PG=..., see README)",
+                    redact(&base)
+                );
+            }
+            Err(e.to_string())
+        }
+    });
+    match state {
+        Ok(()) => true,
+        Err(e) if pg_required() => panic!(
+            "DOCTABLE_REQUIRE_PG is set but the PostgreSQL server at {} cannot be reached: {e}",
+            redact(&base)
+        ),
+        Err(_) => false,
+    }
+}
+
+/// A schema of its own for one test, dropped (with everything in it) when
+/// this value is dropped.
+#[derive(Debug)]
+pub struct PgSchema {
+    /// The schema's name, `doctable_t_<unique>`.
+    pub name: String,
+    /// Connection parameters whose sessions use only this schema.
+    pub params: String,
+    base: String,
+}
+
+impl PgSchema {
+    /// A fresh schema, or `None` when there is no server and PostgreSQL is
+    /// not required (the skip line has then been printed).
+    pub fn new() -> Option<PgSchema> {
+        if !pg_available() {
+            return None;
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "doctable_t_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let base = pg_base_params();
+        let mut client =
+            pg_client(&base).unwrap_or_else(|e| panic!("connect to {}: {e}", redact(&base)));
+        client
+            .batch_execute(&format!("CREATE SCHEMA \"{name}\""))
+            .unwrap_or_else(|e| panic!("CREATE SCHEMA {name}: {e}"));
+        let params = with_search_path(&base, &name);
+        Some(PgSchema { name, params, base })
+    }
+
+    /// A schema for a test that cannot run without it: `None` ends the test
+    /// (skipped, see [`PgSchema::new`]).
+    pub fn client(&self) -> postgres::Client {
+        pg_client(&self.params).unwrap_or_else(|e| panic!("connect to the test schema: {e}"))
+    }
+
+    /// The number of tables in this schema.
+    pub fn table_count(&self) -> i64 {
+        let mut client = self.client();
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1",
+                &[&self.name],
+            )
+            .and_then(|row| row.try_get(0))
+            .unwrap_or_else(|e| panic!("count tables: {e}"))
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let dropped = pg_client(&self.base).and_then(|mut c| {
+            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+        });
+        if let Err(e) = dropped {
+            let _ = writeln!(
+                std::io::stderr(),
+                "could not drop test schema {}: {e}",
+                self.name
+            );
+        }
+    }
+}
+
+/// Runs `body` with a fresh schema, or skips (returns `Ok`) when there is no
+/// server and PostgreSQL is not required.
+pub fn with_pg_schema(body: impl FnOnce(&PgSchema) -> TestResult) -> TestResult {
+    match PgSchema::new() {
+        Some(schema) => body(&schema),
+        None => Ok(()),
+    }
+}
+
+/// Makes one `#[test]` per strategy for each generic test body `fn
+/// <body><C: Conn>(db: &C) -> TestResult where C::Backend: Engine`:
+/// `<body>::persistent`, `::per_query`, `::external_connection`,
+/// `::external_transaction` (SQLite) and, with the `postgres` feature,
+/// `<body>::pg_persistent`, `::pg_per_query`, `::pg_pool`,
+/// `::pg_external_client`, `::pg_external_transaction`.
+macro_rules! on_every_strategy {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn persistent() -> $crate::backends::TestResult {
+                $crate::backends::on_persistent(|db| super::$body(db))
+            }
+
+            #[test]
+            fn per_query() -> $crate::backends::TestResult {
+                $crate::backends::on_per_query(|db| super::$body(db))
+            }
+
+            #[test]
+            fn external_connection() -> $crate::backends::TestResult {
+                $crate::backends::on_connection(|db| super::$body(db))
+            }
+
+            #[test]
+            fn external_transaction() -> $crate::backends::TestResult {
+                $crate::backends::on_transaction(|db| super::$body(db))
+            }
+
+            pg_strategies!($body);
+        }
+    )*};
+}
+
+/// The PostgreSQL half of [`on_every_strategy!`]; nothing without the feature.
+#[cfg(not(feature = "postgres"))]
+macro_rules! pg_strategies {
+    ($body:ident) => {};
+}
+
+/// The PostgreSQL half of [`on_every_strategy!`].
+#[cfg(feature = "postgres")]
+macro_rules! pg_strategies {
+    ($body:ident) => {
+        #[test]
+        fn pg_persistent() -> $crate::backends::TestResult {
+            $crate::backends::on_pg_persistent(|db| super::$body(db))
+        }
+
+        #[test]
+        fn pg_per_query() -> $crate::backends::TestResult {
+            $crate::backends::on_pg_per_query(|db| super::$body(db))
+        }
+
+        #[test]
+        fn pg_pool() -> $crate::backends::TestResult {
+            $crate::backends::on_pg_pool(|db| super::$body(db))
+        }
+
+        #[test]
+        fn pg_external_client() -> $crate::backends::TestResult {
+            $crate::backends::on_pg_client(|db| super::$body(db))
+        }
+
+        #[test]
+        fn pg_external_transaction() -> $crate::backends::TestResult {
+            $crate::backends::on_pg_transaction(|db| super::$body(db))
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL runners: a fresh schema per test.
+
+/// `body` on a `postgres::Persistent` in a fresh schema.
+#[cfg(feature = "postgres")]
+pub fn on_pg_persistent(
+    body: impl FnOnce(&doctable::postgres::Persistent) -> TestResult,
+) -> TestResult {
+    with_pg_schema(|schema| {
+        let db = doctable::postgres::Persistent::connect(&schema.params)?;
+        body(&db)
+    })
+}
+
+/// `body` on a `postgres::PerQuery` in a fresh schema.
+#[cfg(feature = "postgres")]
+pub fn on_pg_per_query(
+    body: impl FnOnce(&doctable::postgres::PerQuery) -> TestResult,
+) -> TestResult {
+    with_pg_schema(|schema| {
+        let db = doctable::postgres::PerQuery::connect(&schema.params)?;
+        body(&db)
+    })
+}
+
+/// `body` on a `postgres::Pool` of four connections in a fresh schema.
+#[cfg(feature = "postgres")]
+pub fn on_pg_pool(body: impl FnOnce(&doctable::postgres::Pool) -> TestResult) -> TestResult {
+    with_pg_schema(|schema| {
+        let db = doctable::postgres::Pool::connect(&schema.params, 4)?;
+        body(&db)
+    })
+}
+
+/// `body` on the caller's own `postgres::Client`; checks the crate left it
+/// open and outside any transaction.
+#[cfg(feature = "postgres")]
+pub fn on_pg_client(
+    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
+) -> TestResult {
+    with_pg_schema(|schema| {
+        let mut client = schema.client();
+        body(&doctable::postgres::External::new(&mut client))?;
+        // The client is still open, and not inside a transaction: a
+        // transaction left open would make this BEGIN a warning-only no-op,
+        // so ask the server directly.
+        let row = client.query_one("SELECT now() = statement_timestamp()", &[])?;
+        let autocommit: bool = row.try_get(0)?;
+        assert!(
+            autocommit,
+            "a transaction was left open on the caller's client"
+        );
+        Ok(())
+    })
+}
+
+/// `body` inside the caller's own `postgres::Transaction`, which the runner
+/// then rolls back: nothing the body did may survive.
+#[cfg(feature = "postgres")]
+pub fn on_pg_transaction(
+    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
+) -> TestResult {
+    with_pg_schema(|schema| {
+        let mut client = schema.client();
+        {
+            let mut tx = client.transaction()?;
+            body(&doctable::postgres::External::new(&mut tx))?;
+            // Still the caller's transaction: the crate did not end it.
+            let row = tx.query_one("SELECT now() <> statement_timestamp()", &[])?;
+            let open: bool = row.try_get(0)?;
+            assert!(open, "the caller's transaction was ended by the crate");
+            tx.rollback()?;
+        }
+        assert_eq!(schema.table_count(), 0, "the rollback left tables behind");
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Errors, as each engine words them.
+
+/// Whether `err` is a constraint error on `table` naming `what`, written
+/// SQLite's way (`table.column`). SQLite's message names `table.column`;
+/// PostgreSQL's names the column in its detail (`Key (column)=(...)`), or the
+/// constraint (`table_column_key`, `table_pkey`).
+pub fn is_constraint_on(err: &doctable::Error, table: &str, what: &str) -> bool {
+    let doctable::Error::Constraint {
+        table: t, message, ..
+    } = err
+    else {
+        return false;
+    };
+    if t != table {
+        return false;
+    }
+    if message.contains(what) {
+        return true;
+    }
+    let column = what.rsplit('.').next().unwrap_or(what);
+    message.contains(&format!("({column})"))
+        || message.contains(&format!("{table}_{column}_key"))
+        || message.contains(&format!("{table}_pkey"))
+}
+
+/// Whether `err` is the engine's error for a statement on `table`, a table
+/// that does not exist (SQLite: "no such table"; PostgreSQL: SQLSTATE 42P01,
+/// "relation ... does not exist").
+pub fn is_missing_table(err: &doctable::Error, table: &str) -> bool {
+    is_driver_error_on(err, table)
+        && (err.to_string().contains("no such table")
+            || (err.to_string().contains("does not exist") && err.to_string().contains(table)))
+}
+
+/// Whether `err` is the engine's own error (`Error::Sqlite`,
+/// `Error::Postgres`) for a statement on `table`.
+pub fn is_driver_error_on(err: &doctable::Error, table: &str) -> bool {
+    match err {
+        doctable::Error::Sqlite { table: Some(t), .. } => t == table,
+        #[cfg(feature = "postgres")]
+        doctable::Error::Postgres { table: Some(t), .. } => t == table,
+        _ => false,
+    }
+}
