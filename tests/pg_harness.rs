@@ -18,7 +18,9 @@ fn each_schema_is_fresh_confined_and_dropped() -> TestResult {
     let second = PgSchema::new().expect("the server answered a moment ago");
     assert_ne!(first.name, second.name);
     let mut client = first.client();
-    let schema: String = client.query_one("SELECT current_schema()", &[])?.try_get(0)?;
+    let schema: String = client
+        .query_one("SELECT current_schema()", &[])?
+        .try_get(0)?;
     assert_eq!(schema, first.name);
     client.batch_execute("CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1)")?;
     assert_eq!(first.table_count(), 1);
@@ -53,7 +55,10 @@ fn with_pg_schema_runs_the_body_when_there_is_a_server() -> TestResult {
     let mut ran = false;
     with_pg_schema(|schema| {
         ran = true;
-        let n: i64 = schema.client().query_one("SELECT 1::BIGINT", &[])?.try_get(0)?;
+        let n: i64 = schema
+            .client()
+            .query_one("SELECT 1::BIGINT", &[])?
+            .try_get(0)?;
         assert_eq!(n, 1);
         Ok(())
     })?;
@@ -77,7 +82,10 @@ fn passwords_are_redacted_from_parameters() {
         redact("postgresql://u@h/d?password=secret&sslmode=disable"),
         "postgresql://u@h/d?password=***&sslmode=disable"
     );
-    assert_eq!(redact("host=127.0.0.1 user=root"), "host=127.0.0.1 user=root");
+    assert_eq!(
+        redact("host=127.0.0.1 user=root"),
+        "host=127.0.0.1 user=root"
+    );
 }
 
 #[test]

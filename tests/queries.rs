@@ -1,6 +1,14 @@
-//! Conflict handling, returning, streaming, exists and raw SQL, with exact rows.
+//! Conflict handling, returning, streaming, exists and raw SQL, with exact rows,
+//! each test written once and run on every strategy of both engines
+//! (tests/support/backends.rs). Where the engines differ in meaning ("or
+//! replace"), each engine's documented behaviour is asserted.
 
-use doctable::{DocTable, Error, Expr, Persistent};
+use doctable::{Conn, ConstraintKind, DocTable, Error, Expr};
+
+#[macro_use]
+#[path = "support/backends.rs"]
+mod backends;
+use backends::{Engine, Kind, is_constraint_on, kind};
 
 #[derive(DocTable, Debug, Clone, PartialEq)]
 #[doctable(table = "words")]
@@ -23,23 +31,21 @@ fn word(text: &str, count: i64) -> Word {
     }
 }
 
-fn db() -> (tempfile::TempDir, Persistent) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = Persistent::open(dir.path().join("q.db")).expect("open");
-    Word::create_table(&db).expect("create");
-    (dir, db)
+/// Creates the `words` table on `db`.
+fn setup<C: Conn>(db: &C) -> &C {
+    Word::create_table(db).expect("create");
+    db
 }
 
-fn texts_and_counts(db: &Persistent) -> Vec<(String, i64)> {
+fn texts_and_counts<C: Conn>(db: &C) -> Vec<(String, i64)> {
     Word::select_cols((Word::text, Word::count))
         .order_by(Word::text)
         .all(db)
         .expect("select")
 }
 
-#[test]
-fn insert_or_ignore_skips_a_duplicate_and_says_so() {
-    let (_dir, db) = db();
+fn insert_or_ignore_skips_a_duplicate_and_says_so<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     assert_eq!(
         Word::insert_or_ignore(&db, &word("a", 1)).expect("first"),
         Some(1)
@@ -54,9 +60,8 @@ fn insert_or_ignore_skips_a_duplicate_and_says_so() {
     assert_eq!(texts_and_counts(&db), [("a".into(), 1), ("b".into(), 2)]);
 }
 
-#[test]
-fn insert_or_replace_overwrites_the_conflicting_row() {
-    let (_dir, db) = db();
+fn insert_or_replace_overwrites_the_conflicting_row<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     Word::insert(&db, &word("a", 1)).expect("insert");
     Word::insert_or_replace(&db, &word("a", 7)).expect("replace");
     assert_eq!(
@@ -64,27 +69,55 @@ fn insert_or_replace_overwrites_the_conflicting_row() {
         2
     );
     assert_eq!(texts_and_counts(&db), [("a".into(), 8), ("b".into(), 1)]);
+    // SQLite's "or replace" deletes the conflicting row and inserts a new one
+    // (a new key); PostgreSQL's is `ON CONFLICT (key) DO UPDATE`: the row is
+    // updated in place and keeps its key (DESIGN.md, "Backends").
+    let a_id = Word::select_cols(Word::id)
+        .filter(Word::text.eq("a"))
+        .first(&db)
+        .expect("a")
+        .flatten();
+    match kind(db) {
+        Kind::Sqlite => assert!(a_id.is_some_and(|id| id > 1), "{a_id:?}"),
+        Kind::Postgres => assert_eq!(a_id, Some(1)),
+    }
 }
 
-#[test]
-fn a_plain_insert_of_a_duplicate_is_a_constraint_error_naming_the_table() {
-    let (_dir, db) = db();
+fn a_plain_insert_of_a_duplicate_is_a_constraint_error_naming_the_table<
+    C: Conn<Backend: Engine>,
+>(
+    db: &C,
+) {
+    let db = setup(db);
     Word::insert(&db, &word("a", 1)).expect("insert");
     match Word::insert(&db, &word("a", 2)) {
-        Err(Error::Constraint { table, message, .. }) => {
+        Err(err @ Error::Constraint { .. }) => {
+            assert!(is_constraint_on(&err, "words", "words.text"), "{err:?}");
+            let Error::Constraint {
+                table,
+                message,
+                kind: constraint,
+                ..
+            } = err
+            else {
+                unreachable!()
+            };
             assert_eq!(table, "words");
-            assert!(
-                message.contains("UNIQUE") && message.contains("words.text"),
-                "{message}"
-            );
+            assert_eq!(constraint, ConstraintKind::Unique);
+            match kind(db) {
+                Kind::Sqlite => assert!(
+                    message.contains("UNIQUE") && message.contains("words.text"),
+                    "{message}"
+                ),
+                Kind::Postgres => assert!(message.contains("unique"), "{message}"),
+            }
         }
         other => panic!("expected a constraint error, got {other:?}"),
     }
 }
 
-#[test]
-fn upsert_updates_chosen_columns_or_does_nothing() {
-    let (_dir, db) = db();
+fn upsert_updates_chosen_columns_or_does_nothing<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     let bump = Word::upsert().on_conflict(Word::text).update(Word::count);
     assert_eq!(bump.run(&db, &word("a", 1)).expect("insert"), 1);
     assert_eq!(bump.run(&db, &word("a", 4)).expect("update"), 1);
@@ -107,9 +140,12 @@ fn upsert_updates_chosen_columns_or_does_nothing() {
     );
 }
 
-#[test]
-fn upsert_on_a_column_that_is_not_unique_is_a_runtime_error_with_the_sql() {
-    let (_dir, db) = db();
+fn upsert_on_a_column_that_is_not_unique_is_a_runtime_error_with_the_sql<
+    C: Conn<Backend: Engine>,
+>(
+    db: &C,
+) {
+    let db = setup(db);
     let err = Word::upsert()
         .on_conflict(Word::count)
         .update(Word::text)
@@ -127,9 +163,8 @@ fn upsert_on_a_column_that_is_not_unique_is_a_runtime_error_with_the_sql() {
     assert!(err.to_string().contains("do_nothing"), "{err}");
 }
 
-#[test]
-fn insert_returning_reads_back_defaults_and_key() {
-    let (_dir, db) = db();
+fn insert_returning_reads_back_defaults_and_key<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     let stored = Word::insert_returning(
         &db,
         &Word {
@@ -153,9 +188,8 @@ fn insert_returning_reads_back_defaults_and_key() {
     );
 }
 
-#[test]
-fn update_returning_gives_the_changed_rows() {
-    let (_dir, db) = db();
+fn update_returning_gives_the_changed_rows<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     Word::insert_many(&db, &[word("a", 1), word("b", 2), word("c", 3)]).expect("insert");
     let changed = Word::update()
         .set(Word::count, Word::count * 10)
@@ -167,9 +201,8 @@ fn update_returning_gives_the_changed_rows() {
     assert_eq!(counts, [("b".into(), 20), ("c".into(), 30)]);
 }
 
-#[test]
-fn exists_chunks_and_for_each() {
-    let (_dir, db) = db();
+fn exists_chunks_and_for_each<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     assert!(!Word::select().exists(&db).expect("exists on empty"));
     let words: Vec<Word> = (0..10).map(|i| word(&format!("w{i}"), i)).collect();
     Word::insert_many(&db, &words).expect("insert");
@@ -220,9 +253,8 @@ fn exists_chunks_and_for_each() {
     assert_eq!((calls, err.to_string()), (1, "stop".to_string()));
 }
 
-#[test]
-fn raw_sql_binds_its_values() {
-    let (_dir, db) = db();
+fn raw_sql_binds_its_values<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     Word::insert_many(&db, &[word("short", 1), word("a longer word", 2)]).expect("insert");
     let long = Word::select_sql("WHERE length(\"text\") > ? ORDER BY \"id\"", [5], &db)
         .expect("select_sql");
@@ -246,9 +278,8 @@ fn raw_sql_binds_its_values() {
     );
 }
 
-#[test]
-fn aggregates_over_no_rows_are_null_and_count_is_zero() {
-    let (_dir, db) = db();
+fn aggregates_over_no_rows_are_null_and_count_is_zero<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     let (sum, avg, min, max, n, distinct) = Word::select_cols((
         Word::count.sum(),
         Word::count.avg(),
@@ -301,9 +332,7 @@ struct Paper {
     year: i64,
 }
 
-fn library() -> (tempfile::TempDir, Persistent, Vec<Author>, Vec<Paper>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = Persistent::open(dir.path().join("lib.db")).expect("open");
+fn library<C: Conn>(db: &C) -> (&C, Vec<Author>, Vec<Paper>) {
     Author::create_table(&db).expect("create");
     Paper::create_table(&db).expect("create");
     let authors = vec![
@@ -362,12 +391,11 @@ fn library() -> (tempfile::TempDir, Persistent, Vec<Author>, Vec<Paper>) {
     ];
     Author::insert_many(&db, &authors).expect("authors");
     Paper::insert_many(&db, &papers).expect("papers");
-    (dir, db, authors, papers)
+    (db, authors, papers)
 }
 
-#[test]
-fn inner_join_pairs_matching_rows_with_filters_on_both_tables() {
-    let (_dir, db, authors, papers) = library();
+fn inner_join_pairs_matching_rows_with_filters_on_both_tables<C: Conn<Backend: Engine>>(db: &C) {
+    let (db, authors, papers) = library(db);
     let pairs = Paper::select()
         .join(Paper::author_id, Author::id)
         .order_by(Paper::year)
@@ -397,9 +425,8 @@ fn inner_join_pairs_matching_rows_with_filters_on_both_tables() {
     assert_eq!(first, Some((papers[2].clone(), authors[1].clone())));
 }
 
-#[test]
-fn left_join_keeps_unmatched_rows_with_none() {
-    let (_dir, db, authors, papers) = library();
+fn left_join_keeps_unmatched_rows_with_none<C: Conn<Backend: Engine>>(db: &C) {
+    let (db, authors, papers) = library(db);
     let rows = Paper::select()
         .left_join(Paper::author_id, Author::id)
         .order_by(Paper::id)
@@ -429,9 +456,8 @@ fn left_join_keeps_unmatched_rows_with_none() {
     assert_eq!(noam, [(authors[2].clone(), None)]);
 }
 
-#[test]
-fn a_not_null_foreign_key_joins_an_option_primary_key() {
-    let (_dir, db, _authors, _papers) = library();
+fn a_not_null_foreign_key_joins_an_option_primary_key<C: Conn<Backend: Engine>>(db: &C) {
+    let (db, _authors, _papers) = library(db);
     let reviewed_by_noam: Vec<String> = Paper::select()
         .join(Paper::reviewer_id, Author::id)
         .filter(Author::name.eq("Noam"))
@@ -444,9 +470,8 @@ fn a_not_null_foreign_key_joins_an_option_primary_key() {
     assert_eq!(reviewed_by_noam, ["COBOL", "Anonymous", "Orphan"]);
 }
 
-#[test]
-fn raw_sql_works_inside_set_with_bound_values() {
-    let (_dir, db) = db();
+fn raw_sql_works_inside_set_with_bound_values<C: Conn<Backend: Engine>>(db: &C) {
+    let db = setup(db);
     Word::insert_many(&db, &[word("a", 1), word("bb", 2)]).expect("insert");
     let length_plus: Expr<Word, i64> = Expr::raw("length(\"text\") + ?", [10]);
     let changed = Word::update()
@@ -468,9 +493,7 @@ struct Flag {
     note: Option<String>,
 }
 
-fn flags() -> (tempfile::TempDir, Persistent) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = Persistent::open(dir.path().join("flags.db")).expect("open");
+fn flags<C: Conn>(db: &C) -> &C {
     Flag::create_table(&db).expect("create");
     let rows = [(1, 0, None), (0, 1, Some("x")), (0, 0, Some("y"))];
     let rows: Vec<Flag> = rows
@@ -483,10 +506,10 @@ fn flags() -> (tempfile::TempDir, Persistent) {
         })
         .collect();
     Flag::insert_many(&db, &rows).expect("insert");
-    (dir, db)
+    db
 }
 
-fn flag_ids(db: &Persistent, cond: Expr<Flag, bool>) -> Vec<i64> {
+fn flag_ids<C: Conn>(db: &C, cond: Expr<Flag, bool>) -> Vec<i64> {
     Flag::select_cols(Flag::id)
         .filter(cond)
         .order_by(Flag::id)
@@ -497,9 +520,8 @@ fn flag_ids(db: &Persistent, cond: Expr<Flag, bool>) -> Vec<i64> {
         .collect()
 }
 
-#[test]
-fn raw_sql_keeps_its_meaning_on_either_side_of_an_operator() {
-    let (_dir, db) = flags();
+fn raw_sql_keeps_its_meaning_on_either_side_of_an_operator<C: Conn<Backend: Engine>>(db: &C) {
+    let db = flags(db);
     let either = || Expr::<Flag, bool>::raw("\"a\" = 1 OR \"b\" = 1", Vec::<i64>::new());
     assert_eq!(flag_ids(&db, either().and(Flag::note.eq("x"))), [2]);
     assert_eq!(flag_ids(&db, either().not()), [3]);
@@ -521,9 +543,8 @@ fn raw_sql_keeps_its_meaning_on_either_side_of_an_operator() {
     assert_eq!(flag_ids(&db, Flag::a.ge(0)), [1, 3]);
 }
 
-#[test]
-fn none_in_in_list_means_is_null() {
-    let (_dir, db) = flags();
+fn none_in_in_list_means_is_null<C: Conn<Backend: Engine>>(db: &C) {
+    let db = flags(db);
     assert_eq!(
         flag_ids(&db, Flag::note.in_list([None, Some("x".to_string())])),
         [1, 2]
@@ -536,9 +557,8 @@ fn none_in_in_list_means_is_null() {
     );
 }
 
-#[test]
-fn a_join_refuses_modifiers_it_cannot_keep() {
-    let (_dir, db, _authors, _papers) = library();
+fn a_join_refuses_modifiers_it_cannot_keep<C: Conn<Backend: Engine>>(db: &C) {
+    let (db, _authors, _papers) = library(db);
     let grouped = Paper::select()
         .group_by(Paper::author_id)
         .join(Paper::author_id, Author::id);
@@ -555,3 +575,23 @@ fn a_join_refuses_modifiers_it_cannot_keep() {
             .contains("distinct")
     );
 }
+
+on_every_strategy!(
+    insert_or_ignore_skips_a_duplicate_and_says_so,
+    insert_or_replace_overwrites_the_conflicting_row,
+    a_plain_insert_of_a_duplicate_is_a_constraint_error_naming_the_table,
+    upsert_updates_chosen_columns_or_does_nothing,
+    upsert_on_a_column_that_is_not_unique_is_a_runtime_error_with_the_sql,
+    insert_returning_reads_back_defaults_and_key,
+    update_returning_gives_the_changed_rows,
+    exists_chunks_and_for_each,
+    raw_sql_binds_its_values,
+    aggregates_over_no_rows_are_null_and_count_is_zero,
+    inner_join_pairs_matching_rows_with_filters_on_both_tables,
+    left_join_keeps_unmatched_rows_with_none,
+    a_not_null_foreign_key_joins_an_option_primary_key,
+    raw_sql_works_inside_set_with_bound_values,
+    raw_sql_keeps_its_meaning_on_either_side_of_an_operator,
+    none_in_in_list_means_is_null,
+    a_join_refuses_modifiers_it_cannot_keep,
+);

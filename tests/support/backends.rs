@@ -27,6 +27,24 @@ use doctable::{Backend, Conn};
 /// What a test body returns: `?` works on every error type.
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// What a test body may return: nothing (it panics on failure) or a [`TestResult`].
+pub trait IntoTestResult {
+    /// As a [`TestResult`].
+    fn into_test_result(self) -> TestResult;
+}
+
+impl IntoTestResult for () {
+    fn into_test_result(self) -> TestResult {
+        Ok(())
+    }
+}
+
+impl IntoTestResult for TestResult {
+    fn into_test_result(self) -> TestResult {
+        self
+    }
+}
+
 /// A boxed error of any kind.
 pub type BoxError = Box<dyn std::error::Error>;
 
@@ -383,22 +401,22 @@ macro_rules! on_every_strategy {
 
             #[test]
             fn persistent() -> $crate::backends::TestResult {
-                $crate::backends::on_persistent(|db| super::$body(db))
+                $crate::backends::on_persistent(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
             }
 
             #[test]
             fn per_query() -> $crate::backends::TestResult {
-                $crate::backends::on_per_query(|db| super::$body(db))
+                $crate::backends::on_per_query(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
             }
 
             #[test]
             fn external_connection() -> $crate::backends::TestResult {
-                $crate::backends::on_connection(|db| super::$body(db))
+                $crate::backends::on_connection(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
             }
 
             #[test]
             fn external_transaction() -> $crate::backends::TestResult {
-                $crate::backends::on_transaction(|db| super::$body(db))
+                $crate::backends::on_transaction(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
             }
 
             pg_strategies!($body);
@@ -418,27 +436,37 @@ macro_rules! pg_strategies {
     ($body:ident) => {
         #[test]
         fn pg_persistent() -> $crate::backends::TestResult {
-            $crate::backends::on_pg_persistent(|db| super::$body(db))
+            $crate::backends::on_pg_persistent(|db| {
+                $crate::backends::IntoTestResult::into_test_result(super::$body(db))
+            })
         }
 
         #[test]
         fn pg_per_query() -> $crate::backends::TestResult {
-            $crate::backends::on_pg_per_query(|db| super::$body(db))
+            $crate::backends::on_pg_per_query(|db| {
+                $crate::backends::IntoTestResult::into_test_result(super::$body(db))
+            })
         }
 
         #[test]
         fn pg_pool() -> $crate::backends::TestResult {
-            $crate::backends::on_pg_pool(|db| super::$body(db))
+            $crate::backends::on_pg_pool(|db| {
+                $crate::backends::IntoTestResult::into_test_result(super::$body(db))
+            })
         }
 
         #[test]
         fn pg_external_client() -> $crate::backends::TestResult {
-            $crate::backends::on_pg_client(|db| super::$body(db))
+            $crate::backends::on_pg_client(|db| {
+                $crate::backends::IntoTestResult::into_test_result(super::$body(db))
+            })
         }
 
         #[test]
         fn pg_external_transaction() -> $crate::backends::TestResult {
-            $crate::backends::on_pg_transaction(|db| super::$body(db))
+            $crate::backends::on_pg_transaction(|db| {
+                $crate::backends::IntoTestResult::into_test_result(super::$body(db))
+            })
         }
     };
 }
