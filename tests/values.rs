@@ -3,14 +3,23 @@
 //! errors for values that do not fit, in either direction: always
 //! `Error::Conversion` or `Error::Json` naming the table and the column, never
 //! a panic and never a silent change of value.
+//!
+//! The round trips, awkward strings, floats, integers and identifiers run on
+//! every strategy of both engines (tests/support/backends.rs); the tests that
+//! read or write the stored form with raw rusqlite SQL (declared types, JSON
+//! text, blobs, values SQLite's dynamic typing lets in that do not fit) are
+//! SQLite's only (README, "What runs on which engine").
 
 use std::collections::BTreeMap;
 
 use doctable::rusqlite;
-use doctable::{Conn, DocTable, Error, Json, PerQuery, Persistent};
+use doctable::{Conn, DocTable, Error, Json, Persistent};
 use serde::{Deserialize, Serialize};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+#[macro_use]
+#[path = "support/backends.rs"]
+mod backends;
+use backends::{Engine, TestResult};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct Meta {
@@ -338,23 +347,7 @@ fn round_trip_every_type<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-#[test]
-fn every_type_round_trips_on_persistent() -> TestResult {
-    let (_dir, db) = persistent()?;
-    round_trip_every_type(&db)
-}
-
-#[test]
-fn every_type_round_trips_on_per_query() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    round_trip_every_type(&PerQuery::open(dir.path().join("values.db"))?)
-}
-
-#[test]
-fn every_type_round_trips_on_external_connection() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    round_trip_every_type(&rusqlite::Connection::open(dir.path().join("values.db"))?)
-}
+on_every_strategy!(round_trip_every_type);
 
 #[test]
 fn columns_have_the_declared_names_and_types() -> TestResult {
@@ -475,9 +468,7 @@ fn json_columns_hold_json_text() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn renamed_keyword_column_works_in_every_clause() -> TestResult {
-    let (_dir, db) = persistent()?;
+fn renamed_keyword_column_works_in_every_clause<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     Every::create_table(&db)?;
     Every::insert_many(&db, &[minimum(), maximum(), mixed()])?;
     assert_eq!(Every::count().filter(Every::chosen.eq(true)).get(&db)?, 1);
@@ -532,9 +523,7 @@ fn tricky_strings() -> Vec<String> {
     ]
 }
 
-#[test]
-fn tricky_strings_round_trip_exactly() -> TestResult {
-    let (_dir, db) = persistent()?;
+fn tricky_strings_round_trip_exactly<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     Text::create_table(&db)?;
     let strings = tricky_strings();
     let mut expected = Vec::new();
@@ -746,8 +735,7 @@ fn blobs_round_trip_exactly() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn float_edge_values_round_trip() -> TestResult {
+fn float_edge_values_round_trip<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     #[derive(DocTable, Debug, Clone, PartialEq)]
     struct Float {
         #[doctable(primary_key)]
@@ -755,7 +743,6 @@ fn float_edge_values_round_trip() -> TestResult {
         x: f64,
         y: f32,
     }
-    let (_dir, db) = persistent()?;
     Float::create_table(&db)?;
     let values: [(f64, f32); 10] = [
         (f64::INFINITY, f32::INFINITY),
@@ -788,9 +775,9 @@ fn float_edge_values_round_trip() -> TestResult {
 // ---------------------------------------------------------------------------
 // Values that cannot be stored
 
-#[test]
-fn integers_above_i64_max_are_refused_naming_table_and_column() -> TestResult {
-    let (_dir, db) = persistent()?;
+fn integers_above_i64_max_are_refused_naming_table_and_column<C: Conn<Backend: Engine>>(
+    db: &C,
+) -> TestResult {
     Every::create_table(&db)?;
 
     let too_big = Every {
@@ -1256,21 +1243,7 @@ fn awkward_identifiers<C: Conn>(db: &C) -> TestResult {
     Ok(())
 }
 
-#[test]
-fn awkward_identifiers_on_persistent() -> TestResult {
-    let (_dir, db) = persistent()?;
-    awkward_identifiers(&db)
-}
-
-#[test]
-fn awkward_identifiers_on_external_transaction() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let mut conn = rusqlite::Connection::open(dir.path().join("values.db"))?;
-    let tx = rusqlite::Connection::transaction(&mut conn)?;
-    awkward_identifiers(&tx)?;
-    tx.rollback()?;
-    Ok(())
-}
+on_every_strategy!(awkward_identifiers);
 
 #[test]
 fn awkward_identifiers_are_the_column_names_on_disk() -> TestResult {
@@ -1340,3 +1313,10 @@ fn a_value_that_does_not_fit_names_the_row_it_is_in() -> TestResult {
     assert!(err.to_string().contains("row with key 9"), "{err}");
     Ok(())
 }
+
+on_every_strategy!(
+    renamed_keyword_column_works_in_every_clause,
+    tricky_strings_round_trip_exactly,
+    float_edge_values_round_trip,
+    integers_above_i64_max_are_refused_naming_table_and_column,
+);

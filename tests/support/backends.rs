@@ -91,6 +91,28 @@ impl Engine for doctable::Sqlite {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl Engine for doctable::Postgres {
+    const KIND: Kind = Kind::Postgres;
+    fn raw_batch(conn: &Self::Connection, sql: &str) -> Result<(), BoxError> {
+        Ok(conn.with_client(|c| c.batch_execute(sql))??)
+    }
+    fn raw_i64s(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<i64>>, BoxError> {
+        let rows = conn.with_client(|c| c.query(sql, &[]))??;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<_, Option<i64>>(0))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+    fn raw_texts(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<String>>, BoxError> {
+        let rows = conn.with_client(|c| c.query(sql, &[]))??;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<_, Option<String>>(0))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
 /// The engine of connection `C`.
 pub fn kind<C: Conn>(_db: &C) -> Kind
 where
