@@ -527,45 +527,61 @@ pub fn on_pg_pool(body: impl FnOnce(&doctable::postgres::Pool) -> TestResult) ->
     })
 }
 
-/// `body` on the caller's own `postgres::Client`; checks the crate left it
-/// open and outside any transaction.
+/// Whether `client`'s session is inside a transaction block: a savepoint can
+/// be set only there (elsewhere it is SQLSTATE 25P01; in an aborted one, 25P02).
 #[cfg(feature = "postgres")]
-pub fn on_pg_client(
-    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
-) -> TestResult {
+pub fn pg_in_transaction(client: &mut postgres::Client) -> Result<bool, BoxError> {
+    match client.batch_execute("SAVEPOINT doctable_probe") {
+        Ok(()) => {
+            client.batch_execute("RELEASE SAVEPOINT doctable_probe")?;
+            Ok(true)
+        }
+        Err(e) if e.code() == Some(&postgres::error::SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
+            Ok(false)
+        }
+        // An aborted transaction (a statement in it failed) is still open.
+        Err(e) if e.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) => {
+            Ok(true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `body` on the caller's own `postgres::Client` (lent to the crate as
+/// `External`); checks the crate gave it back open and outside any transaction.
+#[cfg(feature = "postgres")]
+pub fn on_pg_client(body: impl FnOnce(&doctable::postgres::External) -> TestResult) -> TestResult {
     with_pg_schema(|schema| {
-        let mut client = schema.client();
-        body(&doctable::postgres::External::new(&mut client))?;
-        // The client is still open, and not inside a transaction: a
-        // transaction left open would make this BEGIN a warning-only no-op,
-        // so ask the server directly.
-        let row = client.query_one("SELECT now() = statement_timestamp()", &[])?;
-        let autocommit: bool = row.try_get(0)?;
+        let external = doctable::postgres::External::new(schema.client());
+        body(&external)?;
+        let mut client = external.into_inner();
         assert!(
-            autocommit,
+            !pg_in_transaction(&mut client)?,
             "a transaction was left open on the caller's client"
         );
         Ok(())
     })
 }
 
-/// `body` inside the caller's own `postgres::Transaction`, which the runner
-/// then rolls back: nothing the body did may survive.
+/// `body` inside the caller's own transaction (`BEGIN` on the caller's
+/// client, lent as `External::in_transaction`), which the runner then rolls
+/// back: nothing the body did may survive (the crate must never commit it).
 #[cfg(feature = "postgres")]
 pub fn on_pg_transaction(
-    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
+    body: impl FnOnce(&doctable::postgres::External) -> TestResult,
 ) -> TestResult {
     with_pg_schema(|schema| {
         let mut client = schema.client();
-        {
-            let mut tx = client.transaction()?;
-            body(&doctable::postgres::External::new(&mut tx))?;
-            // Still the caller's transaction: the crate did not end it.
-            let row = tx.query_one("SELECT now() <> statement_timestamp()", &[])?;
-            let open: bool = row.try_get(0)?;
-            assert!(open, "the caller's transaction was ended by the crate");
-            tx.rollback()?;
-        }
+        client.batch_execute("BEGIN")?;
+        let mut external = doctable::postgres::External::in_transaction(client);
+        body(&external)?;
+        let client = external.client();
+        assert!(
+            pg_in_transaction(client)?,
+            "the caller's transaction was ended by the crate"
+        );
+        client.batch_execute("ROLLBACK")?;
+        drop(external);
         assert_eq!(schema.table_count(), 0, "the rollback left tables behind");
         Ok(())
     })
