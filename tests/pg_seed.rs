@@ -11,6 +11,7 @@
 //! without a server it skips (one line), unless `DOCTABLE_REQUIRE_PG` is set.
 #![cfg(feature = "postgres")]
 
+#[allow(unused_macros)]
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;
