@@ -101,6 +101,19 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn reflect(conn: &Self::Connection, table: &str) -> Result<Option<TableSchema>>;
 
+    /// Rewrites the CHECK clauses of `schema` (as reflected) that mean the
+    /// same as one declared in `meta` into the declared text, for an engine
+    /// that stores a check only in its own normalized spelling.
+    #[doc(hidden)]
+    fn canonical_checks(
+        conn: &Self::Connection,
+        meta: &TableMeta,
+        schema: &mut TableSchema,
+    ) -> Result<()> {
+        let _ = (conn, meta, schema);
+        Ok(())
+    }
+
     /// The names of the user's tables, sorted.
     #[doc(hidden)]
     fn list_tables(conn: &Self::Connection) -> Result<Vec<String>>;

@@ -314,6 +314,23 @@ impl Backend for Postgres {
         reflect::reflect(&mut *conn.client_mut()?, table)
     }
 
+    /// PostgreSQL keeps a check only as its parse tree: the declared checks
+    /// are parsed on a throwaway temporary table (rolled back), and each
+    /// stored check whose text the server prints the same is given the
+    /// declared text.
+    fn canonical_checks(
+        conn: &PgConnection,
+        meta: &TableMeta,
+        schema: &mut TableSchema,
+    ) -> Result<()> {
+        reflect::canonical_checks(
+            &mut *conn.client_mut()?,
+            meta,
+            schema,
+            conn.depth.get() == 0,
+        )
+    }
+
     fn list_tables(conn: &PgConnection) -> Result<Vec<String>> {
         reflect::list(&mut *conn.client_mut()?)
     }

@@ -6,6 +6,7 @@ use postgres::Client;
 use super::pg_error;
 use crate::error::Result;
 use crate::schema::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema};
+use crate::table::TableMeta;
 
 const LIST: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1";
@@ -118,23 +119,13 @@ pub(super) fn reflect(client: &mut Client, table: &str) -> Result<Option<TableSc
         });
     }
 
-    // The checks, as a CREATE TABLE the schema diff reads its CHECK clauses from.
-    let mut sql = String::from("CREATE TABLE ");
-    crate::dialect::push_ident(&mut sql, table);
-    sql.push_str(" (");
-    for (i, r) in client
+    let checks = client
         .query(CHECKS, &[&oid])
         .map_err(err(CHECKS))?
         .iter()
-        .enumerate()
-    {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let def: String = r.try_get(0).map_err(err(CHECKS))?;
-        sql.push_str(&def);
-    }
-    sql.push(')');
+        .map(|r| r.try_get::<_, String>(0).map_err(err(CHECKS)))
+        .collect::<Result<Vec<_>>>()?;
+    let sql = checks_ddl(table, &checks);
 
     Ok(Some(TableSchema {
         name: table.to_owned(),
@@ -143,6 +134,107 @@ pub(super) fn reflect(client: &mut Client, table: &str) -> Result<Option<TableSc
         foreign_keys,
         sql,
     }))
+}
+
+/// The checks as a CREATE TABLE, which the schema diff reads CHECK clauses from.
+fn checks_ddl(table: &str, checks: &[String]) -> String {
+    let mut sql = String::from("CREATE TABLE ");
+    crate::dialect::push_ident(&mut sql, table);
+    sql.push_str(" (");
+    sql.push_str(&checks.join(", "));
+    sql.push(')');
+    sql
+}
+
+const PROBE: &str = "doctable_check_probe";
+const PROBE_CHECKS: &str = "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+     WHERE contype = 'c' AND conrelid = to_regclass('pg_temp.doctable_check_probe')";
+
+/// See `Postgres::canonical_checks`. `outside` says no transaction is open.
+pub(super) fn canonical_checks(
+    client: &mut Client,
+    meta: &TableMeta,
+    schema: &mut TableSchema,
+    outside: bool,
+) -> Result<()> {
+    use crate::backend::Dialect;
+    let declared: Vec<&str> = meta
+        .columns
+        .iter()
+        .filter_map(|c| c.check)
+        .chain(meta.checks.iter().copied())
+        .collect();
+    if declared.is_empty() {
+        return Ok(());
+    }
+    let mut ddl = format!("CREATE TEMP TABLE {PROBE} (");
+    for (i, c) in meta.columns.iter().enumerate() {
+        if i > 0 {
+            ddl.push_str(", ");
+        }
+        crate::dialect::push_ident(&mut ddl, c.name);
+        ddl.push(' ');
+        ddl.push_str(super::PgDialect::type_name(c.sql_type));
+    }
+    for (i, check) in declared.iter().enumerate() {
+        ddl.push_str(&format!(", CONSTRAINT c{i} CHECK ({check})"));
+    }
+    ddl.push(')');
+    let (open, close) = if outside {
+        ("BEGIN", "ROLLBACK")
+    } else {
+        (
+            "SAVEPOINT doctable_probe",
+            "ROLLBACK TO SAVEPOINT doctable_probe; RELEASE SAVEPOINT doctable_probe",
+        )
+    };
+    let t = Some(meta.name);
+    client
+        .batch_execute(open)
+        .map_err(|e| pg_error(e, t, open))?;
+    let probed = client
+        .batch_execute(&ddl)
+        .and_then(|()| client.query(PROBE_CHECKS, &[]));
+    client
+        .batch_execute(close)
+        .map_err(|e| pg_error(e, t, close))?;
+    // A declared check the server cannot parse stays a mismatch (and
+    // create_table reports the server's error if it gets to run it).
+    let Ok(rows) = probed else {
+        return Ok(());
+    };
+    let mut spelled: Vec<(usize, String)> = Vec::new();
+    for r in rows {
+        let name: String = r.try_get(0).map_err(|e| pg_error(e, t, PROBE_CHECKS))?;
+        let def: String = r.try_get(1).map_err(|e| pg_error(e, t, PROBE_CHECKS))?;
+        if let Some(i) = name.strip_prefix('c').and_then(|n| n.parse().ok()) {
+            spelled.push((i, def));
+        }
+    }
+    let Some(row) = client
+        .query_opt(TABLE, &[&meta.name])
+        .map_err(|e| pg_error(e, t, TABLE))?
+    else {
+        return Ok(());
+    };
+    let oid: postgres::types::Oid = row.try_get(0).map_err(|e| pg_error(e, t, TABLE))?;
+    let mut stored = client
+        .query(CHECKS, &[&oid])
+        .map_err(|e| pg_error(e, t, CHECKS))?
+        .iter()
+        .map(|r| {
+            r.try_get::<_, String>(0)
+                .map_err(|e| pg_error(e, t, CHECKS))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (i, def) in spelled {
+        if let (Some(slot), Some(check)) = (stored.iter_mut().find(|s| **s == def), declared.get(i))
+        {
+            *slot = format!("CHECK ({check})");
+        }
+    }
+    schema.sql = checks_ddl(meta.name, &stored);
+    Ok(())
 }
 
 const INDEX_OWNER: &str = "SELECT t.relname::text FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
