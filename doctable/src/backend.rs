@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use crate::error::Result;
 use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable};
+use crate::table::{ColumnMeta, DocTable, TableMeta};
 use crate::value::{SqlType, ToValue, ValueRef};
 
 #[cfg(test)]
@@ -24,10 +24,10 @@ pub(crate) mod sealed {
 
 /// The number of backends compiled in: the size of per-backend caches
 /// (each backend's [`Backend::SLOT`] indexes them).
-pub(crate) const BACKENDS: usize = 1 + cfg!(test) as usize;
+pub(crate) const BACKENDS: usize = 1 + cfg!(feature = "postgres") as usize + cfg!(test) as usize;
 
 /// A database engine. Sealed: the crate's backends are [`Sqlite`](crate::Sqlite)
-/// (feature `sqlite`, on by default) and, later, PostgreSQL.
+/// (feature `sqlite`, on by default) and [`Postgres`](crate::Postgres) (feature `postgres`).
 ///
 /// Users never name its methods: every table operation takes `&impl Conn`, and
 /// the backend is the connection's [`Conn::Backend`](crate::Conn::Backend).
@@ -100,6 +100,19 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     /// The table named `table` as it is in the database, or `None`.
     #[doc(hidden)]
     fn reflect(conn: &Self::Connection, table: &str) -> Result<Option<TableSchema>>;
+
+    /// Rewrites the CHECK clauses of `schema` (as reflected) that mean the
+    /// same as one declared in `meta` into the declared text, for an engine
+    /// that stores a check only in its own normalized spelling.
+    #[doc(hidden)]
+    fn canonical_checks(
+        conn: &Self::Connection,
+        meta: &TableMeta,
+        schema: &mut TableSchema,
+    ) -> Result<()> {
+        let _ = (conn, meta, schema);
+        Ok(())
+    }
 
     /// The names of the user's tables, sorted.
     #[doc(hidden)]
@@ -178,6 +191,27 @@ pub trait Dialect: 'static {
             // a dialect that supports replace overrides `insert_prefix`.
             Conflict::Replace => " ON CONFLICT DO NOTHING",
         }
+    }
+
+    /// Whether a row insert reads the assigned key back with `RETURNING
+    /// "key"` (an engine without a rowid): the backend's `execute` then
+    /// keeps the returned key for [`Backend::last_insert_id`].
+    const INSERT_RETURNS_KEY: bool = false;
+
+    /// Appends the value of column `index` of `meta` in an insert's `VALUES`:
+    /// the placeholder `index + 1` (an engine whose key column does not take
+    /// NULL for "assign one" says so here).
+    #[inline]
+    fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
+        let _ = meta;
+        Self::push_placeholder(out, index + 1);
+    }
+
+    /// Appends what follows the `VALUES (...)` of a row insert for `conflict`
+    /// on the table of `meta`: by default [`insert_suffix`](Dialect::insert_suffix).
+    fn push_insert_suffix(out: &mut String, meta: &TableMeta, conflict: Conflict) {
+        let _ = meta;
+        out.push_str(Self::insert_suffix(conflict));
     }
 
     /// Appends ` LIMIT n OFFSET m` as far as each is given. Both are written as

@@ -44,13 +44,13 @@ pub enum Error {
         table: String,
         /// Which kind of constraint.
         kind: ConstraintKind,
-        /// SQLite's description, which names the constraint.
+        /// The database's description, which names the constraint.
         message: String,
         /// The SQL text of the write.
         sql: String,
-        /// What SQLite said.
+        /// What the database said (a `rusqlite::Error` or a `postgres::Error`).
         #[source]
-        source: Box<rusqlite::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A write to a database opened read-only (see [`Options::read_only`](crate::Options::read_only)).
     #[error(
@@ -155,6 +155,47 @@ pub enum Error {
         #[source]
         source: Box<rusqlite::Error>,
     },
+    /// PostgreSQL refused a statement, or the connection to the server failed
+    /// or was lost (then `code` is `08006`, or `08001` when connecting failed).
+    /// The connection parameters in `sql` never show a password.
+    #[error(
+        "{}PostgreSQL error {code}: {message}\n    SQL: {sql}",
+        table_prefix(table)
+    )]
+    Postgres {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text (values are bound parameters, never part of it).
+        sql: String,
+        /// The SQLSTATE (`42P01`, say).
+        code: String,
+        /// What the server (or the client library) said.
+        message: String,
+        /// The `postgres::Error`.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A serialization failure (`40001`) or deadlock (`40P01`): the
+    /// transaction was rolled back and can be run again, which
+    /// `doctable::postgres::Persistent::transaction_retry` does.
+    #[error(
+        "{}PostgreSQL {what} ({code}): {message}; the transaction was rolled back and can be retried\n    SQL: {sql}",
+        table_prefix(table),
+        what = if code == "40P01" { "deadlock" } else { "serialization failure" }
+    )]
+    Serialization {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text.
+        sql: String,
+        /// The SQLSTATE: `40001` or `40P01`.
+        code: String,
+        /// What the server said.
+        message: String,
+        /// The `postgres::Error`.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Which kind of constraint rejected a write.
@@ -246,7 +287,7 @@ impl Error {
                     other => other.to_string(),
                 },
                 sql,
-                source,
+                source: source as Box<dyn std::error::Error + Send + Sync>,
             },
             _ => Error::Sqlite { table, sql, source },
         }

@@ -77,6 +77,11 @@ mod expr;
 mod json;
 mod literal;
 mod meta;
+/// The PostgreSQL backend (feature `postgres`): its connection strategies
+/// [`Persistent`](postgres::Persistent), [`PerQuery`](postgres::PerQuery),
+/// [`Pool`](postgres::Pool) and [`External`](postgres::External).
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod query;
 mod rows;
 mod schema;
@@ -120,6 +125,9 @@ pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Sqlite, SqliteDialect};
+
+#[cfg(feature = "postgres")]
+pub use postgres::{PgDialect, Postgres};
 
 /// The rusqlite version this crate is built on, for the external strategy.
 #[cfg(feature = "sqlite")]

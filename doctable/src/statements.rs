@@ -107,27 +107,45 @@ impl StaticSql {
         // and `slot()` is the variant's discriminant.
         #[allow(clippy::indexing_slicing)]
         let slot = &self.of::<B>().inserts[kind.slot()];
-        slot.get_or_init(|| {
-            let conflict = kind.conflict();
-            let mut sql = String::from(B::Dialect::insert_prefix(conflict));
-            push_ident(&mut sql, meta.name);
-            sql.push_str(" (");
-            push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
-            sql.push_str(") VALUES (");
-            for i in 0..meta.columns.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                B::Dialect::push_placeholder(&mut sql, i + 1);
+        slot.get_or_init(|| self.build_insert::<B>(meta, kind, B::Dialect::INSERT_RETURNS_KEY))
+    }
+
+    /// The plain insert without the key read back, for an upsert to add its
+    /// own `ON CONFLICT` to.
+    pub(crate) fn insert_for_upsert<B: Backend>(&self, meta: &TableMeta) -> String {
+        if B::Dialect::INSERT_RETURNS_KEY {
+            self.build_insert::<B>(meta, InsertKind::Plain, false)
+        } else {
+            self.insert::<B>(meta, InsertKind::Plain).to_owned()
+        }
+    }
+
+    fn build_insert<B: Backend>(&self, meta: &TableMeta, kind: InsertKind, key: bool) -> String {
+        let conflict = kind.conflict();
+        let mut sql = String::from(B::Dialect::insert_prefix(conflict));
+        push_ident(&mut sql, meta.name);
+        sql.push_str(" (");
+        push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
+        sql.push_str(") VALUES (");
+        for i in 0..meta.columns.len() {
+            if i > 0 {
+                sql.push_str(", ");
             }
-            sql.push(')');
-            sql.push_str(B::Dialect::insert_suffix(conflict));
-            if kind == InsertKind::Returning {
+            B::Dialect::push_insert_value(&mut sql, meta, i);
+        }
+        sql.push(')');
+        B::Dialect::push_insert_suffix(&mut sql, meta, conflict);
+        if kind == InsertKind::Returning {
+            sql.push_str(B::Dialect::RETURNING);
+            sql.push_str(self.columns(meta));
+        } else if key {
+            let key = meta.primary_key.and_then(|k| meta.columns.get(k));
+            if let Some(column) = key.filter(|c| c.sql_type == crate::value::SqlType::Integer) {
                 sql.push_str(B::Dialect::RETURNING);
-                sql.push_str(self.columns(meta));
+                push_ident(&mut sql, column.name);
             }
-            sql
-        })
+        }
+        sql
     }
 
     /// `SELECT <columns> FROM "t" WHERE "t"."key" = ?1`.

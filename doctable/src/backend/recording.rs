@@ -69,7 +69,7 @@ impl Backend for Recording {
     type Binder<'s> = Binder<'s>;
     type Row<'r> = Vec<Value>;
     type Dialect = DollarDialect;
-    const SLOT: usize = 1;
+    const SLOT: usize = 1 + cfg!(feature = "postgres") as usize;
 
     fn bind(binder: &mut Binder<'_>, index: usize, value: ToValue<'_>, _: &str) -> Result<()> {
         if binder.params.len() < index {

@@ -7,7 +7,6 @@ use crate::conn::Conn;
 use crate::dialect::{self, push_ident};
 use crate::error::{Error, Result};
 use crate::expr::Column;
-use crate::statements::InsertKind;
 use crate::table::DocTable;
 
 /// One or more columns of table `T`: a column, or a tuple of up to 8 columns.
@@ -112,7 +111,7 @@ impl<T: DocTable> Upsert<T> {
                 meta.name
             )));
         }
-        let mut sql = T::__sql().insert::<B>(meta, InsertKind::Plain).to_owned();
+        let mut sql = T::__sql().insert_for_upsert::<B>(meta);
         sql.push_str(" ON CONFLICT (");
         dialect::push_ident_list(&mut sql, self.target.iter().copied());
         sql.push_str(") DO ");

@@ -134,7 +134,10 @@ pub(crate) fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> R
 /// another table's index already holds turned into mismatches: index names are
 /// shared by the whole database, so `CREATE INDEX IF NOT EXISTS` would do nothing.
 fn diff_in_file<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<SchemaDiff> {
-    let schema = B::reflect(conn, meta.name)?;
+    let mut schema = B::reflect(conn, meta.name)?;
+    if let Some(schema) = schema.as_mut() {
+        B::canonical_checks(conn, meta, schema)?;
+    }
     let mut diff = diff::diff::<B::Dialect>(meta, schema.as_ref());
     for index in meta.indexes {
         let Some(owner) = B::index_owner(conn, meta.name, index.name)? else {

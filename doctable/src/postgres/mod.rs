@@ -1,0 +1,747 @@
+//! The PostgreSQL backend (feature `postgres`), over the `postgres` crate.
+//!
+//! Everything that knows it is talking to PostgreSQL is here: the value
+//! encoding (each parameter encoded for the type the server inferred for it),
+//! the raw column reader, the dialect (`$N` placeholders, identity keys,
+//! `ON CONFLICT`, `RETURNING "key"` for the assigned key), the connection
+//! strategies ([`Persistent`], [`PerQuery`], [`Pool`], [`External`]), the
+//! errors (SQLSTATE, constraint kinds, serialization failures, a lost
+//! connection) and schema reflection from the system catalogs.
+//!
+//! ```no_run
+//! use doctable::DocTable;
+//! use doctable::postgres::Persistent;
+//!
+//! #[derive(DocTable, Debug, PartialEq)]
+//! struct Note { #[doctable(primary_key)] id: Option<i64>, text: String }
+//!
+//! let db = Persistent::connect("host=127.0.0.1 user=root dbname=test")?;
+//! Note::create_table(&db)?;
+//! let id = Note::insert(&db, &Note { id: None, text: "hello".into() })?;
+//! assert_eq!(Note::get(&db, id)?.map(|n| n.text), Some("hello".to_string()));
+//! # Ok::<(), doctable::Error>(())
+//! ```
+
+mod codec;
+mod external;
+mod per_query;
+mod persistent;
+mod pool;
+mod reflect;
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::collections::HashMap;
+
+use ::postgres::{Client, Config, NoTls, Row, Statement};
+
+pub use external::External;
+pub use per_query::PerQuery;
+pub use persistent::Persistent;
+pub use pool::Pool;
+
+use crate::backend::{Backend, Conflict, Dialect, sealed};
+use crate::dialect::push_ident;
+use crate::error::{ConstraintKind, Error, Result};
+use crate::schema::{RebuildReport, TableSchema};
+use crate::table::{ColumnMeta, DocTable, TableMeta};
+use crate::value::{SqlType, ToValue, Value, ValueRef};
+
+use codec::{Param, RawValue};
+
+/// The `postgres` crate this backend is built on, for [`External`] and
+/// [`PgConnection::with_client`].
+pub use ::postgres as driver;
+
+/// The PostgreSQL backend: what [`Persistent`], [`PerQuery`], [`Pool`] and
+/// [`External`] run on, and their [`Tx`](crate::Tx) (`Tx<'_, Postgres>`).
+#[derive(Debug, Clone, Copy)]
+pub enum Postgres {}
+
+impl sealed::Sealed for Postgres {}
+
+/// One PostgreSQL session as the crate uses it: the client, its prepared
+/// statement cache (keyed by SQL text), the key the last insert returned and
+/// how deep the transactions the crate opened on it are.
+///
+/// Reached only through `&`: the client sits in a `RefCell`, so a second
+/// statement started while one is still streaming rows (a query inside a
+/// `for_each` callback on the same connection) is a [`Error::Usage`], not a panic.
+pub struct PgConnection {
+    client: RefCell<Client>,
+    cache: RefCell<HashMap<String, Statement>>,
+    last_id: Cell<i64>,
+    depth: Cell<usize>,
+}
+
+impl std::fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("cached_statements", &self.cache.borrow().len())
+            .field("transaction_depth", &self.depth.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgConnection {
+    fn new(client: Client) -> Self {
+        PgConnection {
+            client: RefCell::new(client),
+            cache: RefCell::new(HashMap::new()),
+            last_id: Cell::new(0),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Connects with `config`; `described` names the server in an error.
+    fn connect(config: &Config, described: &str) -> Result<Self> {
+        config
+            .connect(NoTls)
+            .map(PgConnection::new)
+            .map_err(|e| connect_error(e, described))
+    }
+
+    /// Runs `f` with the `postgres::Client`, for work the crate does not
+    /// cover. Statements run this way do not go through the crate's cache,
+    /// and a transaction opened here is the caller's to end.
+    pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> Result<R> {
+        Ok(f(&mut *self.client_mut()?))
+    }
+
+    /// Whether the connection to the server is gone.
+    pub fn is_closed(&self) -> bool {
+        self.client.try_borrow().is_ok_and(|c| c.is_closed())
+    }
+
+    fn client_mut(&self) -> Result<RefMut<'_, Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            Error::Usage(
+                "this PostgreSQL connection is busy streaming rows (a query inside a \
+                 `for_each` or `chunks` callback on the same connection): collect the rows \
+                 first, or use another connection"
+                    .into(),
+            )
+        })
+    }
+}
+
+/// A statement being bound: the client, the prepared statement and the values.
+pub struct PgBinder<'s> {
+    conn: &'s PgConnection,
+    client: RefMut<'s, Client>,
+    stmt: Statement,
+    params: Vec<Value>,
+}
+
+impl std::fmt::Debug for PgBinder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBinder")
+            .field("params", &self.params.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgBinder<'_> {
+    /// Runs the statement, calling `each` per row until it returns `false`;
+    /// the number of rows the statement changed (or returned).
+    fn run(
+        &mut self,
+        table: Option<&str>,
+        sql: &str,
+        mut each: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<usize> {
+        use ::postgres::fallible_iterator::FallibleIterator;
+        let types = self.stmt.params();
+        let params = self
+            .params
+            .iter()
+            .zip(types)
+            .map(|(v, ty)| Param::new(v.as_ref(), ty));
+        let result = (|| {
+            let mut rows = self.client.query_raw(&self.stmt, params)?;
+            let mut seen = 0usize;
+            while let Some(row) = rows.next()? {
+                seen += 1;
+                match each(&row) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Ok(seen)),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            let changed = rows.rows_affected().map_or(seen, |n| n as usize);
+            Ok::<_, ::postgres::Error>(Ok(changed))
+        })();
+        match result {
+            Ok(inner) => inner,
+            Err(e) => {
+                if e.code() == Some(&::postgres::error::SqlState::FEATURE_NOT_SUPPORTED) {
+                    // A cached plan the schema changed under: prepare afresh next time.
+                    self.conn.cache.borrow_mut().remove(sql);
+                }
+                Err(pg_error(e, table, sql))
+            }
+        }
+    }
+}
+
+impl Backend for Postgres {
+    type Connection = PgConnection;
+    type Binder<'s> = PgBinder<'s>;
+    type Row<'r> = Row;
+    type Dialect = PgDialect;
+    const SLOT: usize = 1;
+
+    fn bind(
+        binder: &mut PgBinder<'_>,
+        index: usize,
+        value: ToValue<'_>,
+        table: &str,
+    ) -> Result<()> {
+        let Some(ty) = index
+            .checked_sub(1)
+            .and_then(|i| binder.stmt.params().get(i))
+        else {
+            return Err(Error::Usage(format!(
+                "table `{table}`: parameter {index} is beyond the statement's {} parameter(s)",
+                binder.stmt.params().len()
+            )));
+        };
+        codec::check(value.as_ref(), ty)
+            .map_err(|detail| Error::conversion(table, &format!("(parameter {index})"), detail))?;
+        if binder.params.len() < index {
+            binder.params.resize(index, Value::Null);
+        }
+        if let Some(slot) = binder.params.get_mut(index - 1) {
+            *slot = value.into_owned();
+        }
+        Ok(())
+    }
+
+    fn value_at<'r>(row: &'r Row, index: usize, table: &str) -> Result<ValueRef<'r>> {
+        row.try_get::<_, RawValue<'r>>(index)
+            .map(|v| v.0)
+            .map_err(|e| {
+                let column = row
+                    .columns()
+                    .get(index)
+                    .map_or_else(|| format!("(column {index})"), |c| c.name().to_owned());
+                Error::conversion(table, &column, e)
+            })
+    }
+
+    fn with_statement<R>(
+        conn: &PgConnection,
+        table: Option<&str>,
+        sql: &str,
+        f: impl FnOnce(&mut PgBinder<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let mut client = conn.client_mut()?;
+        let cached = conn.cache.borrow().get(sql).cloned();
+        let stmt = match cached {
+            Some(stmt) => stmt,
+            None => {
+                let stmt = client.prepare(sql).map_err(|e| pg_error(e, table, sql))?;
+                conn.cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
+                stmt
+            }
+        };
+        let params = Vec::with_capacity(stmt.params().len());
+        f(&mut PgBinder {
+            conn,
+            client,
+            stmt,
+            params,
+        })
+    }
+
+    fn parameter_count(binder: &PgBinder<'_>) -> usize {
+        binder.stmt.params().len()
+    }
+
+    fn execute(binder: &mut PgBinder<'_>, table: Option<&str>, sql: &str) -> Result<usize> {
+        if binder.stmt.columns().is_empty() {
+            return binder.run(table, sql, |_| Ok(true));
+        }
+        // `INSERT ... RETURNING "key"`: keep the assigned key.
+        let mut key = 0;
+        let mut first = true;
+        let changed = binder.run(table, sql, |row| {
+            if std::mem::take(&mut first)
+                && let Ok(RawValue(ValueRef::Integer(k))) = row.try_get::<_, RawValue<'_>>(0)
+            {
+                key = k;
+            }
+            Ok(true)
+        })?;
+        binder.conn.last_id.set(key);
+        Ok(changed)
+    }
+
+    fn each_row(
+        binder: &mut PgBinder<'_>,
+        table: Option<&str>,
+        sql: &str,
+        each: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<()> {
+        binder.run(table, sql, each).map(|_| ())
+    }
+
+    fn execute_batch(conn: &PgConnection, table: Option<&str>, sql: &str) -> Result<()> {
+        let result = conn.client_mut()?.batch_execute(sql);
+        // The depth of the transactions the crate opened: COMMIT and ROLLBACK
+        // end the transaction on the server even when they fail.
+        match sql {
+            PgDialect::BEGIN_WRITE | PgDialect::SAVEPOINT if result.is_ok() => {
+                conn.depth.set(conn.depth.get() + 1)
+            }
+            PgDialect::COMMIT | PgDialect::ROLLBACK => conn.depth.set(0),
+            PgDialect::RELEASE | PgDialect::ROLLBACK_TO if result.is_ok() => {
+                conn.depth.set(conn.depth.get().saturating_sub(1))
+            }
+            _ => {}
+        }
+        result.map_err(|e| pg_error(e, table, sql))
+    }
+
+    fn last_insert_id(conn: &PgConnection) -> i64 {
+        conn.last_id.get()
+    }
+
+    fn is_autocommit(conn: &PgConnection) -> bool {
+        conn.depth.get() == 0
+    }
+
+    fn reflect(conn: &PgConnection, table: &str) -> Result<Option<TableSchema>> {
+        reflect::reflect(&mut *conn.client_mut()?, table)
+    }
+
+    /// PostgreSQL keeps a check only as its parse tree: the declared checks
+    /// are parsed on a throwaway temporary table (rolled back), and each
+    /// stored check whose text the server prints the same is given the
+    /// declared text.
+    fn canonical_checks(
+        conn: &PgConnection,
+        meta: &TableMeta,
+        schema: &mut TableSchema,
+    ) -> Result<()> {
+        reflect::canonical_checks(
+            &mut *conn.client_mut()?,
+            meta,
+            schema,
+            conn.depth.get() == 0,
+        )
+    }
+
+    fn list_tables(conn: &PgConnection) -> Result<Vec<String>> {
+        reflect::list(&mut *conn.client_mut()?)
+    }
+
+    fn index_owner(conn: &PgConnection, table: &str, index: &str) -> Result<Option<String>> {
+        reflect::index_owner(&mut *conn.client_mut()?, table, index)
+    }
+
+    /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
+    /// rebuild (copy into a new table, swap) is SQLite's way and is not done here.
+    fn rebuild_table<T: DocTable>(_conn: &PgConnection) -> Result<RebuildReport> {
+        Err(Error::Usage(format!(
+            "table `{}`: rebuild_table is SQLite's copy-and-swap rebuild and is not available on \
+             PostgreSQL, which changes a table in place: use ALTER TABLE (ALTER COLUMN ... TYPE, \
+             SET/DROP NOT NULL, SET/DROP DEFAULT, ADD/DROP CONSTRAINT) through \
+             `PgConnection::with_client`; create_table already adds new nullable or defaulted \
+             columns and indexes",
+            T::META.name
+        )))
+    }
+}
+
+/// PostgreSQL's spelling of SQL.
+#[derive(Debug, Clone, Copy)]
+pub enum PgDialect {}
+
+impl Dialect for PgDialect {
+    const INSERT_RETURNS_KEY: bool = true;
+
+    #[inline]
+    fn push_placeholder(out: &mut String, n: usize) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "${n}");
+    }
+
+    /// An identity key bound as NULL (a new row's `None`) takes the next value
+    /// of its sequence: PostgreSQL stores an explicit NULL as given, where
+    /// SQLite assigns a rowid.
+    fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
+        match meta.columns.get(index) {
+            Some(column) if identity_key(column) => {
+                out.push_str("COALESCE(");
+                Self::push_placeholder(out, index + 1);
+                out.push_str(", nextval(pg_get_serial_sequence(");
+                let mut table = String::new();
+                push_ident(&mut table, meta.name);
+                push_literal(out, &table);
+                out.push_str(", ");
+                push_literal(out, column.name);
+                out.push_str(")))");
+            }
+            _ => Self::push_placeholder(out, index + 1),
+        }
+    }
+
+    /// `ON CONFLICT DO NOTHING`, or for a replace `ON CONFLICT ("key") DO
+    /// UPDATE SET` every other column `= excluded.` itself: the conflicting
+    /// row is updated in place (SQLite's `INSERT OR REPLACE` deletes it and
+    /// inserts, which fires delete actions of foreign keys). The conflict
+    /// target is the primary key, else the first unique column; a conflict on
+    /// another unique column is an error.
+    fn push_insert_suffix(out: &mut String, meta: &TableMeta, conflict: Conflict) {
+        match conflict {
+            Conflict::Fail => {}
+            Conflict::Ignore => out.push_str(" ON CONFLICT DO NOTHING"),
+            Conflict::Replace => {
+                let target = meta
+                    .primary_key
+                    .and_then(|k| meta.columns.get(k))
+                    .or_else(|| meta.columns.iter().find(|c| c.unique));
+                let Some(target) = target else {
+                    return;
+                };
+                out.push_str(" ON CONFLICT (");
+                push_ident(out, target.name);
+                out.push_str(") DO UPDATE SET ");
+                let mut first = true;
+                for column in meta.columns.iter().filter(|c| c.name != target.name) {
+                    if !first {
+                        out.push_str(", ");
+                    }
+                    first = false;
+                    push_ident(out, column.name);
+                    out.push_str(" = excluded.");
+                    push_ident(out, column.name);
+                }
+                if first {
+                    // Only the key: "update" it to itself, so the row counts as written.
+                    push_ident(out, target.name);
+                    out.push_str(" = excluded.");
+                    push_ident(out, target.name);
+                }
+            }
+        }
+    }
+
+    fn type_name(ty: SqlType) -> &'static str {
+        match ty {
+            SqlType::Integer => "BIGINT",
+            SqlType::Real => "DOUBLE PRECISION",
+            SqlType::Bool => "BOOLEAN",
+            SqlType::Text => "TEXT",
+            SqlType::Blob => "BYTEA",
+            SqlType::Json => "JSONB",
+        }
+    }
+
+    /// `BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY` for an integer key.
+    fn push_type_and_key(out: &mut String, column: &ColumnMeta) {
+        out.push_str(Self::type_name(column.sql_type));
+        if column.primary_key {
+            if identity_key(column) {
+                out.push_str(" GENERATED BY DEFAULT AS IDENTITY");
+            }
+            out.push_str(" PRIMARY KEY");
+        }
+    }
+
+    /// Compared by the type names the catalog reports (`bigint`, `double
+    /// precision`, ...), with the integer and text families accepted.
+    fn same_type(declared: &str, ty: SqlType) -> bool {
+        let declared = declared.trim().to_ascii_lowercase();
+        match ty {
+            SqlType::Integer => matches!(declared.as_str(), "bigint" | "integer" | "smallint"),
+            SqlType::Real => matches!(declared.as_str(), "double precision" | "real"),
+            SqlType::Bool => declared == "boolean",
+            SqlType::Text => {
+                declared == "text"
+                    || declared.starts_with("character varying")
+                    || declared.starts_with("character")
+            }
+            SqlType::Blob => declared == "bytea",
+            SqlType::Json => declared == "jsonb" || declared == "json",
+        }
+    }
+}
+
+/// Whether the column is an integer primary key, made an identity column.
+fn identity_key(column: &ColumnMeta) -> bool {
+    column.primary_key && column.sql_type == SqlType::Integer
+}
+
+/// Appends `text` as an SQL string literal.
+fn push_literal(out: &mut String, text: &str) {
+    out.push('\'');
+    out.push_str(&text.replace('\'', "''"));
+    out.push('\'');
+}
+
+/// How many times `transaction_retry` runs its closure at most.
+pub const RETRY_ATTEMPTS: u32 = 8;
+
+/// Runs `f` in a transaction on `conn`, again on a serialization failure or
+/// deadlock, pausing 5 ms, 10 ms, 20 ms, ... (at most 1 s, with jitter) between attempts.
+fn retry<C: crate::Conn<Backend = Postgres>, R>(
+    conn: &C,
+    mut f: impl FnMut(&crate::Tx<'_, Postgres>) -> Result<R>,
+) -> Result<R> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match conn.atomic(&mut f) {
+            Err(Error::Serialization { .. }) if attempt < RETRY_ATTEMPTS => {
+                let base = 5u64 << attempt.min(8);
+                let jitter = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::from(d.subsec_nanos()) % (base / 2 + 1));
+                std::thread::sleep(std::time::Duration::from_millis((base + jitter).min(1000)));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The SQLSTATE the crate gives a connection that failed or was lost.
+pub(crate) const CONNECTION_LOST: &str = "08006";
+/// The SQLSTATE the crate gives a connection that could not be made.
+pub(crate) const CANNOT_CONNECT: &str = "08001";
+
+/// A `postgres::Error` as the crate's: constraint violations and
+/// serialization failures sorted out, the SQLSTATE and the SQL kept.
+pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> Error {
+    let db = e.as_db_error();
+    let code = match e.code() {
+        Some(code) => code.code().to_owned(),
+        None if e.is_closed() => CONNECTION_LOST.to_owned(),
+        // An I/O error on the socket: the connection is gone too.
+        None if std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => {
+            CONNECTION_LOST.to_owned()
+        }
+        None => String::new(),
+    };
+    let message = match db {
+        Some(db) => db.message().to_owned(),
+        None if code == CONNECTION_LOST => format!("the connection to the server was lost: {e}"),
+        None => e.to_string(),
+    };
+    let kind = match code.as_str() {
+        "23505"
+            if db
+                .and_then(|d| d.constraint())
+                .is_some_and(|c| c.ends_with("_pkey")) =>
+        {
+            Some(ConstraintKind::PrimaryKey)
+        }
+        "23505" => Some(ConstraintKind::Unique),
+        "23502" => Some(ConstraintKind::NotNull),
+        "23503" => Some(ConstraintKind::ForeignKey),
+        "23514" => Some(ConstraintKind::Check),
+        c if c.starts_with("23") => Some(ConstraintKind::Other),
+        _ => None,
+    };
+    let db_table = db.and_then(|d| d.table()).map(str::to_owned);
+    let table = table.map(str::to_owned).or(db_table);
+    let sql = sql.to_owned();
+    let source: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+    if let Some(kind) = kind {
+        return Error::Constraint {
+            table: table.unwrap_or_default(),
+            kind,
+            message,
+            sql,
+            source,
+        };
+    }
+    if code == "40001" || code == "40P01" {
+        return Error::Serialization {
+            table,
+            sql,
+            code,
+            message,
+            source,
+        };
+    }
+    Error::Postgres {
+        table,
+        sql,
+        code,
+        message,
+        source,
+    }
+}
+
+/// A failed connect, naming the server without the password.
+pub(crate) fn connect_error(e: ::postgres::Error, described: &str) -> Error {
+    let code = e
+        .code()
+        .map_or_else(|| CANNOT_CONNECT.to_owned(), |c| c.code().to_owned());
+    let message = match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => e.to_string(),
+    };
+    Error::Postgres {
+        table: None,
+        sql: format!("(connecting to {described})"),
+        code,
+        message,
+        source: Box::new(e),
+    }
+}
+
+/// Parses connection parameters (`host=.. user=..` or a `postgres://` URL)
+/// and describes them without the password, for messages and `Debug`.
+pub(crate) fn parse_params(params: &str) -> Result<(Config, String)> {
+    let config: Config = params
+        .parse()
+        .map_err(|e: ::postgres::Error| Error::Postgres {
+            table: None,
+            sql: format!("(parsing the connection parameters {})", redact(params)),
+            code: CANNOT_CONNECT.to_owned(),
+            message: e.to_string(),
+            source: Box::new(e),
+        })?;
+    let described = describe(&config);
+    Ok((config, described))
+}
+
+/// `host=.. port=.. user=.. dbname=..` of `config`: never its password.
+fn describe(config: &Config) -> String {
+    use ::postgres::config::Host;
+    let mut parts = Vec::new();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    if !hosts.is_empty() {
+        parts.push(format!("host={}", hosts.join(",")));
+    }
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    if !ports.is_empty() {
+        parts.push(format!("port={}", ports.join(",")));
+    }
+    if let Some(user) = config.get_user() {
+        parts.push(format!("user={user}"));
+    }
+    if let Some(db) = config.get_dbname() {
+        parts.push(format!("dbname={db}"));
+    }
+    if config.get_password().is_some() {
+        parts.push("password=<redacted>".to_owned());
+    }
+    parts.join(" ")
+}
+
+/// `params` with any password replaced, for a string that did not parse:
+/// the `password=` value of key=value text and the `user:password@` of a URL.
+pub(crate) fn redact(params: &str) -> String {
+    let mut out = params.to_owned();
+    if let Some(scheme) = out.find("://") {
+        let start = scheme + 3;
+        let end = out
+            .get(start..)
+            .and_then(|rest| rest.find(['/', '?']))
+            .map_or(out.len(), |p| start + p);
+        if let Some(at) = out.get(start..end).and_then(|auth| auth.rfind('@'))
+            && let Some(colon) = out.get(start..start + at).and_then(|u| u.find(':'))
+        {
+            out.replace_range(start + colon + 1..start + at, "<redacted>");
+        }
+    }
+    let lower = out.to_ascii_lowercase();
+    let mut result = String::with_capacity(out.len());
+    let mut i = 0;
+    while let Some(found) = lower.get(i..).and_then(|rest| rest.find("password")) {
+        let key_end = i + found + "password".len();
+        result.push_str(out.get(i..key_end).unwrap_or_default());
+        let rest = out.get(key_end..).unwrap_or_default();
+        let trimmed = rest.trim_start();
+        let Some(after_eq) = trimmed.strip_prefix('=') else {
+            i = key_end;
+            continue;
+        };
+        let value = after_eq.trim_start();
+        let skipped = rest.len() - value.len();
+        let value_len = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut len = 1;
+            let mut chars = quoted.char_indices();
+            while let Some((at, ch)) = chars.next() {
+                len = at + ch.len_utf8() + 1;
+                if ch == '\\' {
+                    chars.next();
+                } else if ch == '\'' {
+                    break;
+                }
+                len = at + ch.len_utf8() + 1;
+            }
+            len.min(value.len())
+        } else {
+            value
+                .find(|c: char| c.is_whitespace() || c == '&')
+                .unwrap_or(value.len())
+        };
+        result.push_str(out.get(key_end..key_end + skipped).unwrap_or_default());
+        result.push_str("<redacted>");
+        i = key_end + skipped + value_len;
+    }
+    result.push_str(out.get(i..).unwrap_or_default());
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_params() {
+        assert_eq!(
+            redact("host=h user=u password=s3cret dbname=d"),
+            "host=h user=u password=<redacted> dbname=d"
+        );
+        assert_eq!(
+            redact("host=h password = 'a b\\' c' dbname=d"),
+            "host=h password = <redacted> dbname=d"
+        );
+        assert_eq!(
+            redact("postgres://u:s3cret@h:5432/d?sslmode=disable&password=x"),
+            "postgres://u:<redacted>@h:5432/d?sslmode=disable&password=<redacted>"
+        );
+        assert_eq!(redact("postgresql://u@h/d"), "postgresql://u@h/d");
+        let (_, described) = parse_params("host=h user=u password=s3cret dbname=d").unwrap();
+        assert_eq!(described, "host=h user=u dbname=d password=<redacted>");
+        let (_, described) = parse_params("postgres://u:s3cret@h:5433/d").unwrap();
+        assert!(!described.contains("s3cret"), "{described}");
+        let err = parse_params("host=h password=s3cret port=notanumber").unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+    }
+
+    #[test]
+    fn replace_updates_every_column_from_excluded() {
+        use crate::DocTable;
+        #[derive(crate::DocTable)]
+        #[doctable(table = "t")]
+        #[allow(dead_code)]
+        struct T {
+            #[doctable(primary_key)]
+            id: Option<i64>,
+            name: String,
+            n: i64,
+        }
+        let sql = T::__sql().insert::<Postgres>(T::META, crate::statements::InsertKind::OrReplace);
+        assert_eq!(
+            sql,
+            "INSERT INTO \"t\" (\"id\", \"name\", \"n\") VALUES (COALESCE($1, \
+             nextval(pg_get_serial_sequence('\"t\"', 'id'))), $2, $3) ON CONFLICT (\"id\") DO \
+             UPDATE SET \"name\" = excluded.\"name\", \"n\" = excluded.\"n\" RETURNING \"id\""
+        );
+    }
+}

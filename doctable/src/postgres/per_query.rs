@@ -1,0 +1,65 @@
+//! The per-query strategy: a new connection for every call.
+
+use postgres::Config;
+
+use super::{PgConnection, Postgres, parse_params};
+use crate::conn::{Conn, Sealed, Tx};
+use crate::error::Result;
+
+/// Keeps only the connection parameters and connects for each call,
+/// disconnecting afterwards: no server connection is held between calls, at
+/// the cost of a connect (and fresh statement preparation) per call.
+pub struct PerQuery {
+    config: Config,
+    described: String,
+}
+
+impl std::fmt::Debug for PerQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerQuery")
+            .field("server", &self.described)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for PerQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgreSQL per-query connections to {}", self.described)
+    }
+}
+
+impl PerQuery {
+    /// Keeps `params` (checked to parse) without connecting.
+    pub fn new(params: &str) -> Result<Self> {
+        let (config, described) = parse_params(params)?;
+        Ok(PerQuery { config, described })
+    }
+
+    /// Like [`PerQuery::new`], and checks that it can connect once.
+    pub fn connect(params: &str) -> Result<Self> {
+        let this = Self::new(params)?;
+        drop(PgConnection::connect(&this.config, &this.described)?);
+        Ok(this)
+    }
+
+    /// Runs `f` inside one transaction on one connection (see
+    /// [`Persistent::transaction`](super::Persistent::transaction)).
+    pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
+        self.atomic(f)
+    }
+
+    /// Like [`transaction`](PerQuery::transaction), rerun on
+    /// [`Error::Serialization`](crate::Error::Serialization) with backoff.
+    pub fn transaction_retry<R>(&self, f: impl FnMut(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
+        super::retry(self, f)
+    }
+}
+
+impl Sealed for PerQuery {}
+impl Conn for PerQuery {
+    type Backend = Postgres;
+    fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
+        let conn = PgConnection::connect(&self.config, &self.described)?;
+        f(&conn)
+    }
+}

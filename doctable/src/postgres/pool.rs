@@ -1,0 +1,136 @@
+//! The pool strategy: r2d2 over the crate's own connections, so each pooled
+//! connection keeps its own prepared statement cache.
+
+use postgres::Config;
+
+use super::{CANNOT_CONNECT, PgConnection, Postgres, parse_params};
+use crate::conn::{Conn, Sealed, Tx};
+use crate::error::{Error, Result};
+
+/// Makes the pool's connections.
+struct Manager {
+    config: Config,
+    described: String,
+}
+
+/// Why the pool could not make a connection.
+#[derive(Debug)]
+struct ConnectFailed(Error);
+
+impl std::fmt::Display for ConnectFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ConnectFailed {}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = ConnectFailed;
+
+    fn connect(&self) -> std::result::Result<PgConnection, ConnectFailed> {
+        PgConnection::connect(&self.config, &self.described).map_err(ConnectFailed)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> std::result::Result<(), ConnectFailed> {
+        conn.client
+            .get_mut()
+            .simple_query("")
+            .map(|_| ())
+            .map_err(|e| ConnectFailed(super::pg_error(e, None, "(checking a pooled connection)")))
+    }
+
+    /// A connection whose server link is gone, or that was left inside a
+    /// transaction, is dropped when it comes back to the pool.
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        conn.client.get_mut().is_closed() || conn.depth.get() != 0
+    }
+}
+
+/// A pool of PostgreSQL connections for many threads (r2d2), each with its
+/// own prepared statement cache. `Send + Sync` and cheap to clone (the clones
+/// share the pool).
+///
+/// A connection whose server link was lost fails the call in flight and is
+/// discarded when it returns to the pool; the next call gets a fresh one.
+#[derive(Clone)]
+pub struct Pool {
+    pool: r2d2::Pool<Manager>,
+    described: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("Pool")
+            .field("server", &self.described)
+            .field("connections", &state.connections)
+            .field("idle", &state.idle_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PostgreSQL pool of up to {} connections to {}",
+            self.pool.max_size(),
+            self.described
+        )
+    }
+}
+
+impl Pool {
+    /// A pool of up to `max_size` connections with `params`; connects the
+    /// first one now, so bad parameters fail here.
+    pub fn connect(params: &str, max_size: u32) -> Result<Self> {
+        let (config, described) = parse_params(params)?;
+        // The first connection, made here, says what is wrong with the parameters.
+        let first = PgConnection::connect(&config, &described)?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size.max(1))
+            .min_idle(Some(0))
+            // A checkout does not cost a round trip: a broken connection is
+            // caught when it fails and dropped when returned (`has_broken`).
+            .test_on_check_out(false)
+            .connection_timeout(std::time::Duration::from_secs(30))
+            .build_unchecked(Manager {
+                config,
+                described: described.clone(),
+            });
+        Ok(Pool {
+            pool,
+            described: described.into(),
+        })
+    }
+
+    /// Runs `f` inside one transaction on one pooled connection (see
+    /// [`Persistent::transaction`](super::Persistent::transaction)).
+    pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
+        self.atomic(f)
+    }
+
+    /// Like [`transaction`](Pool::transaction), rerun on
+    /// [`Error::Serialization`] with backoff.
+    pub fn transaction_retry<R>(&self, f: impl FnMut(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
+        super::retry(self, f)
+    }
+}
+
+impl Sealed for Pool {}
+impl Conn for Pool {
+    type Backend = Postgres;
+    fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
+        let conn = self.pool.get().map_err(|e| Error::Postgres {
+            table: None,
+            sql: format!("(taking a pooled connection to {})", self.described),
+            code: CANNOT_CONNECT.to_owned(),
+            message: e.to_string(),
+            source: Box::new(e),
+        })?;
+        f(&conn)
+    }
+}

@@ -1,0 +1,188 @@
+//! What means something different on PostgreSQL than on SQLite, each one
+//! pinned by a test (README "PostgreSQL", "What differs").
+#![cfg(feature = "postgres")]
+
+mod pg_backend_support;
+
+use doctable::postgres::Persistent;
+use doctable::{ConstraintKind, DocTable, Error};
+use pg_backend_support::schema;
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Tag {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    #[doctable(unique)]
+    name: String,
+    weight: f64,
+}
+
+fn tag(name: &str) -> Tag {
+    Tag {
+        id: None,
+        name: name.into(),
+        weight: 1.0,
+    }
+}
+
+#[test]
+fn like_is_case_sensitive_on_postgres_and_not_on_sqlite() {
+    let Some(s) = schema() else { return };
+    let pg = Persistent::connect(&s.params).expect("connect");
+    let lite = doctable::Persistent::open_in_memory().expect("sqlite");
+    Tag::create_table(&pg).expect("create");
+    Tag::create_table(&lite).expect("create");
+    Tag::insert(&pg, &tag("Rust")).expect("insert");
+    Tag::insert(&lite, &tag("Rust")).expect("insert");
+    let on_pg = Tag::select()
+        .filter(Tag::name.like("rust"))
+        .all(&pg)
+        .expect("like");
+    let on_sqlite = Tag::select()
+        .filter(Tag::name.like("rust"))
+        .all(&lite)
+        .expect("like");
+    assert_eq!((on_pg.len(), on_sqlite.len()), (0, 1));
+    // The same meaning on both: compare lowered text.
+    let lowered = doctable::Expr::raw("lower(\"name\") LIKE ?", ["rust"]);
+    assert_eq!(
+        Tag::select().filter(lowered).all(&pg).expect("lower").len(),
+        1
+    );
+}
+
+#[test]
+fn nan_is_refused_on_write_as_on_sqlite_but_read_when_stored_by_others() {
+    let Some(s) = schema() else { return };
+    let db = Persistent::connect(&s.params).expect("connect");
+    Tag::create_table(&db).expect("create");
+    let err = Tag::insert(
+        &db,
+        &Tag {
+            weight: f64::NAN,
+            ..tag("nan")
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Conversion { .. }), "{err:?}");
+    assert_eq!(<Tag as DocTable>::count().get(&db).expect("count"), 0);
+    // PostgreSQL itself stores NaN; a row written by another program reads back as NaN.
+    let mut client = s.client();
+    client
+        .batch_execute("INSERT INTO tag (name, weight) VALUES ('other', 'NaN')")
+        .expect("raw insert");
+    let got = Tag::select().all(&db).expect("select");
+    assert!(got[0].weight.is_nan());
+}
+
+#[test]
+fn an_explicit_key_does_not_advance_the_identity_sequence() {
+    let Some(s) = schema() else { return };
+    let db = Persistent::connect(&s.params).expect("connect");
+    Tag::create_table(&db).expect("create");
+    Tag::insert(
+        &db,
+        &Tag {
+            id: Some(1),
+            ..tag("explicit")
+        },
+    )
+    .expect("explicit key");
+    // The sequence still starts at 1, so the next assigned key collides.
+    let err = Tag::insert(&db, &tag("assigned")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Constraint {
+                kind: ConstraintKind::PrimaryKey,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Moving the sequence past the explicit keys is the caller's step.
+    s.client()
+        .batch_execute(
+            "SELECT setval(pg_get_serial_sequence('tag', 'id'), (SELECT max(id) FROM tag))",
+        )
+        .expect("setval");
+    assert_eq!(Tag::insert(&db, &tag("assigned")).expect("insert"), 2);
+}
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Parent {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    #[doctable(unique)]
+    code: String,
+    label: String,
+}
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Child {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    #[doctable(references = "parent(id)", on_delete = "cascade")]
+    parent_id: i64,
+}
+
+#[test]
+fn or_replace_updates_in_place_on_the_key_instead_of_delete_then_insert() {
+    let Some(s) = schema() else { return };
+    let db = Persistent::connect(&s.params).expect("connect");
+    Parent::create_table(&db).expect("parent");
+    Child::create_table(&db).expect("child");
+    let p = Parent::insert(
+        &db,
+        &Parent {
+            id: None,
+            code: "a".into(),
+            label: "old".into(),
+        },
+    )
+    .expect("parent");
+    Child::insert(
+        &db,
+        &Child {
+            id: None,
+            parent_id: p,
+        },
+    )
+    .expect("child");
+    let replaced = Parent::insert_or_replace(
+        &db,
+        &Parent {
+            id: Some(p),
+            code: "a".into(),
+            label: "new".into(),
+        },
+    )
+    .expect("replace");
+    assert_eq!(replaced, p);
+    assert_eq!(
+        Parent::get(&db, p).expect("get").map(|r| r.label),
+        Some("new".into())
+    );
+    // Updated in place: the cascade did not fire (SQLite's delete-then-insert fires it).
+    assert_eq!(<Child as DocTable>::count().get(&db).expect("count"), 1);
+    // The conflict target is the key: a conflict on another unique column is an error.
+    let err = Parent::insert_or_replace(
+        &db,
+        &Parent {
+            id: None,
+            code: "a".into(),
+            label: "other".into(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Constraint {
+                kind: ConstraintKind::Unique,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
