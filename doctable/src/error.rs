@@ -133,6 +133,46 @@ pub enum Error {
     /// A file-system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The transaction is over before the crate committed it: SQLite rolled
+    /// it back by itself after an error (a full disk, an interrupt, an I/O
+    /// error, out of memory), or it was ended on the raw connection. Nothing
+    /// more ran in it (every later statement through its [`Tx`](crate::Tx),
+    /// and its nested transactions, fails with this error) and the crate did
+    /// not commit it.
+    #[error("transaction rolled back: {reason}; nothing more ran in it, and the crate did not commit it")]
+    TransactionRolledBack {
+        /// Why: the first error, or how the transaction ended.
+        reason: String,
+        /// The first error, where this is the call that met it.
+        #[source]
+        source: Option<Box<Error>>,
+    },
+    /// Waiting for a [`Persistent`](crate::Persistent)'s connection took
+    /// longer than the busy timeout: a call still running on another thread
+    /// holds it.
+    #[error(
+        "this Persistent's connection stayed held by a call still running on another thread for longer than the busy timeout ({waited:?}). If a `transaction` or `for_each` callback handed work on the same Persistent to another thread and waits for it, that can never finish: pass the callback's `tx` or finish the call first; otherwise raise `Options::busy_timeout`"
+    )]
+    ConnectionHeld {
+        /// How long this call waited.
+        waited: std::time::Duration,
+    },
+    /// A lock held by this same process blocks the statement, so waiting
+    /// cannot help: SQLite's `SQLITE_LOCKED` (another statement on the same
+    /// connection still uses the table), or a write through a second
+    /// connection to a file on which this thread has a transaction open.
+    #[error("{}database is locked by this same process: {detail}; waiting cannot help until that ends\n    SQL: {sql}", table_prefix(table))]
+    Locked {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text that could not run.
+        sql: String,
+        /// Who holds the lock.
+        detail: String,
+        /// What SQLite said.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
 }
 
 /// Which kind of constraint rejected a write.
