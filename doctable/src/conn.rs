@@ -1,11 +1,13 @@
 //! The `Conn` trait every generated method takes, and transactions over it.
 
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::Connection;
 
 use crate::dialect;
-use crate::error::{Result, SqlContext};
+use crate::error::{Error, Result, SqlContext};
 
 mod sealed {
     pub trait Sealed {}
@@ -38,6 +40,15 @@ pub trait Conn: Sealed {
     /// The transaction starts with `BEGIN IMMEDIATE`, so it holds the write lock
     /// from the start and other writers wait (up to the busy timeout) rather than fail.
     ///
+    /// If SQLite ends the transaction by itself (after a full disk, an
+    /// interrupt, an I/O error or out of memory, it rolls the whole
+    /// transaction back, savepoints and all), every later operation through
+    /// the `Tx` and its nested transactions fails with
+    /// [`Error::TransactionRolledBack`] without running, and so does this
+    /// call: nothing of the transaction is committed, and nothing after the
+    /// error runs outside it. The same holds when the transaction was ended
+    /// on the raw connection ([`Tx::connection`]).
+    ///
     /// ```
     /// use doctable::{Conn, DocTable, Persistent};
     ///
@@ -55,19 +66,28 @@ pub trait Conn: Sealed {
     /// # Ok::<(), doctable::Error>(())
     /// ```
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
-        self.with_connection(|conn| atomically(conn, None, |conn| f(&Tx { conn })))
+        self.with_connection(|conn| transaction(conn, Origin::Caller, f))
     }
 }
 
 /// The connection inside a [`transaction`](crate::Persistent::transaction) closure. Pass it to table
 /// operations (`Doc::insert(tx, &doc)`) so they join the transaction.
+///
+/// While a [`for_each`](crate::Select::for_each) or [`chunks`](crate::Select::chunks)
+/// reads through a `Tx`, its callback cannot use the same `Tx` (an error, as
+/// with a [`Persistent`](crate::Persistent)): a write could move rows the scan
+/// has yet to visit, or make it visit them again.
 #[derive(Debug)]
 pub struct Tx<'c> {
     conn: &'c Connection,
+    state: &'c TxState,
 }
 
 impl Tx<'_> {
     /// The underlying rusqlite connection, for work the crate does not cover.
+    /// A `COMMIT` or `ROLLBACK` run on it ends the crate's transaction: every
+    /// later operation through the `Tx` then fails with
+    /// [`Error::TransactionRolledBack`].
     pub fn connection(&self) -> &Connection {
         self.conn
     }
@@ -75,15 +95,38 @@ impl Tx<'_> {
     /// A nested transaction (a savepoint): its changes are kept when `f`
     /// returns `Ok` and undone when it returns `Err` or panics, without
     /// ending the outer transaction.
+    ///
+    /// An error after which SQLite rolled back the whole transaction (a full
+    /// disk, an interrupt) is not undone by a savepoint: it comes back as
+    /// [`Error::TransactionRolledBack`], and the outer transaction is over.
     pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.atomic(f)
+    }
+
+    /// Fails, without touching the connection, if the transaction is over
+    /// or a scan is reading through this connection.
+    fn usable(&self) -> Result<()> {
+        if self.state.is_over() {
+            return Err(self.state.over_error());
+        }
+        if self.conn.is_autocommit() {
+            self.state.end(ENDED_OUTSIDE.to_owned());
+            return Err(self.state.over_error());
+        }
+        refuse_during_scan(self.conn)
     }
 }
 
 impl Sealed for Tx<'_> {}
 impl Conn for Tx<'_> {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        f(self.conn)
+        self.usable()?;
+        f(self.conn).map_err(|e| self.state.after_error(self.conn, e))
+    }
+
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.usable()?;
+        run_level(self.conn, self.state, false, f)
     }
 }
 
@@ -92,6 +135,10 @@ impl<C: Conn> Conn for &C {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         (**self).with_connection(f)
     }
+
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        (**self).atomic(f)
+    }
 }
 
 impl<C: Conn> Sealed for Arc<C> {}
@@ -99,52 +146,407 @@ impl<C: Conn> Conn for Arc<C> {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         (**self).with_connection(f)
     }
+
+    fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        (**self).atomic(f)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transactions
+
+/// Why a transaction is over when it was ended on the raw connection.
+const ENDED_OUTSIDE: &str = "it was ended on the raw connection (a COMMIT or ROLLBACK the crate \
+    did not run, through `Tx::connection`?)";
+
+/// What a transaction and the savepoints nested in it share: whether it is
+/// still going, and the process that began it.
+#[derive(Debug)]
+pub(crate) struct TxState {
+    /// The process that began the transaction (see [`same_process`]).
+    pid: u32,
+    over: Cell<bool>,
+    /// Why it is over: the first error, or how it ended.
+    reason: RefCell<String>,
+}
+
+impl TxState {
+    fn new(pid: u32) -> Self {
+        TxState {
+            pid,
+            over: Cell::new(false),
+            reason: RefCell::new(String::new()),
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        self.over.get()
+    }
+
+    fn end(&self, reason: String) {
+        if !self.over.replace(true) {
+            if let Ok(mut slot) = self.reason.try_borrow_mut() {
+                *slot = reason;
+            }
+        }
+    }
+
+    fn over_error(&self) -> Error {
+        Error::TransactionRolledBack {
+            reason: self
+                .reason
+                .try_borrow()
+                .map(|r| r.clone())
+                .unwrap_or_default(),
+            source: None,
+        }
+    }
+
+    /// Called with every error met inside the transaction: if SQLite ended
+    /// the transaction with it, the transaction is over, and the error says so.
+    fn after_error(&self, conn: &Connection, e: Error) -> Error {
+        if self.is_over() || !conn.is_autocommit() {
+            return e;
+        }
+        let reason = format!("SQLite rolled the whole transaction back after this error: {e}");
+        self.end(reason.clone());
+        Error::TransactionRolledBack {
+            reason,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+/// Who opened the connection a transaction begins on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin {
+    /// The crate did ([`Persistent`](crate::Persistent), [`PerQuery`](crate::PerQuery)),
+    /// in process `opened_by`: a transaction already open on it is not the
+    /// crate's, and is refused rather than joined.
+    Own { opened_by: u32 },
+    /// The caller did (the external strategy): a transaction already open is
+    /// the caller's, and the crate nests a savepoint in it.
+    Caller,
+}
+
+/// Runs `f` in a new transaction on `conn` (a savepoint inside the caller's
+/// transaction, for [`Origin::Caller`]).
+pub(crate) fn transaction<R>(
+    conn: &Connection,
+    origin: Origin,
+    f: impl FnOnce(&Tx<'_>) -> Result<R>,
+) -> Result<R> {
+    let outermost = conn.is_autocommit();
+    let pid = match origin {
+        Origin::Own { opened_by } => {
+            same_process(opened_by)?;
+            if !outermost {
+                return Err(Error::Usage(
+                    "this connection is already inside a transaction the crate did not open (a \
+                     `BEGIN` run on the raw connection?): `transaction` refuses to join it, since \
+                     its writes would be committed or lost by whoever ends that transaction"
+                        .into(),
+                ));
+            }
+            opened_by
+        }
+        Origin::Caller => std::process::id(),
+    };
+    let state = TxState::new(pid);
+    run_level(conn, &state, outermost, f)
+}
+
+/// Runs `f` in one level of a transaction: `BEGIN IMMEDIATE` .. `COMMIT` when
+/// `outermost`, else `SAVEPOINT` .. `RELEASE`. Before committing or releasing
+/// it checks that the transaction is still there and that this is the
+/// process that began it.
+fn run_level<R>(
+    conn: &Connection,
+    state: &TxState,
+    outermost: bool,
+    f: impl FnOnce(&Tx<'_>) -> Result<R>,
+) -> Result<R> {
+    let (begin, commit, rollback) = statements(outermost);
+    conn.execute_batch(begin).in_sql(None, begin).map_err(|e| {
+        // A BEGIN that failed leaves autocommit on: nothing was rolled back.
+        if outermost { e } else { state.after_error(conn, e) }
+    })?;
+    let mut guard = RollbackGuard::new(conn, rollback, Some(state.pid));
+    let result = f(&Tx { conn, state });
+    if let Err(e) = same_process(state.pid) {
+        // A child made by fork(): the connection, and the transaction on it,
+        // are the parent's. Touch nothing (not even to roll back).
+        guard.armed = false;
+        return Err(e);
+    }
+    let ended = |guard: &mut RollbackGuard<'_>| {
+        // Only the outermost level rolls back what may have been opened on
+        // the raw connection since; the savepoints are gone with the transaction.
+        guard.armed = outermost && !conn.is_autocommit();
+    };
+    let value = match result {
+        Ok(value) => value,
+        Err(e) => {
+            let e = state.after_error(conn, e);
+            if state.is_over() {
+                ended(&mut guard);
+            }
+            return Err(e);
+        }
+    };
+    if !state.is_over() && conn.is_autocommit() {
+        state.end(ENDED_OUTSIDE.to_owned());
+    }
+    if state.is_over() {
+        ended(&mut guard);
+        return Err(state.over_error());
+    }
+    match conn.execute_batch(commit) {
+        Ok(()) => {
+            guard.armed = false;
+            Ok(value)
+        }
+        Err(e) => {
+            let e = state.after_error(conn, Error::sqlite(e, None, commit));
+            if state.is_over() {
+                ended(&mut guard);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn statements(outermost: bool) -> (&'static str, &'static str, &'static str) {
+    if outermost {
+        (dialect::BEGIN_WRITE, dialect::COMMIT, dialect::ROLLBACK)
+    } else {
+        (dialect::SAVEPOINT, dialect::RELEASE, dialect::ROLLBACK_TO)
+    }
 }
 
 /// Runs `f` atomically on `conn`: in a new `BEGIN IMMEDIATE` transaction when
 /// the connection is in autocommit mode, else in a savepoint inside the
 /// transaction already open (which the crate never commits: it is the caller's).
+/// For the crate's own multi-statement writes (`insert_many`, `create_table`).
 pub(crate) fn atomically<R>(
     conn: &Connection,
     table: Option<&str>,
     f: impl FnOnce(&Connection) -> Result<R>,
 ) -> Result<R> {
-    let outermost = conn.is_autocommit();
-    let (begin, commit, rollback) = if outermost {
-        (dialect::BEGIN_WRITE, dialect::COMMIT, dialect::ROLLBACK)
-    } else {
-        (dialect::SAVEPOINT, dialect::RELEASE, dialect::ROLLBACK_TO)
-    };
+    let (begin, commit, rollback) = statements(conn.is_autocommit());
     conn.execute_batch(begin).in_sql(table, begin)?;
-    let mut guard = RollbackGuard {
-        conn,
-        rollback,
-        armed: true,
-    };
+    let mut guard = RollbackGuard::new(conn, rollback, None);
     let value = f(conn)?;
-    guard.armed = false;
-    if let Err(e) = conn.execute_batch(commit) {
-        guard.armed = true;
-        return Err(crate::Error::sqlite(e, table, commit));
+    if conn.is_autocommit() {
+        // Ended under `f` (an error it handled, after which SQLite rolled
+        // back): there is nothing left to commit, and saying Ok would be a lie.
+        guard.armed = false;
+        return Err(Error::TransactionRolledBack {
+            reason: "SQLite ended the transaction before it could be committed".into(),
+            source: None,
+        });
     }
+    if let Err(e) = conn.execute_batch(commit) {
+        return Err(Error::sqlite(e, table, commit));
+    }
+    guard.armed = false;
     Ok(value)
 }
 
 /// Rolls back on drop unless disarmed: covers both an `Err` from the closure
-/// (early return through `?`) and a panic unwinding through it.
-struct RollbackGuard<'c> {
+/// (early return through `?`) and a panic unwinding through it. Does nothing
+/// when no transaction is open any more, or (with `pid`) in a process other
+/// than the one that began the transaction.
+pub(crate) struct RollbackGuard<'c> {
     conn: &'c Connection,
     rollback: &'static str,
-    armed: bool,
+    pid: Option<u32>,
+    pub(crate) armed: bool,
+}
+
+impl<'c> RollbackGuard<'c> {
+    pub(crate) fn new(conn: &'c Connection, rollback: &'static str, pid: Option<u32>) -> Self {
+        RollbackGuard {
+            conn,
+            rollback,
+            pid,
+            armed: true,
+        }
+    }
 }
 
 impl Drop for RollbackGuard<'_> {
     fn drop(&mut self) {
-        if self.armed {
+        if self.armed
+            && !self.conn.is_autocommit()
+            && self.pid.is_none_or(|pid| pid == std::process::id())
+        {
             // A failed rollback leaves nothing more to do here: SQLite rolls back
             // an open transaction itself when the connection closes or the next
             // BEGIN fails, and the original error is what the caller needs to see.
             let _ = self.conn.execute_batch(self.rollback);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// fork()
+
+/// Fails unless this is process `opened_by`: a SQLite connection (and a
+/// transaction on it) must not be used in a child made by `fork()`, where
+/// both processes would write the file as if each held the locks.
+///
+/// `std::process::id()` is a system call (about 200 ns measured here), so this
+/// runs where that is small beside the work: at transaction boundaries, in
+/// `with_rusqlite`, in a `Persistent`'s commit hook, and on error paths.
+pub(crate) fn same_process(opened_by: u32) -> Result<()> {
+    let now = std::process::id();
+    if now == opened_by {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "this connection was opened by process {opened_by} and is used in process {now}, a \
+         child made by fork(): a SQLite connection must not cross fork() (both processes \
+         would write the file as if each held its locks, and corrupt it), so nothing was run; \
+         open a new connection in the child"
+    )))
+}
+
+// ---------------------------------------------------------------------------
+// Scans
+
+thread_local! {
+    /// The connections (by address) this thread is scanning with `for_each`
+    /// or `chunks`, and the table each scan reads.
+    static SCANS: RefCell<Vec<(usize, &'static str)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn address(conn: &Connection) -> usize {
+    conn as *const Connection as usize
+}
+
+/// Marks `conn` as being scanned while alive (a `for_each` holds one).
+pub(crate) struct ScanMark(usize);
+
+impl ScanMark {
+    pub(crate) fn enter(conn: &Connection, table: &'static str) -> ScanMark {
+        let addr = address(conn);
+        let _ = SCANS.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.push((addr, table));
+            }
+        });
+        ScanMark(addr)
+    }
+}
+
+impl Drop for ScanMark {
+    fn drop(&mut self) {
+        let _ = SCANS.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if let Some(i) = s.iter().rposition(|(a, _)| *a == self.0) {
+                    s.remove(i);
+                }
+            }
+        });
+    }
+}
+
+/// Fails if this thread is scanning `conn` (the callback of a `for_each` or
+/// `chunks` using the connection the scan reads).
+pub(crate) fn refuse_during_scan(conn: &Connection) -> Result<()> {
+    let addr = address(conn);
+    let scanned = SCANS
+        .try_with(|s| {
+            s.try_borrow()
+                .ok()
+                .and_then(|s| s.iter().rev().find(|(a, _)| *a == addr).map(|(_, t)| *t))
+        })
+        .ok()
+        .flatten();
+    match scanned {
+        None => Ok(()),
+        Some(table) => Err(Error::Usage(format!(
+            "table `{table}`: this connection is in the middle of a `for_each` or `chunks` scan \
+             of `{table}`, and the callback used it again. That is refused, as on a Persistent: \
+             a write could move rows the scan has yet to visit, or make it visit them again. \
+             Collect the rows first (`all`), or make the changes after the scan"
+        ))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Write transactions of this thread, by file
+
+thread_local! {
+    /// The files (canonical paths) on which this thread has a `Persistent` or
+    /// `PerQuery` transaction open: another connection's write to one of them
+    /// would wait for a lock this very thread holds, so it fails at once.
+    static WRITING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The key under which a database file is registered: its canonical path;
+/// `None` for an in-memory database or a path that does not resolve.
+pub(crate) fn file_key(path: &Path) -> Option<PathBuf> {
+    if crate::options::is_memory_path(path) {
+        return None;
+    }
+    std::fs::canonicalize(path).ok()
+}
+
+/// Registers a transaction of this thread on `file` while alive.
+pub(crate) struct WriteMark<'p>(&'p Path);
+
+impl<'p> WriteMark<'p> {
+    pub(crate) fn enter(file: &'p Path) -> Self {
+        let _ = WRITING.try_with(|w| {
+            if let Ok(mut w) = w.try_borrow_mut() {
+                w.push(file.to_owned());
+            }
+        });
+        WriteMark(file)
+    }
+}
+
+impl Drop for WriteMark<'_> {
+    fn drop(&mut self) {
+        let _ = WRITING.try_with(|w| {
+            if let Ok(mut w) = w.try_borrow_mut() {
+                if let Some(i) = w.iter().rposition(|p| p == self.0) {
+                    w.remove(i);
+                }
+            }
+        });
+    }
+}
+
+/// Whether this thread has a transaction open on `file` (through any connection).
+#[inline]
+pub(crate) fn this_thread_writes(file: &Path) -> bool {
+    WRITING
+        .try_with(|w| {
+            w.try_borrow()
+                .is_ok_and(|w| !w.is_empty() && w.iter().any(|p| p == file))
+        })
+        .unwrap_or(false)
+}
+
+/// Turns the busy error of a statement that could only wait for this thread's
+/// own transaction on `file` into [`Error::Locked`], which says so.
+pub(crate) fn held_by_this_thread(e: Error, file: &Path) -> Error {
+    match e {
+        Error::Busy { table, sql, source } => Error::Locked {
+            table,
+            sql,
+            detail: format!(
+                "this thread has a transaction open on `{}` through another connection (a \
+                 Persistent or PerQuery `transaction` on the same file), and this statement \
+                 would wait for its write lock, which this same thread holds: pass that \
+                 transaction's `tx` instead",
+                file.display()
+            ),
+            source,
+        },
+        other => other,
     }
 }

@@ -261,9 +261,13 @@ impl Error {
         // Boxed, so that `Result<T, Error>` stays small for every caller.
         let source = Box::new(source);
         match code {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                Error::Busy { table, sql, source }
-            }
+            Some(ErrorCode::DatabaseBusy) => Error::Busy { table, sql, source },
+            Some(ErrorCode::DatabaseLocked) => Error::Locked {
+                table,
+                sql,
+                detail: LOCKED_DETAIL.to_owned(),
+                source,
+            },
             Some(ErrorCode::ReadOnly) => Error::ReadOnly { table, sql, source },
             Some(ErrorCode::ConstraintViolation) => Error::Constraint {
                 table: table.unwrap_or_default(),
@@ -365,3 +369,9 @@ impl<T> SqlContext<T> for rusqlite::Result<T> {
         self.map_err(|e| Error::sqlite(e, table, sql))
     }
 }
+
+/// What SQLITE_LOCKED means: unlike SQLITE_BUSY (another connection), the
+/// lock is this connection's own (or, with a shared cache, this process's).
+const LOCKED_DETAIL: &str = "another statement on the same connection is still using the table \
+    (a scan or a statement of your own not yet finished), or with a shared cache another \
+    connection of this process holds it";

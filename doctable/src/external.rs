@@ -3,15 +3,20 @@
 //! The crate runs statements on it and nothing else: it never commits, rolls
 //! back or closes what it was given. Writes the crate makes atomic (like
 //! `insert_many`) use a savepoint when a transaction is already open.
+//!
+//! As with the other strategies, the callback of a `for_each` or `chunks`
+//! over the connection cannot use the same connection (an error): the scan
+//! marks it, by address, for the thread running it.
 
 use rusqlite::Connection;
 
-use crate::conn::{Conn, Sealed};
+use crate::conn::{Conn, Sealed, refuse_during_scan};
 use crate::error::Result;
 
 impl Sealed for Connection {}
 impl Conn for Connection {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        refuse_during_scan(self)?;
         f(self)
     }
 }
@@ -19,6 +24,7 @@ impl Conn for Connection {
 impl Sealed for rusqlite::Transaction<'_> {}
 impl Conn for rusqlite::Transaction<'_> {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        refuse_during_scan(self)?;
         f(self)
     }
 }
@@ -26,6 +32,7 @@ impl Conn for rusqlite::Transaction<'_> {
 impl Sealed for rusqlite::Savepoint<'_> {}
 impl Conn for rusqlite::Savepoint<'_> {
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        refuse_during_scan(self)?;
         f(self)
     }
 }

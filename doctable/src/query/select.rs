@@ -190,7 +190,11 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// the first error, from reading or from `f`.
     ///
     /// The connection is held until the last row is read, so `f` cannot use the
-    /// same [`Persistent`](crate::Persistent) (that is an error, not a deadlock).
+    /// same connection: not the same [`Persistent`](crate::Persistent), nor the
+    /// same [`Tx`](crate::Tx) or external connection (each is an error, not a
+    /// deadlock; a write could otherwise move rows the scan has yet to visit,
+    /// or make it visit them again). Collect the rows first with
+    /// [`all`](Select::all), or write through another connection.
     ///
     /// ```
     /// # use doctable::{DocTable, Persistent};
@@ -214,6 +218,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         let table = T::META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
+            // While the scan runs, the callback cannot use `c` again.
+            let _scan = crate::conn::ScanMark::enter(c, table);
             for_rows(c, table, &q.sql, &q.params, |row| {
                 f(self.selection.read(row, &mut 0)?)?;
                 Ok(true)
@@ -223,7 +229,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
 
     /// Runs the query and hands the rows to `f` in batches of up to `size`
     /// (the last may be shorter), for work done a batch at a time; memory holds
-    /// one batch. A `size` of 0 is treated as 1.
+    /// one batch. A `size` of 0 is treated as 1. `f` runs while the scan
+    /// reads, so it cannot use the same connection (see [`for_each`](Select::for_each)).
     pub fn chunks(
         &self,
         conn: &impl Conn,
