@@ -105,6 +105,7 @@ impl Tx<'_> {
 
     /// Fails, without touching the connection, if the transaction is over
     /// or a scan is reading through this connection.
+    #[inline]
     fn usable(&self) -> Result<()> {
         if self.state.is_over() {
             return Err(self.state.over_error());
@@ -184,10 +185,10 @@ impl TxState {
     }
 
     fn end(&self, reason: String) {
-        if !self.over.replace(true) {
-            if let Ok(mut slot) = self.reason.try_borrow_mut() {
-                *slot = reason;
-            }
+        if !self.over.replace(true)
+            && let Ok(mut slot) = self.reason.try_borrow_mut()
+        {
+            *slot = reason;
         }
     }
 
@@ -269,7 +270,11 @@ fn run_level<R>(
     let (begin, commit, rollback) = statements(outermost);
     conn.execute_batch(begin).in_sql(None, begin).map_err(|e| {
         // A BEGIN that failed leaves autocommit on: nothing was rolled back.
-        if outermost { e } else { state.after_error(conn, e) }
+        if outermost {
+            e
+        } else {
+            state.after_error(conn, e)
+        }
     })?;
     let mut guard = RollbackGuard::new(conn, rollback, Some(state.pid));
     let result = f(&Tx { conn, state });
@@ -419,6 +424,8 @@ thread_local! {
     /// The connections (by address) this thread is scanning with `for_each`
     /// or `chunks`, and the table each scan reads.
     static SCANS: RefCell<Vec<(usize, &'static str)>> = const { RefCell::new(Vec::new()) };
+    /// How many entries `SCANS` has (a plain `Cell`, cheap to read on every call).
+    static SCAN_COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 fn address(conn: &Connection) -> usize {
@@ -434,6 +441,7 @@ impl ScanMark {
         let _ = SCANS.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
                 s.push((addr, table));
+                SCAN_COUNT.set(s.len());
             }
         });
         ScanMark(addr)
@@ -447,6 +455,7 @@ impl Drop for ScanMark {
                 if let Some(i) = s.iter().rposition(|(a, _)| *a == self.0) {
                     s.remove(i);
                 }
+                SCAN_COUNT.set(s.len());
             }
         });
     }
@@ -454,7 +463,17 @@ impl Drop for ScanMark {
 
 /// Fails if this thread is scanning `conn` (the callback of a `for_each` or
 /// `chunks` using the connection the scan reads).
+#[inline]
 pub(crate) fn refuse_during_scan(conn: &Connection) -> Result<()> {
+    if SCAN_COUNT.get() == 0 {
+        return Ok(());
+    }
+    refuse_during_scan_slow(conn)
+}
+
+#[cold]
+#[inline(never)]
+fn refuse_during_scan_slow(conn: &Connection) -> Result<()> {
     let addr = address(conn);
     let scanned = SCANS
         .try_with(|s| {
@@ -483,6 +502,9 @@ thread_local! {
     /// `PerQuery` transaction open: another connection's write to one of them
     /// would wait for a lock this very thread holds, so it fails at once.
     static WRITING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+    /// How many entries `WRITING` has: a plain `Cell` (no destructor, so no
+    /// lazy registration), read on every `Persistent` call.
+    static WRITING_COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The key under which a database file is registered: its canonical path;
@@ -502,6 +524,7 @@ impl<'p> WriteMark<'p> {
         let _ = WRITING.try_with(|w| {
             if let Ok(mut w) = w.try_borrow_mut() {
                 w.push(file.to_owned());
+                WRITING_COUNT.set(w.len());
             }
         });
         WriteMark(file)
@@ -515,6 +538,7 @@ impl Drop for WriteMark<'_> {
                 if let Some(i) = w.iter().rposition(|p| p == self.0) {
                     w.remove(i);
                 }
+                WRITING_COUNT.set(w.len());
             }
         });
     }
@@ -523,11 +547,14 @@ impl Drop for WriteMark<'_> {
 /// Whether this thread has a transaction open on `file` (through any connection).
 #[inline]
 pub(crate) fn this_thread_writes(file: &Path) -> bool {
+    WRITING_COUNT.get() != 0 && this_thread_writes_slow(file)
+}
+
+#[cold]
+#[inline(never)]
+fn this_thread_writes_slow(file: &Path) -> bool {
     WRITING
-        .try_with(|w| {
-            w.try_borrow()
-                .is_ok_and(|w| !w.is_empty() && w.iter().any(|p| p == file))
-        })
+        .try_with(|w| w.try_borrow().is_ok_and(|w| w.iter().any(|p| p == file)))
         .unwrap_or(false)
 }
 

@@ -139,7 +139,9 @@ pub enum Error {
     /// more ran in it (every later statement through its [`Tx`](crate::Tx),
     /// and its nested transactions, fails with this error) and the crate did
     /// not commit it.
-    #[error("transaction rolled back: {reason}; nothing more ran in it, and the crate did not commit it")]
+    #[error(
+        "transaction rolled back: {reason}; nothing more ran in it, and the crate did not commit it"
+    )]
     TransactionRolledBack {
         /// Why: the first error, or how the transaction ended.
         reason: String,
@@ -161,7 +163,10 @@ pub enum Error {
     /// cannot help: SQLite's `SQLITE_LOCKED` (another statement on the same
     /// connection still uses the table), or a write through a second
     /// connection to a file on which this thread has a transaction open.
-    #[error("{}database is locked by this same process: {detail}; waiting cannot help until that ends\n    SQL: {sql}", table_prefix(table))]
+    #[error(
+        "{}database is locked by this same process: {detail}; waiting cannot help until that ends\n    SQL: {sql}",
+        table_prefix(table)
+    )]
     Locked {
         /// The table the statement was about, where there is one.
         table: Option<String>,

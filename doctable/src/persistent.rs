@@ -185,16 +185,11 @@ impl Persistent {
         })
     }
 
+    #[inline]
     fn lock(&self) -> Result<HeldConnection<'_>> {
         let me = thread_token();
         if self.holder.load(Ordering::Acquire) == me {
-            // In a forked child the thread holding the parent's call looks like this one.
-            same_process(self.pid)?;
-            return Err(Error::Usage(
-                "this Persistent connection is already in use on this thread (inside its own \
-                 `transaction`?): pass the transaction's `tx` to table operations instead"
-                    .into(),
-            ));
+            return Err(self.reentrant());
         }
         // A panic in another thread while it held the lock cannot leave a
         // transaction open (the rollback guard ran while unwinding), so the
@@ -210,6 +205,20 @@ impl Persistent {
             _wake: WakeWaiters(self),
             holder: &self.holder,
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reentrant(&self) -> Error {
+        // In a forked child the thread holding the parent's call looks like this one.
+        if let Err(fork) = same_process(self.pid) {
+            return fork;
+        }
+        Error::Usage(
+            "this Persistent connection is already in use on this thread (inside its own \
+             `transaction`?): pass the transaction's `tx` to table operations instead"
+                .into(),
+        )
     }
 
     /// The slow path of `lock`: another thread holds the connection. Waits
@@ -320,15 +329,23 @@ struct HeldConnection<'a> {
 }
 
 impl HeldConnection<'_> {
+    #[inline]
     fn connection(&self) -> Result<&Connection> {
-        // Only `Drop` in a forked child takes the connection out.
-        self.guard
-            .as_ref()
-            .ok_or_else(|| Error::Usage("this Persistent's connection is closed".into()))
+        match self.guard.as_ref() {
+            Some(conn) => Ok(conn),
+            // Only `Drop` in a forked child takes the connection out.
+            None => Err(closed()),
+        }
     }
 }
 
+#[cold]
+fn closed() -> Error {
+    Error::Usage("this Persistent's connection is closed".into())
+}
+
 impl Drop for HeldConnection<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Before the guard is released, so a new holder's token stays.
         self.holder.store(0, Ordering::Release);
@@ -339,12 +356,20 @@ impl Drop for HeldConnection<'_> {
 struct WakeWaiters<'a>(&'a Persistent);
 
 impl Drop for WakeWaiters<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let p = self.0;
-        if p.waiters.load(Ordering::SeqCst) != 0 {
-            let _wake = p.wake.lock().unwrap_or_else(PoisonError::into_inner);
-            p.released.notify_all();
+        if self.0.waiters.load(Ordering::SeqCst) != 0 {
+            self.0.wake_waiters();
         }
+    }
+}
+
+impl Persistent {
+    #[cold]
+    #[inline(never)]
+    fn wake_waiters(&self) {
+        let _wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
+        self.released.notify_all();
     }
 }
 
@@ -389,5 +414,76 @@ impl Conn for Persistent {
                 f,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transaction the crate did not open, found on the connection between
+    /// calls (no public path leaves one: `with_rusqlite` rolls it back), is
+    /// refused by every call rather than joined.
+    #[test]
+    fn a_foreign_transaction_on_the_connection_is_refused_not_joined() {
+        let db = Persistent::open_in_memory().unwrap();
+        db.with_rusqlite(|c| c.execute_batch("CREATE TABLE t (x)"))
+            .unwrap()
+            .unwrap();
+        {
+            let held = db.lock().unwrap();
+            held.connection().unwrap().execute_batch("BEGIN").unwrap();
+        }
+        let err = db.transaction(|_| Ok(())).unwrap_err();
+        assert!(
+            matches!(&err, Error::Usage(m) if m.contains("did not open")),
+            "{err:?}"
+        );
+        let err = db
+            .with_connection(|c| {
+                c.execute("INSERT INTO t VALUES (1)", [])
+                    .map_err(|e| Error::Usage(e.to_string()))
+            })
+            .unwrap_err();
+        assert!(matches!(&err, Error::Usage(m) if m.contains("did not open")));
+        let held = db.lock().unwrap();
+        let conn = held.connection().unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
+
+    /// The wait for a held connection ends at the busy timeout with
+    /// `ConnectionHeld`, and a release wakes a waiter at once.
+    #[test]
+    fn waiting_for_the_connection_is_bounded_and_woken_by_a_release() {
+        let options = Options::new().busy_timeout(Duration::from_millis(200));
+        let db = std::sync::Arc::new(Persistent::open_with(":memory:", &options).unwrap());
+        let held = db.lock().unwrap();
+        let started = Instant::now();
+        let other = std::sync::Arc::clone(&db);
+        let err = std::thread::spawn(move || other.with_rusqlite(|_| ()).unwrap_err())
+            .join()
+            .unwrap();
+        let waited = started.elapsed();
+        assert!(matches!(err, Error::ConnectionHeld { .. }), "{err:?}");
+        assert!(waited >= Duration::from_millis(190), "{waited:?}");
+        assert!(waited < Duration::from_secs(3), "{waited:?}");
+
+        let other = std::sync::Arc::clone(&db);
+        let waiter = std::thread::spawn(move || {
+            let started = Instant::now();
+            other.with_rusqlite(|_| ()).map(|()| started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        drop(held);
+        let waited = waiter.join().unwrap().unwrap();
+        assert!(
+            waited < Duration::from_millis(190),
+            "woken by the release: {waited:?}"
+        );
+        assert_eq!(db.waiters.load(Ordering::SeqCst), 0);
     }
 }
