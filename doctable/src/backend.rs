@@ -97,6 +97,16 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn is_autocommit(conn: &Self::Connection) -> bool;
 
+    /// Called with an error met inside a transaction the crate opened:
+    /// whether the engine ended the transaction because of it, so that
+    /// nothing more can run in it (SQLite rolls the whole transaction back
+    /// by itself after a full disk, an interrupt, an I/O error or out of
+    /// memory; PostgreSQL aborts it after any error). The crate then reports
+    /// [`Error::TransactionRolledBack`](crate::Error::TransactionRolledBack)
+    /// and runs nothing more through the transaction's `Tx`.
+    #[doc(hidden)]
+    fn ended_by_error(conn: &Self::Connection, error: &crate::Error) -> bool;
+
     /// The table named `table` as it is in the database, or `None`.
     #[doc(hidden)]
     fn reflect(conn: &Self::Connection, table: &str) -> Result<Option<TableSchema>>;

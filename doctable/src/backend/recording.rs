@@ -156,6 +156,11 @@ impl Backend for Recording {
         conn.depth.get() == 0
     }
 
+    /// Nothing runs, so no error ends a transaction by itself.
+    fn ended_by_error(_: &Log, _error: &Error) -> bool {
+        false
+    }
+
     /// No table exists yet: `create_table` creates it.
     fn reflect(_: &Log, _: &str) -> Result<Option<TableSchema>> {
         Ok(None)

@@ -7,7 +7,9 @@
 //! `per_query`, `external`) and their `options`, schema reflection (PRAGMA)
 //! and the rebuild.
 
+mod error;
 mod external;
+pub(crate) mod locks;
 pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
@@ -170,6 +172,13 @@ impl Backend for Sqlite {
 
     #[inline]
     fn is_autocommit(conn: &Connection) -> bool {
+        conn.is_autocommit()
+    }
+
+    /// SQLite says nothing in the error itself: a transaction it rolled back
+    /// by itself leaves the connection in autocommit mode.
+    #[inline]
+    fn ended_by_error(conn: &Connection, _error: &crate::Error) -> bool {
         conn.is_autocommit()
     }
 
