@@ -771,7 +771,8 @@ fn equal_json_maps_store_equal_text() -> TestResult {
         },
     )?;
 
-    // Object keys are sorted, at every depth.
+    // Object keys are sorted, at every depth: strings by their bytes,
+    // integers as numbers (the order a BTreeMap of them already has).
     let (text, nested_text): (String, String) = db.with_rusqlite(|c| {
         c.query_row("SELECT counts, nested FROM maps", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -786,7 +787,7 @@ fn equal_json_maps_store_equal_text() -> TestResult {
     assert_eq!(text, format!("{{{}}}", expected.join(",")));
     assert_eq!(
         nested_text,
-        r#"[{"a":{"10":"ten","2":"two"},"b":{"10":"ten","2":"two"}}]"#
+        r#"[{"a":{"2":"two","10":"ten"},"b":{"2":"two","10":"ten"}}]"#
     );
 
     // Every equal map, whatever its iteration order, finds the row and is a

@@ -1,4 +1,12 @@
 //! Columns stored as JSON text.
+//!
+//! What is written is what reads back: the text is made by [`writer`], which
+//! refuses what serde_json would write but not read back equal (a NaN or an
+//! infinity, which it writes as `null`; nesting deeper than its reader's
+//! recursion limit) and writes every map's entries in one order (sorted by
+//! key), so equal maps are equal text whatever order they iterate in.
+
+mod writer;
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use serde::Serialize;
@@ -66,7 +74,7 @@ pub trait JsonValue: Sized {
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned> JsonValue for T {
     fn to_json_sql(&self) -> Result<ToSqlOutput<'static>, ValueError> {
-        serde_json::to_string(self)
+        writer::to_text(self)
             .map(|text| ToSqlOutput::Owned(Value::Text(text)))
             .map_err(ValueError::Json)
     }
