@@ -54,6 +54,17 @@ pub trait ColumnType: Sized {
 
     /// Reads a stored value back.
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
+
+    /// For an integer column, the range a value computed in SQL must be in
+    /// to read back: `update().set(column, expression)` refuses a result
+    /// outside it. The whole `i64` range unless the type is narrower.
+    #[doc(hidden)]
+    const INTEGER_RANGE: (i64, i64) = (i64::MIN, i64::MAX);
+
+    /// For a REAL column, whether the field is an `f32`: a value computed in
+    /// SQL that is finite and beyond `f32`'s range is then refused by `set`.
+    #[doc(hidden)]
+    const NARROW_FLOAT: bool = false;
 }
 
 /// Why a value could not be converted to or from a column.
@@ -133,11 +144,26 @@ pub(crate) fn storage_class(value: ValueRef<'_>) -> &'static str {
     }
 }
 
+/// `min..=max` narrowed to what an `i64` holds.
+const fn integer_range(min: i128, max: i128) -> (i64, i64) {
+    const fn clamp(v: i128) -> i64 {
+        if v < i64::MIN as i128 {
+            i64::MIN
+        } else if v > i64::MAX as i128 {
+            i64::MAX
+        } else {
+            v as i64
+        }
+    }
+    (clamp(min), clamp(max))
+}
+
 macro_rules! integer_column {
     ($($ty:ty),*) => {$(
         #[diagnostic::do_not_recommend]
         impl ColumnType for $ty {
             const SQL_TYPE: SqlType = SqlType::Integer;
+            const INTEGER_RANGE: (i64, i64) = integer_range(<$ty>::MIN as i128, <$ty>::MAX as i128);
             fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
                 let v = i64::try_from(*self).map_err(|_| ValueError::OutOfRange {
                     value: self.to_string(),
@@ -193,6 +219,7 @@ impl ColumnType for f64 {
 #[diagnostic::do_not_recommend]
 impl ColumnType for f32 {
     const SQL_TYPE: SqlType = SqlType::Real;
+    const NARROW_FLOAT: bool = true;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
         Ok(ToSqlOutput::Owned(Value::Real(refuse_nan(f64::from(
             *self,
@@ -216,6 +243,7 @@ impl ColumnType for f32 {
 #[diagnostic::do_not_recommend]
 impl ColumnType for bool {
     const SQL_TYPE: SqlType = SqlType::Integer;
+    const INTEGER_RANGE: (i64, i64) = (0, 1);
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
         Ok(ToSqlOutput::Owned(Value::Integer(i64::from(*self))))
     }
@@ -265,6 +293,8 @@ impl ColumnType for Vec<u8> {
 impl<V: ColumnType> ColumnType for Option<V> {
     const SQL_TYPE: SqlType = V::SQL_TYPE;
     const NULLABLE: bool = true;
+    const INTEGER_RANGE: (i64, i64) = V::INTEGER_RANGE;
+    const NARROW_FLOAT: bool = V::NARROW_FLOAT;
     fn to_sql(&self) -> Result<ToSqlOutput<'_>, ValueError> {
         match self {
             Some(v) => v.to_sql(),

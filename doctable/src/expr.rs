@@ -62,6 +62,11 @@ pub struct Fragment {
     /// The column's name while this is exactly one column: what a value
     /// compared with it is reported against when it cannot be converted.
     pub(crate) column: Option<&'static str>,
+    /// For an arithmetic expression (`+ - * /`), its operands that are not
+    /// arithmetic themselves and may be NULL (columns, raw SQL): the result
+    /// is NULL because one of them is, or else because SQLite computed NaN or
+    /// divided by zero. `None` for anything but arithmetic.
+    pub(crate) leaves: Option<Vec<Fragment>>,
 }
 
 /// A value that could not be converted while an expression was built.
@@ -93,6 +98,15 @@ impl Fragment {
         self.params.extend(other.params);
         if self.error.is_none() {
             self.error = other.error;
+        }
+    }
+
+    /// The operands of this fragment that may be NULL, as an operand of
+    /// arithmetic: its own leaves if it is arithmetic, else itself.
+    fn take_leaves(&mut self) -> Vec<Fragment> {
+        match self.leaves.take() {
+            Some(leaves) => leaves,
+            None => vec![self.clone()],
         }
     }
 
@@ -287,6 +301,7 @@ impl<T, V> Expr<T, V> {
             params,
             error,
             column: None,
+            leaves: None,
         })
     }
 
@@ -299,6 +314,24 @@ impl<T, V> Expr<T, V> {
         f.push_operand(rhs, label);
         f.sql.push(')');
         Expr::from_fragment(f)
+    }
+
+    /// `self op rhs` for arithmetic, noting the operands whose NULL makes the
+    /// result NULL (see [`Fragment::leaves`]).
+    fn arithmetic<W>(mut self, op: &str, mut rhs: Operand) -> Expr<T, W> {
+        let mut leaves = self.fragment.take_leaves();
+        match &mut rhs {
+            Operand::Sql(f) => leaves.extend(f.take_leaves()),
+            // `x + NULL` is NULL whatever x is.
+            Operand::Value(Value::Null) => leaves.push(Fragment {
+                sql: "NULL".into(),
+                ..Fragment::default()
+            }),
+            Operand::Value(_) | Operand::Invalid(_) => {}
+        }
+        let mut out = self.binary::<W>(op, rhs);
+        out.fragment.leaves = Some(leaves);
+        out
     }
 
     /// `before` + self + `after`.
@@ -521,13 +554,13 @@ macro_rules! arithmetic {
         impl<T, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Expr<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.binary::<V>($op, rhs.into_operand())
+                self.arithmetic::<V>($op, rhs.into_operand())
             }
         }
         impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.expr().binary::<V>($op, rhs.into_operand())
+                self.expr().arithmetic::<V>($op, rhs.into_operand())
             }
         }
     )*};
