@@ -63,10 +63,28 @@ pub struct Fragment {
     /// compared with it is reported against when it cannot be converted.
     pub(crate) column: Option<&'static str>,
     /// For an arithmetic expression (`+ - * /`), its operands that are not
-    /// arithmetic themselves and may be NULL (columns, raw SQL): the result
-    /// is NULL because one of them is, or else because SQLite computed NaN or
-    /// divided by zero. `None` for anything but arithmetic.
-    pub(crate) leaves: Option<Vec<Fragment>>,
+    /// arithmetic themselves (columns, raw SQL, NULL): its result is NULL
+    /// because one of them is, or else because SQLite computed NaN or divided
+    /// by zero. `None` for anything but arithmetic.
+    pub(crate) leaves: Option<Vec<Leaf>>,
+}
+
+/// Where an operand of an arithmetic expression is in its fragment.
+#[derive(Clone, Debug)]
+pub(crate) struct Leaf {
+    /// Its SQL, in the fragment's `sql`.
+    pub(crate) sql: std::ops::Range<usize>,
+    /// Its parameters, in the fragment's `params`.
+    pub(crate) params: std::ops::Range<usize>,
+}
+
+impl Leaf {
+    fn shifted(self, sql: usize, params: usize) -> Leaf {
+        Leaf {
+            sql: self.sql.start + sql..self.sql.end + sql,
+            params: self.params.start + params..self.params.end + params,
+        }
+    }
 }
 
 /// A value that could not be converted while an expression was built.
@@ -101,12 +119,19 @@ impl Fragment {
         }
     }
 
-    /// The operands of this fragment that may be NULL, as an operand of
-    /// arithmetic: its own leaves if it is arithmetic, else itself.
-    fn take_leaves(&mut self) -> Vec<Fragment> {
+    /// The leaves of this fragment as an operand of arithmetic, placed at
+    /// `sql` and `params` in the new fragment: its own leaves if it is
+    /// arithmetic, else itself.
+    fn take_leaves(&mut self, sql: usize, params: usize) -> Vec<Leaf> {
         match self.leaves.take() {
-            Some(leaves) => leaves,
-            None => vec![self.clone()],
+            Some(leaves) => leaves
+                .into_iter()
+                .map(|leaf| leaf.shifted(sql, params))
+                .collect(),
+            None => vec![Leaf {
+                sql: sql..sql + self.sql.len(),
+                params: params..params + self.params.len(),
+            }],
         }
     }
 
@@ -316,22 +341,36 @@ impl<T, V> Expr<T, V> {
         Expr::from_fragment(f)
     }
 
-    /// `self op rhs` for arithmetic, noting the operands whose NULL makes the
-    /// result NULL (see [`Fragment::leaves`]).
-    fn arithmetic<W>(mut self, op: &str, mut rhs: Operand) -> Expr<T, W> {
-        let mut leaves = self.fragment.take_leaves();
-        match &mut rhs {
-            Operand::Sql(f) => leaves.extend(f.take_leaves()),
-            // `x + NULL` is NULL whatever x is.
-            Operand::Value(Value::Null) => leaves.push(Fragment {
-                sql: "NULL".into(),
-                ..Fragment::default()
-            }),
-            Operand::Value(_) | Operand::Invalid(_) => {}
+    /// `self op rhs` for arithmetic, as [`binary`](Self::binary) writes it,
+    /// noting where the operands whose NULL makes the result NULL are (see
+    /// [`Fragment::leaves`]).
+    fn arithmetic<W>(mut self, op: &str, rhs: Operand) -> Expr<T, W> {
+        let label = self.fragment.label("(expression)");
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        let mut leaves = self.fragment.take_leaves(1, 0);
+        f.append(self.fragment);
+        f.sql.push_str(op);
+        match rhs {
+            Operand::Sql(mut g) => {
+                f.sql.push('(');
+                leaves.extend(g.take_leaves(f.sql.len(), f.params.len()));
+                f.append(g);
+                f.sql.push(')');
+            }
+            // `x + NULL` is NULL whatever x is: the `?` bound to NULL is a leaf.
+            Operand::Value(Value::Null) => {
+                leaves.push(Leaf {
+                    sql: f.sql.len()..f.sql.len() + 1,
+                    params: f.params.len()..f.params.len() + 1,
+                });
+                f.push_operand(Operand::Value(Value::Null), label);
+            }
+            other => f.push_operand(other, label),
         }
-        let mut out = self.binary::<W>(op, rhs);
-        out.fragment.leaves = Some(leaves);
-        out
+        f.sql.push(')');
+        f.leaves = Some(leaves);
+        Expr::from_fragment(f)
     }
 
     /// `before` + self + `after`.

@@ -14,7 +14,6 @@
 //!
 //! Numbers, strings and escapes are written by serde_json itself.
 
-use std::cmp::Ordering;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -36,14 +35,12 @@ const RAW_TOKENS: [&str; 2] = [
 
 /// `value` as JSON text that reads back equal, or why it cannot be.
 pub(crate) fn to_text<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
-    let mut out = Vec::with_capacity(64);
+    let mut out = String::with_capacity(128);
     value.serialize(Writer {
         out: &mut out,
         depth: 0,
     })?;
-    // Every byte written is serde_json's output for a `&str`, a number or
-    // punctuation, so this is UTF-8; checked rather than assumed.
-    String::from_utf8(out).map_err(|_| ser::Error::custom("the JSON text is not UTF-8"))
+    Ok(out)
 }
 
 fn custom(message: String) -> Error {
@@ -70,7 +67,7 @@ fn key_error(what: &str) -> Error {
 
 /// Writes one value at `depth` (the number of arrays and objects around it).
 struct Writer<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     depth: usize,
 }
 
@@ -86,14 +83,126 @@ impl Writer<'_> {
     }
 }
 
-fn write_plain<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    serde_json::to_writer(out, value)
+/// serde_json's number writer into a `String`: it writes ASCII digits, a
+/// few bytes at a time, checked to be UTF-8 as they come.
+struct Utf8Writer<'a>(&'a mut String);
+
+impl std::io::Write for Utf8Writer<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        self.0.push_str(text);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-macro_rules! plain {
+fn write_plain<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+    serde_json::to_writer(Utf8Writer(out), value)
+}
+
+/// Which bytes a JSON string escapes, and how: 0 not at all, `u` as
+/// `\u00xx`, else the letter after the backslash. As serde_json's table.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Writes `text` as a JSON string, escaped as serde_json escapes it (`"`,
+/// `\`, and control characters; `\u00xx` in lower case), and says whether
+/// anything needed escaping.
+fn write_str(out: &mut String, text: &str) -> bool {
+    const HEX: [char; 16] = [
+        '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+    ];
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push('"');
+    let Some(first) = bytes.iter().position(|&b| ESCAPE[usize::from(b)] != 0) else {
+        out.push_str(text);
+        out.push('"');
+        return false;
+    };
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate().skip(first) {
+        let escape = ESCAPE[usize::from(byte)];
+        if escape == 0 {
+            continue;
+        }
+        // Escaped bytes are ASCII, so `start` and `i` are char boundaries.
+        out.push_str(text.get(start..i).unwrap_or_default());
+        if escape == b'u' {
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+        } else {
+            out.push('\\');
+            out.push(char::from(escape));
+        }
+        start = i + 1;
+    }
+    out.push_str(text.get(start..).unwrap_or_default());
+    out.push('"');
+    true
+}
+
+/// Writes an integer in decimal, as serde_json (itoa) does.
+fn write_int(out: &mut String, value: i128) {
+    const DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+    if value < 0 {
+        out.push('-');
+    }
+    let magnitude = value.unsigned_abs();
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    // u64 arithmetic where it fits: u128 division is a library call.
+    match u64::try_from(magnitude) {
+        Ok(mut rest) => loop {
+            // `rest % 10` is below 10, so the cast cannot truncate.
+            digits[len] = (rest % 10) as u8;
+            len += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        },
+        Err(_) => {
+            let mut rest = magnitude;
+            loop {
+                digits[len] = (rest % 10) as u8;
+                len += 1;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    for &digit in digits[..len].iter().rev() {
+        out.push(DIGITS[usize::from(digit)]);
+    }
+}
+
+macro_rules! ints {
     ($($method:ident: $ty:ty),*) => {$(
         fn $method(self, value: $ty) -> Result<(), Error> {
-            write_plain(self.out, &value)
+            write_int(self.out, i128::from(value));
+            Ok(())
         }
     )*};
 }
@@ -109,8 +218,7 @@ impl<'a> ser::Serializer for Writer<'a> {
     type SerializeStruct = Struct<'a>;
     type SerializeStructVariant = Struct<'a>;
 
-    plain!(
-        serialize_bool: bool,
+    ints!(
         serialize_i8: i8,
         serialize_i16: i16,
         serialize_i32: i32,
@@ -119,10 +227,22 @@ impl<'a> ser::Serializer for Writer<'a> {
         serialize_u8: u8,
         serialize_u16: u16,
         serialize_u32: u32,
-        serialize_u64: u64,
-        serialize_u128: u128,
-        serialize_str: &str
+        serialize_u64: u64
     );
+
+    fn serialize_u128(self, value: u128) -> Result<(), Error> {
+        write_plain(self.out, &value)
+    }
+
+    fn serialize_bool(self, value: bool) -> Result<(), Error> {
+        self.out.push_str(if value { "true" } else { "false" });
+        Ok(())
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), Error> {
+        write_str(self.out, value);
+        Ok(())
+    }
 
     fn serialize_f32(self, value: f32) -> Result<(), Error> {
         if !value.is_finite() {
@@ -139,25 +259,26 @@ impl<'a> ser::Serializer for Writer<'a> {
     }
 
     fn serialize_char(self, value: char) -> Result<(), Error> {
-        write_plain(self.out, value.encode_utf8(&mut [0; 4]))
+        write_str(self.out, value.encode_utf8(&mut [0; 4]));
+        Ok(())
     }
 
     fn serialize_bytes(self, value: &[u8]) -> Result<(), Error> {
         // serde_json writes bytes as an array of numbers.
         self.inside(1)?;
-        self.out.push(b'[');
+        self.out.push('[');
         for (i, byte) in value.iter().enumerate() {
             if i > 0 {
-                self.out.push(b',');
+                self.out.push(',');
             }
-            write_plain(self.out, byte)?;
+            write_int(self.out, i128::from(*byte));
         }
-        self.out.push(b']');
+        self.out.push(']');
         Ok(())
     }
 
     fn serialize_none(self) -> Result<(), Error> {
-        self.out.extend_from_slice(b"null");
+        self.out.push_str("null");
         Ok(())
     }
 
@@ -179,7 +300,8 @@ impl<'a> ser::Serializer for Writer<'a> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        write_plain(self.out, variant)
+        write_str(self.out, variant);
+        Ok(())
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -198,25 +320,25 @@ impl<'a> ser::Serializer for Writer<'a> {
         value: &T,
     ) -> Result<(), Error> {
         let depth = self.inside(1)?;
-        self.out.push(b'{');
-        write_plain(self.out, variant)?;
-        self.out.push(b':');
+        self.out.push('{');
+        write_str(self.out, variant);
+        self.out.push(':');
         value.serialize(Writer {
             out: self.out,
             depth,
         })?;
-        self.out.push(b'}');
+        self.out.push('}');
         Ok(())
     }
 
     fn serialize_seq(self, _len: Option<usize>) -> Result<Seq<'a>, Error> {
         let depth = self.inside(1)?;
-        self.out.push(b'[');
+        self.out.push('[');
         Ok(Seq {
             out: self.out,
             depth,
             first: true,
-            close: b"]",
+            close: "]",
         })
     }
 
@@ -236,14 +358,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         _len: usize,
     ) -> Result<Seq<'a>, Error> {
         let depth = self.inside(2)?;
-        self.out.push(b'{');
-        write_plain(self.out, variant)?;
-        self.out.extend_from_slice(b":[");
+        self.out.push('{');
+        write_str(self.out, variant);
+        self.out.push_str(":[");
         Ok(Seq {
             out: self.out,
             depth,
             first: true,
-            close: b"]}",
+            close: "]}",
         })
     }
 
@@ -252,8 +374,9 @@ impl<'a> ser::Serializer for Writer<'a> {
         Ok(Map {
             out: self.out,
             depth,
-            text: Vec::new(),
-            raw: Vec::new(),
+            // About a short key and value per entry; grown when more.
+            text: String::with_capacity(len.unwrap_or(0).saturating_mul(24)),
+            raw: String::new(),
             entries: Vec::with_capacity(len.unwrap_or(0)),
         })
     }
@@ -264,17 +387,17 @@ impl<'a> ser::Serializer for Writer<'a> {
                 out: self.out,
                 depth: self.depth,
                 first: true,
-                close: b"",
+                close: "",
                 raw: true,
             });
         }
         let depth = self.inside(1)?;
-        self.out.push(b'{');
+        self.out.push('{');
         Ok(Struct {
             out: self.out,
             depth,
             first: true,
-            close: b"}",
+            close: "}",
             raw: false,
         })
     }
@@ -287,14 +410,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         _len: usize,
     ) -> Result<Struct<'a>, Error> {
         let depth = self.inside(2)?;
-        self.out.push(b'{');
-        write_plain(self.out, variant)?;
-        self.out.extend_from_slice(b":{");
+        self.out.push('{');
+        write_str(self.out, variant);
+        self.out.push_str(":{");
         Ok(Struct {
             out: self.out,
             depth,
             first: true,
-            close: b"}}",
+            close: "}}",
             raw: false,
         })
     }
@@ -302,16 +425,16 @@ impl<'a> ser::Serializer for Writer<'a> {
 
 /// An array (or the array of a tuple variant) being written.
 struct Seq<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     depth: usize,
     first: bool,
-    close: &'static [u8],
+    close: &'static str,
 }
 
 impl Seq<'_> {
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         if !self.first {
-            self.out.push(b',');
+            self.out.push(',');
         }
         self.first = false;
         value.serialize(Writer {
@@ -321,7 +444,7 @@ impl Seq<'_> {
     }
 
     fn close(self) -> Result<(), Error> {
-        self.out.extend_from_slice(self.close);
+        self.out.push_str(self.close);
         Ok(())
     }
 }
@@ -374,31 +497,31 @@ impl ser::SerializeTupleVariant for Seq<'_> {
 /// their declared order. In `raw` mode, serde_json's raw-text token struct:
 /// its one field is a string written as it is.
 struct Struct<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     depth: usize,
     first: bool,
-    close: &'static [u8],
+    close: &'static str,
     raw: bool,
 }
 
 impl Struct<'_> {
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
         if self.raw {
-            let mut quoted = Vec::new();
+            let mut quoted = String::new();
             value.serialize(Writer {
                 out: &mut quoted,
                 depth: self.depth,
             })?;
-            let text: String = serde_json::from_slice(&quoted)?;
-            self.out.extend_from_slice(text.as_bytes());
+            let text: String = serde_json::from_str(&quoted)?;
+            self.out.push_str(&text);
             return Ok(());
         }
         if !self.first {
-            self.out.push(b',');
+            self.out.push(',');
         }
         self.first = false;
-        write_plain(self.out, key)?;
-        self.out.push(b':');
+        write_str(self.out, key);
+        self.out.push(':');
         value.serialize(Writer {
             out: self.out,
             depth: self.depth,
@@ -406,7 +529,7 @@ impl Struct<'_> {
     }
 
     fn close(self) -> Result<(), Error> {
-        self.out.extend_from_slice(self.close);
+        self.out.push_str(self.close);
         Ok(())
     }
 }
@@ -455,8 +578,10 @@ enum KeyOrder {
 /// One map entry: ranges into the map's buffers.
 struct Entry {
     order: KeyOrder,
-    /// The key's text, unescaped (in `Map::raw`), for `KeyOrder::Text`.
+    /// The key's text, unescaped, for `KeyOrder::Text`: in `Map::raw` when
+    /// the key needed escaping, else inside its quotes in `Map::text`.
     raw: Range<usize>,
+    escaped: bool,
     /// The key as JSON (in `Map::text`).
     key: Range<usize>,
     /// The value as JSON (in `Map::text`).
@@ -465,21 +590,11 @@ struct Entry {
 
 /// A map being written: its entries are collected, then written sorted.
 struct Map<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     depth: usize,
-    text: Vec<u8>,
-    raw: Vec<u8>,
+    text: String,
+    raw: String,
     entries: Vec<Entry>,
-}
-
-impl Map<'_> {
-    fn compare(&self, a: &Entry, b: &Entry) -> Ordering {
-        a.order
-            .cmp(&b.order)
-            .then_with(|| self.raw[a.raw.clone()].cmp(&self.raw[b.raw.clone()]))
-            .then_with(|| self.text[a.key.clone()].cmp(&self.text[b.key.clone()]))
-            .then_with(|| self.text[a.value.clone()].cmp(&self.text[b.value.clone()]))
-    }
 }
 
 impl ser::SerializeMap for Map<'_> {
@@ -489,14 +604,23 @@ impl ser::SerializeMap for Map<'_> {
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         let key_start = self.text.len();
         let raw_start = self.raw.len();
-        let order = key.serialize(KeyWriter {
+        let (order, escaped) = key.serialize(KeyWriter {
             text: &mut self.text,
             raw: &mut self.raw,
         })?;
+        let key = key_start..self.text.len();
+        let raw = if escaped {
+            raw_start..self.raw.len()
+        } else if order == KeyOrder::Text {
+            key.start + 1..key.end - 1
+        } else {
+            0..0
+        };
         self.entries.push(Entry {
             order,
-            raw: raw_start..self.raw.len(),
-            key: key_start..self.text.len(),
+            raw,
+            escaped,
+            key,
             value: 0..0,
         });
         Ok(())
@@ -518,24 +642,43 @@ impl ser::SerializeMap for Map<'_> {
         }
     }
 
-    fn end(mut self) -> Result<(), Error> {
-        let mut entries = std::mem::take(&mut self.entries);
-        if entries
-            .windows(2)
-            .any(|w| self.compare(&w[0], &w[1]) == Ordering::Greater)
-        {
-            entries.sort_unstable_by(|a, b| self.compare(a, b));
+    fn end(self) -> Result<(), Error> {
+        let Map {
+            out,
+            text,
+            raw,
+            entries,
+            ..
+        } = self;
+        if entries.is_empty() {
+            out.push_str("{}");
+            return Ok(());
         }
-        self.out.push(b'{');
-        for (i, entry) in entries.iter().enumerate() {
+        let slice = |range: &Range<usize>| text.get(range.clone()).unwrap_or_default();
+        // Each entry as (where its key sorts, key text, key JSON, value JSON):
+        // the tuple's order is the written order.
+        let mut sorted: Vec<(KeyOrder, &[u8], &str, &str)> = entries
+            .iter()
+            .map(|e| {
+                let key_text = if e.escaped { &raw } else { &text };
+                let key_text = key_text.as_bytes().get(e.raw.clone()).unwrap_or_default();
+                (e.order, key_text, slice(&e.key), slice(&e.value))
+            })
+            .collect();
+        if sorted.windows(2).any(|w| w[0] > w[1]) {
+            sorted.sort_unstable();
+        }
+        out.reserve(text.len() + sorted.len() + 2);
+        out.push('{');
+        for (i, (_, _, key, value)) in sorted.iter().enumerate() {
             if i > 0 {
-                self.out.push(b',');
+                out.push(',');
             }
-            self.out.extend_from_slice(&self.text[entry.key.clone()]);
-            self.out.push(b':');
-            self.out.extend_from_slice(&self.text[entry.value.clone()]);
+            out.push_str(key);
+            out.push(':');
+            out.push_str(value);
         }
-        self.out.push(b'}');
+        out.push('}');
         Ok(())
     }
 }
@@ -543,48 +686,54 @@ impl ser::SerializeMap for Map<'_> {
 /// Writes a map key as a JSON string, as serde_json's own key writer does,
 /// and says where it sorts.
 struct KeyWriter<'k> {
-    text: &'k mut Vec<u8>,
-    raw: &'k mut Vec<u8>,
+    text: &'k mut String,
+    raw: &'k mut String,
 }
 
+/// Where a key sorts, and whether its text needed escaping (its unescaped
+/// text is then in `raw`).
+type KeyDone = (KeyOrder, bool);
+
 impl KeyWriter<'_> {
-    fn text(self, key: &str) -> Result<KeyOrder, Error> {
-        write_plain(self.text, key)?;
-        self.raw.extend_from_slice(key.as_bytes());
-        Ok(KeyOrder::Text)
+    fn text(self, key: &str) -> Result<KeyDone, Error> {
+        let escaped = write_str(self.text, key);
+        if escaped {
+            self.raw.push_str(key);
+        }
+        Ok((KeyOrder::Text, escaped))
     }
 
-    /// A number or bool key: its JSON text, quoted.
-    fn quoted<T: Serialize>(self, value: &T, order: KeyOrder) -> Result<KeyOrder, Error> {
-        self.text.push(b'"');
-        let start = self.text.len();
+    /// A number or bool key: its JSON text, quoted (it needs no escaping).
+    fn quoted<T: Serialize>(self, value: &T, order: KeyOrder) -> Result<KeyDone, Error> {
+        self.text.push('"');
         write_plain(self.text, value)?;
-        if order == KeyOrder::Text {
-            self.raw.extend_from_slice(&self.text[start..]);
-        }
-        self.text.push(b'"');
-        Ok(order)
+        self.text.push('"');
+        Ok((order, false))
     }
 }
 
 macro_rules! int_keys {
     ($($method:ident: $ty:ty),*) => {$(
-        fn $method(self, value: $ty) -> Result<KeyOrder, Error> {
-            self.quoted(&value, KeyOrder::Int(i128::from(value)))
+        fn $method(self, value: $ty) -> Result<KeyDone, Error> {
+            let value = i128::from(value);
+            self.text.push('"');
+            write_int(self.text, value);
+            self.text.push('"');
+            Ok((KeyOrder::Int(value), false))
         }
     )*};
 }
 
 impl ser::Serializer for KeyWriter<'_> {
-    type Ok = KeyOrder;
+    type Ok = KeyDone;
     type Error = Error;
-    type SerializeSeq = Impossible<KeyOrder, Error>;
-    type SerializeTuple = Impossible<KeyOrder, Error>;
-    type SerializeTupleStruct = Impossible<KeyOrder, Error>;
-    type SerializeTupleVariant = Impossible<KeyOrder, Error>;
-    type SerializeMap = Impossible<KeyOrder, Error>;
-    type SerializeStruct = Impossible<KeyOrder, Error>;
-    type SerializeStructVariant = Impossible<KeyOrder, Error>;
+    type SerializeSeq = Impossible<KeyDone, Error>;
+    type SerializeTuple = Impossible<KeyDone, Error>;
+    type SerializeTupleStruct = Impossible<KeyDone, Error>;
+    type SerializeTupleVariant = Impossible<KeyDone, Error>;
+    type SerializeMap = Impossible<KeyDone, Error>;
+    type SerializeStruct = Impossible<KeyDone, Error>;
+    type SerializeStructVariant = Impossible<KeyDone, Error>;
 
     int_keys!(
         serialize_i8: i8,
@@ -598,7 +747,7 @@ impl ser::Serializer for KeyWriter<'_> {
         serialize_u64: u64
     );
 
-    fn serialize_u128(self, value: u128) -> Result<KeyOrder, Error> {
+    fn serialize_u128(self, value: u128) -> Result<KeyDone, Error> {
         let order = match i128::try_from(value) {
             Ok(v) => KeyOrder::Int(v),
             Err(_) => KeyOrder::Big(value),
@@ -606,29 +755,29 @@ impl ser::Serializer for KeyWriter<'_> {
         self.quoted(&value, order)
     }
 
-    fn serialize_bool(self, value: bool) -> Result<KeyOrder, Error> {
+    fn serialize_bool(self, value: bool) -> Result<KeyDone, Error> {
         self.quoted(&value, KeyOrder::Text)
     }
 
-    fn serialize_f32(self, value: f32) -> Result<KeyOrder, Error> {
+    fn serialize_f32(self, value: f32) -> Result<KeyDone, Error> {
         if !value.is_finite() {
             return Err(not_finite(f64::from(value)));
         }
         self.quoted(&value, KeyOrder::Text)
     }
 
-    fn serialize_f64(self, value: f64) -> Result<KeyOrder, Error> {
+    fn serialize_f64(self, value: f64) -> Result<KeyDone, Error> {
         if !value.is_finite() {
             return Err(not_finite(value));
         }
         self.quoted(&value, KeyOrder::Text)
     }
 
-    fn serialize_char(self, value: char) -> Result<KeyOrder, Error> {
+    fn serialize_char(self, value: char) -> Result<KeyDone, Error> {
         self.text(value.encode_utf8(&mut [0; 4]))
     }
 
-    fn serialize_str(self, value: &str) -> Result<KeyOrder, Error> {
+    fn serialize_str(self, value: &str) -> Result<KeyDone, Error> {
         self.text(value)
     }
 
@@ -637,7 +786,7 @@ impl ser::Serializer for KeyWriter<'_> {
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<KeyOrder, Error> {
+    ) -> Result<KeyDone, Error> {
         self.text(variant)
     }
 
@@ -645,27 +794,27 @@ impl ser::Serializer for KeyWriter<'_> {
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<KeyOrder, Error> {
+    ) -> Result<KeyDone, Error> {
         value.serialize(self)
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<KeyOrder, Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<KeyDone, Error> {
         value.serialize(self)
     }
 
-    fn serialize_bytes(self, _value: &[u8]) -> Result<KeyOrder, Error> {
+    fn serialize_bytes(self, _value: &[u8]) -> Result<KeyDone, Error> {
         Err(key_error("bytes"))
     }
 
-    fn serialize_none(self) -> Result<KeyOrder, Error> {
+    fn serialize_none(self) -> Result<KeyDone, Error> {
         Err(key_error("None"))
     }
 
-    fn serialize_unit(self) -> Result<KeyOrder, Error> {
+    fn serialize_unit(self) -> Result<KeyDone, Error> {
         Err(key_error("()"))
     }
 
-    fn serialize_unit_struct(self, name: &'static str) -> Result<KeyOrder, Error> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<KeyDone, Error> {
         Err(key_error(name))
     }
 
@@ -675,7 +824,7 @@ impl ser::Serializer for KeyWriter<'_> {
         _index: u32,
         variant: &'static str,
         _value: &T,
-    ) -> Result<KeyOrder, Error> {
+    ) -> Result<KeyDone, Error> {
         Err(key_error(variant))
     }
 
@@ -761,6 +910,19 @@ mod tests {
         assert_eq!(
             text(&(1u8, b"ab".as_slice(), 'c', ())),
             "[1,[97,98],\"c\",null]"
+        );
+        let every_ascii: String = (0u8..128)
+            .map(char::from)
+            .chain("é\u{2028}😀".chars())
+            .collect();
+        assert_eq!(
+            text(&every_ascii),
+            serde_json::to_string(&every_ascii).unwrap_or_default()
+        );
+        let keyed = BTreeMap::from([(every_ascii.clone(), 1), ("\"".into(), 2), ("\\".into(), 3)]);
+        assert_eq!(
+            text(&keyed),
+            serde_json::to_string(&keyed).unwrap_or_default()
         );
         assert_eq!(text(&i128::MIN), i128::MIN.to_string());
         assert_eq!(text(&u128::MAX), u128::MAX.to_string());

@@ -1,6 +1,7 @@
 //! `Doc::update()` and `Doc::delete()`: both must be told which rows.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use super::select::{and_into, push_where};
 use super::{check, execute};
@@ -58,8 +59,8 @@ mod sealed {
 pub struct Update<T, S> {
     assignments: Fragment,
     filter: Option<Fragment>,
-    /// What each check in the assignments refuses, by its number (see [`raise`]).
-    checks: Vec<(&'static str, String)>,
+    /// The computed values the assignments check, by number (see [`raise`]).
+    checks: Vec<Check>,
     _marker: PhantomData<fn() -> (T, S)>,
 }
 
@@ -74,155 +75,204 @@ impl<T: DocTable> Update<T, Unfiltered> {
     }
 }
 
-/// The text an assignment's failed check makes SQLite's error say, followed
-/// by the check's number.
+/// One `set` of a computed value, for the message of its failed check.
+#[derive(Debug, Clone)]
+struct Check {
+    column: &'static str,
+    /// Where the expression's SQL is in the assignments.
+    expr: Range<usize>,
+    sql_type: SqlType,
+    range: (i64, i64),
+}
+
+/// The ways a check fails: the digit after the check's number in the error.
+const WRONG_TYPE: char = 't';
+const NAN_OR_DIVISION: char = 'n';
+const NULL_IN_NOT_NULL: char = 'z';
+const OUT_OF_RANGE: char = 'r';
+const BEYOND_F32: char = 'f';
+
+/// The text a failed check makes SQLite's error say, followed by the
+/// check's number, a `.` and how it failed.
 const CHECK_MARK: &str = "doctable check ";
 
 /// Appends an expression that fails the statement with an error naming check
-/// `n`: `json_extract` with a path that is not one (SQLite's error quotes the
-/// path). Only reached in the CASE branch of a failed check: SQLite evaluates
-/// CASE branches lazily, so it costs nothing otherwise.
-fn raise(sql: &mut String, n: usize) {
+/// `n` and how it failed: `json_extract` with a path that is not one
+/// (SQLite's error quotes the path). Only reached in the CASE branch of a
+/// failed check: SQLite evaluates CASE branches lazily.
+fn raise(sql: &mut String, n: usize, how: char) {
     sql.push_str("json_extract('{}', '");
     sql.push_str(CHECK_MARK);
-    sql.push_str(&n.to_string());
+    push_number(sql, n);
+    sql.push('.');
+    sql.push(how);
     sql.push_str("')");
 }
 
-/// What a value computed in SQL must be to read back as `V`, as a
-/// `CASE typeof(value) ...` around it; `checks` gets one message per way it
-/// can fail. The value's SQL is repeated (its parameters with it): SQLite
-/// evaluates it for the test and again for the result, both cheap for
-/// arithmetic on columns and values.
-fn checked<V: ColumnType>(
+fn push_number(sql: &mut String, n: impl std::fmt::Display) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(sql, "{n}");
+}
+
+/// Appends `value` with its parameters.
+fn push_sql(out: &mut Fragment, value: &Fragment, sql: Range<usize>, params: Range<usize>) {
+    out.sql.push_str(&value.sql[sql]);
+    out.params.extend_from_slice(&value.params[params]);
+}
+
+fn push_whole(out: &mut Fragment, value: &Fragment) {
+    push_sql(out, value, 0..value.sql.len(), 0..value.params.len());
+}
+
+/// Appends `value`, computed in SQL, checked for what it must be to read back
+/// as `V`: a `CASE typeof(value) ...` that fails the statement otherwise. The
+/// value's SQL is repeated (its parameters with it): SQLite evaluates it for
+/// the test and again for the result, both cheap for arithmetic on columns
+/// and values.
+fn push_checked<V: ColumnType>(
+    out: &mut Fragment,
     value: Fragment,
     column: &'static str,
-    checks: &mut Vec<(&'static str, String)>,
-) -> Fragment {
-    let mut check = |detail: String| {
-        checks.push((
-            column,
-            format!(
-                "{detail}; nothing was changed\n    expression: {}",
-                value.sql
-            ),
-        ));
-        checks.len() - 1
-    };
-    let integer = V::SQL_TYPE == SqlType::Integer;
+    checks: &mut Vec<Check>,
+) {
     let real = V::SQL_TYPE == SqlType::Real;
-    let wrong_type = check(if integer {
-        "the expression's result is not an INTEGER: an integer overflow (SQLite computes an integer result beyond i64 as a REAL), or a value of another type".to_owned()
-    } else {
-        format!("the expression's result is not a {}", V::SQL_TYPE.name())
-    });
-    let arithmetic = value.leaves.is_some();
-    let null_result = if arithmetic {
-        Some(check(
-            "the expression's result is NaN or a division by zero (such as inf - inf, 0 * inf or x / 0), which SQLite computes as NULL".to_owned(),
-        ))
-    } else if !V::NULLABLE {
-        Some(check(format!(
-            "the expression's result is NULL, which the NOT NULL column `{column}` cannot hold"
-        )))
-    } else {
-        None
-    };
-    let (min, max) = V::INTEGER_RANGE;
-    let narrow_int = integer && (min, max) != (i64::MIN, i64::MAX);
-    let narrow_float = real && V::NARROW_FLOAT;
-    let out_of_range = if narrow_int {
-        Some(check(format!(
-            "the expression's result does not fit in the column's type ({min}..={max})"
-        )))
-    } else if narrow_float {
-        Some(check(
-            "the expression's result does not fit in f32 (it is finite and beyond f32's range)"
-                .to_owned(),
-        ))
-    } else {
-        None
-    };
+    let range = V::INTEGER_RANGE;
+    out.sql.reserve(value.sql.len() * 4 + 300);
 
-    let mut f = Fragment::default();
-    f.sql.push_str("CASE typeof(");
-    f.append(value.clone());
-    f.sql.push_str(") WHEN 'null' THEN ");
-    match (null_result, &value.leaves) {
-        (None, _) => f.sql.push_str("NULL"),
-        // A nullable column: NULL is fine when an operand is NULL.
-        (Some(n), Some(leaves)) if V::NULLABLE && !leaves.is_empty() => {
-            f.sql.push_str("CASE WHEN ");
+    let start = out.sql.len();
+    let n = checks.len();
+    // Arithmetic gives a number or NULL, never text or a blob: for a REAL
+    // column only NULL needs looking at, which `coalesce` does evaluating
+    // the value once.
+    if real && !V::NARROW_FLOAT && value.leaves.is_some() {
+        out.sql.push_str("coalesce(");
+        push_whole(out, &value);
+        checks.push(Check {
+            column,
+            expr: start + "coalesce(".len()..out.sql.len(),
+            sql_type: V::SQL_TYPE,
+            range,
+        });
+        out.sql.push_str(", ");
+        push_null_case::<V>(out, &value, n);
+        out.sql.push(')');
+    } else {
+        out.sql.push_str("CASE typeof(");
+        let expr_start = out.sql.len();
+        push_whole(out, &value);
+        checks.push(Check {
+            column,
+            expr: expr_start..out.sql.len(),
+            sql_type: V::SQL_TYPE,
+            range,
+        });
+        // The expected storage class first: it is the one compared on success.
+        out.sql.push_str(match V::SQL_TYPE {
+            SqlType::Integer => ") WHEN 'integer' THEN ",
+            SqlType::Real => ") WHEN 'real' THEN ",
+            SqlType::Text => ") WHEN 'text' THEN ",
+            SqlType::Blob => ") WHEN 'blob' THEN ",
+        });
+        push_in_range::<V>(out, &value, n);
+        if real {
+            // SQLite stores an integer in a REAL column as a REAL.
+            out.sql.push_str(" WHEN 'integer' THEN ");
+            push_in_range::<V>(out, &value, n);
+        }
+        out.sql.push_str(" WHEN 'null' THEN ");
+        push_null_case::<V>(out, &value, n);
+        out.sql.push_str(" ELSE ");
+        raise(&mut out.sql, n, WRONG_TYPE);
+        out.sql.push_str(" END");
+    }
+    out.column = None;
+    if out.error.is_none() {
+        out.error = value.error;
+    }
+}
+
+/// What a NULL result becomes: NULL in a nullable column when it comes from
+/// a NULL operand (or from SQL that is not arithmetic), a failed check otherwise.
+fn push_null_case<V: ColumnType>(out: &mut Fragment, value: &Fragment, n: usize) {
+    match &value.leaves {
+        // Arithmetic into a nullable column: NULL is its result when an
+        // operand is NULL, else a NaN or a division by zero.
+        Some(leaves) if V::NULLABLE && !leaves.is_empty() => {
+            out.sql.push_str("CASE WHEN ");
             for (i, leaf) in leaves.iter().enumerate() {
                 if i > 0 {
-                    f.sql.push_str(" OR ");
+                    out.sql.push_str(" OR ");
                 }
-                f.sql.push('(');
-                f.append(leaf.clone());
-                f.sql.push_str(") IS NULL");
+                out.sql.push('(');
+                push_sql(out, value, leaf.sql.clone(), leaf.params.clone());
+                out.sql.push_str(") IS NULL");
             }
-            f.sql.push_str(" THEN NULL ELSE ");
-            raise(&mut f.sql, n);
-            f.sql.push_str(" END");
+            out.sql.push_str(" THEN NULL ELSE ");
+            raise(&mut out.sql, n, NAN_OR_DIVISION);
+            out.sql.push_str(" END");
         }
-        (Some(n), _) => raise(&mut f.sql, n),
+        Some(_) => raise(&mut out.sql, n, NAN_OR_DIVISION),
+        None if V::NULLABLE => out.sql.push_str("NULL"),
+        None => raise(&mut out.sql, n, NULL_IN_NOT_NULL),
     }
-    // A REAL column takes an integer too (SQLite stores it as a REAL); every
-    // other column one storage class.
-    if real {
-        f.sql.push_str(" WHEN 'text' THEN ");
-        raise(&mut f.sql, wrong_type);
-        f.sql.push_str(" WHEN 'blob' THEN ");
-        raise(&mut f.sql, wrong_type);
-        f.sql.push_str(" ELSE ");
+}
+
+/// The value of the expected storage class, checked against the range of a
+/// narrower type (`i32`, `u8`, `f32`, ...).
+fn push_in_range<V: ColumnType>(out: &mut Fragment, value: &Fragment, n: usize) {
+    let (min, max) = V::INTEGER_RANGE;
+    if V::SQL_TYPE == SqlType::Integer && (min, max) != (i64::MIN, i64::MAX) {
+        out.sql.push_str("CASE WHEN (");
+        push_whole(out, value);
+        out.sql.push_str(") BETWEEN ");
+        push_number(&mut out.sql, min);
+        out.sql.push_str(" AND ");
+        push_number(&mut out.sql, max);
+        out.sql.push_str(" THEN (");
+        push_whole(out, value);
+        out.sql.push_str(") ELSE ");
+        raise(&mut out.sql, n, OUT_OF_RANGE);
+        out.sql.push_str(" END");
+    } else if V::SQL_TYPE == SqlType::Real && V::NARROW_FLOAT {
+        // Finite results below f32::MAX + half an ulp round to f32::MAX;
+        // from there `as f32` gives an infinity, which a finite f64 must not
+        // become (`f32::from_sql` refuses it). 9e999 is infinity.
+        out.sql.push_str("CASE WHEN abs(");
+        push_whole(out, value);
+        out.sql.push_str(") < ? OR abs(");
+        out.params
+            .push(rusqlite::types::Value::Real(F32_ROUNDS_TO_INFINITY));
+        push_whole(out, value);
+        out.sql.push_str(") = 9e999 THEN (");
+        push_whole(out, value);
+        out.sql.push_str(") ELSE ");
+        raise(&mut out.sql, n, BEYOND_F32);
+        out.sql.push_str(" END");
     } else {
-        f.sql.push_str(" WHEN '");
-        f.sql.push_str(match V::SQL_TYPE {
-            SqlType::Integer => "integer",
-            SqlType::Real => "real",
-            SqlType::Text => "text",
-            SqlType::Blob => "blob",
-        });
-        f.sql.push_str("' THEN ");
+        out.sql.push('(');
+        push_whole(out, value);
+        out.sql.push(')');
     }
-    match out_of_range {
-        Some(n) if narrow_int => {
-            f.sql.push_str("CASE WHEN (");
-            f.append(value.clone());
-            f.sql.push_str(&format!(") BETWEEN {min} AND {max} THEN ("));
-            f.append(value);
-            f.sql.push_str(") ELSE ");
-            raise(&mut f.sql, n);
-            f.sql.push_str(" END");
-        }
-        Some(n) => {
-            // Finite results up to f32::MAX + half an ulp round to f32::MAX;
-            // above that `as f32` gives an infinity, which a finite f64 must
-            // not become (`f32::from_sql` refuses it). 9e999 is infinity.
-            f.sql.push_str("CASE WHEN abs(");
-            f.append(value.clone());
-            f.sql.push_str(") < ? OR abs(");
-            f.params
-                .push(rusqlite::types::Value::Real(F32_ROUNDS_TO_INFINITY));
-            f.append(value.clone());
-            f.sql.push_str(") = 9e999 THEN (");
-            f.append(value);
-            f.sql.push_str(") ELSE ");
-            raise(&mut f.sql, n);
-            f.sql.push_str(" END");
-        }
-        None => {
-            f.sql.push('(');
-            f.append(value);
-            f.sql.push(')');
-        }
+}
+
+impl Check {
+    /// What failing this check in way `how` means.
+    fn detail(&self, how: char, assignments: &str) -> String {
+        let what = match how {
+            WRONG_TYPE if self.sql_type == SqlType::Integer => "is not an INTEGER: an integer overflow (SQLite computes an integer result beyond i64 as a REAL), or a value of another type".to_owned(),
+            WRONG_TYPE => format!("is not a {}", self.sql_type.name()),
+            NAN_OR_DIVISION => "is NaN or a division by zero (such as inf - inf, 0 * inf or x / 0), which SQLite computes as NULL".to_owned(),
+            NULL_IN_NOT_NULL => format!("is NULL, which the NOT NULL column `{}` cannot hold", self.column),
+            OUT_OF_RANGE => format!(
+                "does not fit in the column's type ({}..={})",
+                self.range.0, self.range.1
+            ),
+            _ => "does not fit in f32 (it is finite and beyond f32's range)".to_owned(),
+        };
+        let expr = assignments.get(self.expr.clone()).unwrap_or_default();
+        format!("the expression's result {what}; nothing was changed\n    expression: {expr}")
     }
-    if !real {
-        f.sql.push_str(" ELSE ");
-        raise(&mut f.sql, wrong_type);
-    }
-    f.sql.push_str(" END");
-    f
 }
 
 /// The smallest f64 that `as f32` turns into an infinity: f32::MAX plus half
@@ -244,18 +294,13 @@ impl<T: DocTable, S> Update<T, S> {
         }
         push_ident(&mut self.assignments.sql, column.name());
         self.assignments.sql.push_str(" = ");
-        let rhs = match value.into_operand() {
+        match value.into_operand() {
             // A computed value; a bare column of the same type is copied as it is.
             Operand::Sql(f) if f.column.is_none() => {
-                checked::<V>(f, column.name(), &mut self.checks)
+                push_checked::<V>(&mut self.assignments, f, column.name(), &mut self.checks);
             }
-            other => {
-                let mut rhs = Fragment::default();
-                rhs.push_operand(other, column.name());
-                rhs
-            }
-        };
-        self.assignments.append(rhs);
+            other => self.assignments.push_operand(other, column.name()),
+        }
         self
     }
 
@@ -322,15 +367,15 @@ impl<T: DocTable, S> Update<T, S> {
     fn located(&self, error: Error) -> Error {
         if let Error::Sqlite { source, .. } = &error {
             if let rusqlite::Error::SqliteFailure(_, Some(message)) = &**source {
-                let check = message.find(CHECK_MARK).and_then(|at| {
-                    let digits = &message[at + CHECK_MARK.len()..];
-                    let end = digits
-                        .find(|c: char| !c.is_ascii_digit())
-                        .unwrap_or(digits.len());
-                    digits[..end].parse::<usize>().ok()
+                let failed = message.find(CHECK_MARK).and_then(|at| {
+                    let rest = &message[at + CHECK_MARK.len()..];
+                    let (number, how) = rest.split_once('.')?;
+                    let check = self.checks.get(number.parse::<usize>().ok()?)?;
+                    Some((check, how.chars().next()?))
                 });
-                if let Some((column, detail)) = check.and_then(|n| self.checks.get(n)) {
-                    return Error::conversion(T::META.name, column, detail);
+                if let Some((check, how)) = failed {
+                    let detail = check.detail(how, &self.assignments.sql);
+                    return Error::conversion(T::META.name, check.column, detail);
                 }
             }
         }
