@@ -284,11 +284,10 @@ impl<T: DocTable, S> Update<T, S> {
     ///
     /// An expression's result is checked as it is stored (see [`Update`]):
     /// what the field could not read back fails the update.
-    pub fn set<V: ColumnType>(
-        mut self,
-        column: Column<T, V>,
-        value: impl IntoOperand<T, V>,
-    ) -> Self {
+    pub fn set<V>(mut self, column: Column<T, V>, value: impl IntoOperand<T, V>) -> Self
+    where
+        V: ColumnType,
+    {
         if !self.assignments.sql.is_empty() {
             self.assignments.sql.push_str(", ");
         }
