@@ -735,8 +735,15 @@ fn json_floats_read_back_bit_for_bit() -> TestResult {
         0.1,
         1.0 / 3.0,
     ]);
+    let narrow: Vec<f32> = weights
+        .iter()
+        .map(|&w| f32::from_bits(w.to_bits() as u32))
+        .filter(|f| f.is_finite())
+        .chain([f32::MIN_POSITIVE, f32::MAX, f32::MIN, 1e-45, 0.1])
+        .collect();
     let row = Doc {
         weights: weights.clone(),
+        narrow: Some(narrow.clone()),
         ..doc()
     };
     let id = Doc::insert(&db, &row)?;
@@ -748,6 +755,14 @@ fn json_floats_read_back_bit_for_bit() -> TestResult {
         .count();
     assert_eq!(back.weights.len(), weights.len());
     assert_eq!(differ, 0, "{differ} of {} floats changed", weights.len());
+    let back_narrow = back.narrow.ok_or("narrow")?;
+    assert_eq!(back_narrow.len(), narrow.len());
+    let differ = narrow
+        .iter()
+        .zip(&back_narrow)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    assert_eq!(differ, 0, "{differ} of {} f32s changed", narrow.len());
     Ok(())
 }
 

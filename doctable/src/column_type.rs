@@ -16,7 +16,10 @@ use crate::error::Error;
 ///
 /// `u64` and `usize` are checked at run time: a value above `i64::MAX` is a
 /// [`Error::Conversion`] on write, never a silent wrap. `f64::NAN` is refused
-/// on write the same way, because SQLite would store it as NULL.
+/// on write the same way, because SQLite would store it as NULL. A value
+/// computed in SQL by [`Update::set`](crate::Update::set) is held to the same
+/// rules: an integer overflow, a result outside the field's type, a NaN or a
+/// division by zero fails the update and changes nothing.
 ///
 /// ```
 /// use doctable::{ColumnType, SqlType, ValueError};

@@ -1,6 +1,6 @@
 //! Columns stored as JSON text.
 //!
-//! What is written is what reads back: the text is made by [`writer`], which
+//! What is written is what reads back: the text is made by `writer`, which
 //! refuses what serde_json would write but not read back equal (a NaN or an
 //! infinity, which it writes as `null`; nesting deeper than its reader's
 //! recursion limit) and writes every map's entries in one order (sorted by
@@ -17,6 +17,41 @@ use crate::dialect::SqlType;
 
 /// A value stored as JSON text. `#[doctable(json)]` on a field means the field
 /// is stored through this type; it can also be used as a field type directly.
+///
+/// What is written reads back equal, or is refused on write with
+/// [`Error::Json`](crate::Error::Json) naming the table and column: a NaN or
+/// an infinity anywhere in the value (JSON has none; serde_json would write
+/// `null`), and nesting deeper than 127 arrays and objects (serde_json's
+/// reader refuses the 128th level). A map's entries are written sorted by
+/// key (integer keys as numbers, other keys by their UTF-8 bytes), so equal
+/// maps are equal text whatever order they iterate in: `eq` finds them and a
+/// `UNIQUE` column refuses a second one. Structs keep their field order.
+/// (Rows written before doctable sorted map keys keep their old text until
+/// they are written again.)
+///
+/// ```
+/// use std::collections::HashMap;
+/// use doctable::{DocTable, Error, Json, Persistent};
+///
+/// #[derive(DocTable)]
+/// struct Stats {
+///     #[doctable(primary_key)] id: Option<i64>,
+///     counts: Json<HashMap<String, i64>>,
+///     #[doctable(json)] weights: Vec<f64>,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Stats::create_table(&db)?;
+/// let counts: HashMap<String, i64> = (0..10).map(|i| (format!("k{i}"), i)).collect();
+/// Stats::insert(&db, &Stats { id: None, counts: Json(counts.clone()), weights: vec![0.5] })?;
+/// // Another HashMap with the same entries iterates in another order: same text.
+/// let again: HashMap<String, i64> = counts.into_iter().collect();
+/// assert_eq!(Stats::count().filter(Stats::counts.eq(Json(again))).get(&db)?, 1);
+///
+/// let nan = Stats { id: None, counts: Json(HashMap::new()), weights: vec![f64::NAN] };
+/// assert!(matches!(Stats::insert(&db, &nan), Err(Error::Json { .. })));
+/// # Ok::<(), doctable::Error>(())
+/// ```
 ///
 /// ```
 /// use doctable::{DocTable, Json, Persistent};

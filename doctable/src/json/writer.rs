@@ -104,55 +104,50 @@ fn write_plain<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(),
     serde_json::to_writer(Utf8Writer(out), value)
 }
 
-/// Which bytes a JSON string escapes, and how: 0 not at all, `u` as
-/// `\u00xx`, else the letter after the backslash. As serde_json's table.
-static ESCAPE: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = b'u';
-        byte += 1;
+/// Whether and how a JSON string escapes `byte`, as serde_json does: 0 not
+/// at all, `u` as `\u00xx`, else the letter after the backslash.
+const fn escape(byte: u8) -> u8 {
+    match byte {
+        0x08 => b'b',
+        0x09 => b't',
+        0x0a => b'n',
+        0x0c => b'f',
+        0x0d => b'r',
+        0x00..=0x1f => b'u',
+        b'"' => b'"',
+        b'\\' => b'\\',
+        _ => 0,
     }
-    table[0x08] = b'b';
-    table[0x09] = b't';
-    table[0x0a] = b'n';
-    table[0x0c] = b'f';
-    table[0x0d] = b'r';
-    table[b'"' as usize] = b'"';
-    table[b'\\' as usize] = b'\\';
-    table
-};
+}
 
 /// Writes `text` as a JSON string, escaped as serde_json escapes it (`"`,
 /// `\`, and control characters; `\u00xx` in lower case), and says whether
 /// anything needed escaping.
 fn write_str(out: &mut String, text: &str) -> bool {
-    const HEX: [char; 16] = [
-        '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
-    ];
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push('"');
-    let Some(first) = bytes.iter().position(|&b| ESCAPE[usize::from(b)] != 0) else {
+    let Some(first) = bytes.iter().position(|&b| escape(b) != 0) else {
         out.push_str(text);
         out.push('"');
         return false;
     };
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate().skip(first) {
-        let escape = ESCAPE[usize::from(byte)];
-        if escape == 0 {
+        let how = escape(byte);
+        if how == 0 {
             continue;
         }
         // Escaped bytes are ASCII, so `start` and `i` are char boundaries.
         out.push_str(text.get(start..i).unwrap_or_default());
-        if escape == b'u' {
+        if how == b'u' {
             out.push_str("\\u00");
-            out.push(HEX[usize::from(byte >> 4)]);
-            out.push(HEX[usize::from(byte & 0xf)]);
+            for nibble in [byte >> 4, byte & 0xf] {
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
         } else {
             out.push('\\');
-            out.push(char::from(escape));
+            out.push(char::from(how));
         }
         start = i + 1;
     }
@@ -163,38 +158,33 @@ fn write_str(out: &mut String, text: &str) -> bool {
 
 /// Writes an integer in decimal, as serde_json (itoa) does.
 fn write_int(out: &mut String, value: i128) {
-    const DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
     if value < 0 {
         out.push('-');
     }
     let magnitude = value.unsigned_abs();
-    let mut digits = [0u8; 40];
-    let mut len = 0;
     // u64 arithmetic where it fits: u128 division is a library call.
     match u64::try_from(magnitude) {
-        Ok(mut rest) => loop {
-            // `rest % 10` is below 10, so the cast cannot truncate.
-            digits[len] = (rest % 10) as u8;
-            len += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
+        Ok(v) => {
+            let mut power = 1u64;
+            while v / power >= 10 {
+                power *= 10;
             }
-        },
-        Err(_) => {
-            let mut rest = magnitude;
-            loop {
-                digits[len] = (rest % 10) as u8;
-                len += 1;
-                rest /= 10;
-                if rest == 0 {
-                    break;
-                }
+            while power > 0 {
+                // A digit is below 10, so the cast cannot truncate.
+                out.push(char::from(b'0' + (v / power % 10) as u8));
+                power /= 10;
             }
         }
-    }
-    for &digit in digits[..len].iter().rev() {
-        out.push(DIGITS[usize::from(digit)]);
+        Err(_) => {
+            let mut power = 1u128;
+            while magnitude / power >= 10 {
+                power *= 10;
+            }
+            while power > 0 {
+                out.push(char::from(b'0' + (magnitude / power % 10) as u8));
+                power /= 10;
+            }
+        }
     }
 }
 
@@ -665,7 +655,7 @@ impl ser::SerializeMap for Map<'_> {
                 (e.order, key_text, slice(&e.key), slice(&e.value))
             })
             .collect();
-        if sorted.windows(2).any(|w| w[0] > w[1]) {
+        if sorted.windows(2).any(|w| matches!(w, [a, b] if a > b)) {
             sorted.sort_unstable();
         }
         out.reserve(text.len() + sorted.len() + 2);

@@ -117,8 +117,10 @@ fn push_number(sql: &mut String, n: impl std::fmt::Display) {
 
 /// Appends `value` with its parameters.
 fn push_sql(out: &mut Fragment, value: &Fragment, sql: Range<usize>, params: Range<usize>) {
-    out.sql.push_str(&value.sql[sql]);
-    out.params.extend_from_slice(&value.params[params]);
+    // The ranges are the fragment's own (`Leaf`s, or the whole of it).
+    out.sql.push_str(value.sql.get(sql).unwrap_or_default());
+    out.params
+        .extend_from_slice(value.params.get(params).unwrap_or_default());
 }
 
 fn push_whole(out: &mut Fragment, value: &Fragment) {
@@ -364,18 +366,17 @@ impl<T: DocTable, S> Update<T, S> {
     /// A failed check as a conversion error of its column; a foreign key
     /// violation with the table's keys.
     fn located(&self, error: Error) -> Error {
-        if let Error::Sqlite { source, .. } = &error {
-            if let rusqlite::Error::SqliteFailure(_, Some(message)) = &**source {
-                let failed = message.find(CHECK_MARK).and_then(|at| {
-                    let rest = &message[at + CHECK_MARK.len()..];
-                    let (number, how) = rest.split_once('.')?;
-                    let check = self.checks.get(number.parse::<usize>().ok()?)?;
-                    Some((check, how.chars().next()?))
-                });
-                if let Some((check, how)) = failed {
-                    let detail = check.detail(how, &self.assignments.sql);
-                    return Error::conversion(T::META.name, check.column, detail);
-                }
+        if let Error::Sqlite { source, .. } = &error
+            && let rusqlite::Error::SqliteFailure(_, Some(message)) = &**source
+        {
+            let failed = message.split_once(CHECK_MARK).and_then(|(_, rest)| {
+                let (number, how) = rest.split_once('.')?;
+                let check = self.checks.get(number.parse::<usize>().ok()?)?;
+                Some((check, how.chars().next()?))
+            });
+            if let Some((check, how)) = failed {
+                let detail = check.detail(how, &self.assignments.sql);
+                return Error::conversion(T::META.name, check.column, detail);
             }
         }
         error.with_foreign_keys(T::META)
