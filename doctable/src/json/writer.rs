@@ -104,6 +104,21 @@ fn write_plain<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(),
     serde_json::to_writer(Utf8Writer(out), value)
 }
 
+/// [`escape`] of every byte, looked up per byte of a string.
+static ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        // `byte` is below 256, the table's length, and fits a u8.
+        #[allow(clippy::indexing_slicing)]
+        {
+            table[byte] = escape(byte as u8);
+        }
+        byte += 1;
+    }
+    table
+};
+
 /// Whether and how a JSON string escapes `byte`, as serde_json does: 0 not
 /// at all, `u` as `\u00xx`, else the letter after the backslash.
 const fn escape(byte: u8) -> u8 {
@@ -120,6 +135,13 @@ const fn escape(byte: u8) -> u8 {
     }
 }
 
+/// [`escape`] of `byte`, from the table.
+#[inline]
+fn escaped(byte: u8) -> u8 {
+    // Every u8 is an index of the 256-entry table: `get` never misses.
+    ESCAPES.get(usize::from(byte)).copied().unwrap_or(0)
+}
+
 /// Writes `text` as a JSON string, escaped as serde_json escapes it (`"`,
 /// `\`, and control characters; `\u00xx` in lower case), and says whether
 /// anything needed escaping.
@@ -127,14 +149,14 @@ fn write_str(out: &mut String, text: &str) -> bool {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push('"');
-    let Some(first) = bytes.iter().position(|&b| escape(b) != 0) else {
+    let Some(first) = bytes.iter().position(|&b| escaped(b) != 0) else {
         out.push_str(text);
         out.push('"');
         return false;
     };
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate().skip(first) {
-        let how = escape(byte);
+        let how = escaped(byte);
         if how == 0 {
             continue;
         }
