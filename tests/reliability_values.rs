@@ -456,6 +456,36 @@ fn a_raw_expression_of_the_wrong_storage_class_is_refused_in_set() -> TestResult
         .expect_err("real into an integer");
     assert_conversion(&err, "n", "INTEGER");
     assert_eq!(Num::get(&db, id)?.ok_or("row")?.n, 3);
+    let err = Num::update()
+        .set(Num::x, Expr::raw("NULL", [0_i64; 0]))
+        .filter(Num::id.eq(id))
+        .run(&db)
+        .expect_err("NULL into NOT NULL");
+    assert_conversion(&err, "x", "NOT NULL");
+    // Into a nullable column, NULL from raw SQL is a value like any other.
+    Num::update()
+        .set(Num::y, 1.5)
+        .filter(Num::id.eq(id))
+        .run(&db)?;
+    Num::update()
+        .set(Num::y, Expr::<Num, Option<f64>>::raw("NULL", [0_i64; 0]))
+        .filter(Num::id.eq(id))
+        .run(&db)?;
+    assert_eq!(Num::get(&db, id)?.ok_or("row")?.y, None);
+    // A raw expression with its own `?` is repeated with its parameter...
+    Num::update()
+        .set(Num::n, Expr::raw("? + 1", [4_i64]))
+        .filter(Num::id.eq(id))
+        .run(&db)?;
+    assert_eq!(Num::get(&db, id)?.ok_or("row")?.n, 5);
+    // ...but a numbered one cannot be: an error, not a value bound wrongly.
+    let err = Num::update()
+        .set(Num::n, Expr::raw("?1 + 1", [9_i64]))
+        .filter(Num::id.eq(id))
+        .run(&db)
+        .expect_err("numbered placeholder");
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert_eq!(Num::get(&db, id)?.ok_or("row")?.n, 5);
     Ok(())
 }
 
