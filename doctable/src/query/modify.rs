@@ -85,7 +85,7 @@ struct Check {
     range: (i64, i64),
 }
 
-/// The ways a check fails: the digit after the check's number in the error.
+/// The ways a check fails: the letter after the check's number in the error.
 const WRONG_TYPE: char = 't';
 const NAN_OR_DIVISION: char = 'n';
 const NULL_IN_NOT_NULL: char = 'z';
