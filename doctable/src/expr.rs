@@ -159,7 +159,8 @@ impl Fragment {
     /// [`Leaf`], or the whole of it); one out of bounds appends nothing.
     pub(crate) fn push_part(&mut self, from: &Fragment, sql: Range<usize>, params: Range<usize>) {
         let base = self.sql.len();
-        self.sql.push_str(from.sql.get(sql.clone()).unwrap_or_default());
+        self.sql
+            .push_str(from.sql.get(sql.clone()).unwrap_or_default());
         self.slots.extend(
             from.slots
                 .iter()

@@ -205,7 +205,7 @@ impl<T: DocTable, S> Update<T, S> {
 
     /// The statement, as dialect `D` writes the checked assignments; each
     /// check is numbered by its assignment's place in the list.
-    fn build<D: Dialect>(&self) -> Result<Fragment> {
+    pub(crate) fn build<D: Dialect>(&self) -> Result<Fragment> {
         let table = T::META.name;
         if self.assignments.is_empty() {
             return Err(Error::Usage(format!(
