@@ -38,7 +38,10 @@ pub enum Error {
         source: Box<rusqlite::Error>,
     },
     /// A constraint (UNIQUE, NOT NULL, CHECK, FOREIGN KEY, PRIMARY KEY) rejected a write.
-    #[error("table `{table}`: {kind} constraint failed: {message}\n    SQL: {sql}")]
+    #[error(
+        "table `{table}`: {}\n    SQL: {sql}",
+        constraint_message(*kind, message)
+    )]
     Constraint {
         /// The table written to.
         table: String,
@@ -230,6 +233,16 @@ impl fmt::Display for ConstraintKind {
             ConstraintKind::ForeignKey => "FOREIGN KEY",
             ConstraintKind::Other => "a",
         })
+    }
+}
+
+/// SQLite's message, which mostly says "<KIND> constraint failed: ..." itself;
+/// the kind is added only where it does not (a trigger's `RAISE` message, say).
+fn constraint_message(kind: ConstraintKind, message: &str) -> String {
+    if message.contains("constraint failed") {
+        message.to_owned()
+    } else {
+        format!("{kind} constraint failed: {message}")
     }
 }
 
