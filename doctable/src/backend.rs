@@ -9,7 +9,9 @@
 
 use std::borrow::Cow;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::expr::Fragment;
+use crate::query::checked::{CheckFailure, Target};
 use crate::schema::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable, TableMeta};
 use crate::value::{SqlType, ToValue, ValueRef};
@@ -96,6 +98,16 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     /// Whether no transaction is open on `conn`.
     #[doc(hidden)]
     fn is_autocommit(conn: &Self::Connection) -> bool;
+
+    /// Called with an error met inside a transaction the crate opened:
+    /// whether the engine ended the transaction because of it, so that
+    /// nothing more can run in it (SQLite rolls the whole transaction back
+    /// by itself after a full disk, an interrupt, an I/O error or out of
+    /// memory; PostgreSQL aborts it after any error). The crate then reports
+    /// [`Error::TransactionRolledBack`](crate::Error::TransactionRolledBack)
+    /// and runs nothing more through the transaction's `Tx`.
+    #[doc(hidden)]
+    fn ended_by_error(conn: &Self::Connection, error: &crate::Error) -> bool;
 
     /// The table named `table` as it is in the database, or `None`.
     #[doc(hidden)]
@@ -228,6 +240,35 @@ pub trait Dialect: 'static {
 
     /// The DDL type of a column of logical type `ty`.
     fn type_name(ty: SqlType) -> &'static str;
+
+    /// Appends `value`, computed in SQL by `update().set(column, expression)`,
+    /// as it is to be stored in the column `target`: check number `n` of the
+    /// statement. The value's text may be written more than once (each copy
+    /// with its own parameter slots, bound to copies of its values:
+    /// [`Fragment::push_copy`]).
+    ///
+    /// The default writes the plain expression, `(value)`: right for an
+    /// engine that raises its own errors on integer overflow and division by
+    /// zero and whose column types refuse what does not fit (PostgreSQL). A
+    /// dialect whose engine stores whatever arithmetic computes (SQLite: a
+    /// REAL from an overflow, NULL from a NaN or a division by zero) writes a
+    /// check that fails the statement, and reads that failure back in
+    /// [`failed_check`](Dialect::failed_check).
+    #[doc(hidden)]
+    fn push_checked(out: &mut Fragment, value: &Fragment, target: &Target, n: usize) {
+        let _ = (target, n);
+        out.sql.push('(');
+        out.push_copy(value);
+        out.sql.push(')');
+    }
+
+    /// Which check written by [`push_checked`](Dialect::push_checked) made a
+    /// statement fail with `error`, and how; `None` if no check did.
+    #[doc(hidden)]
+    fn failed_check(error: &Error) -> Option<(usize, CheckFailure)> {
+        let _ = error;
+        None
+    }
 
     /// Appends the column's type and key clause to its definition:
     /// `TYPE [PRIMARY KEY ...]`.

@@ -16,7 +16,10 @@ use crate::value::{SqlType, ToValue, Value, ValueRef};
 ///
 /// `u64` and `usize` are checked at run time: a value above `i64::MAX` is a
 /// [`Error::Conversion`] on write, never a silent wrap. `f64::NAN` is refused
-/// on write the same way, because SQLite would store it as NULL.
+/// on write the same way, because SQLite would store it as NULL. A value
+/// computed in SQL by [`Update::set`](crate::Update::set) is held to the same
+/// rules: an integer overflow, a result outside the field's type, a NaN or a
+/// division by zero fails the update and changes nothing.
 ///
 /// ```
 /// use doctable::{ColumnType, SqlType, ToValue, Value, ValueError, ValueRef};
@@ -53,6 +56,17 @@ pub trait ColumnType: Sized {
 
     /// Reads a stored value back.
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError>;
+
+    /// For an integer column, the range a value computed in SQL must be in
+    /// to read back: `update().set(column, expression)` refuses a result
+    /// outside it. The whole `i64` range unless the type is narrower.
+    #[doc(hidden)]
+    const INTEGER_RANGE: (i64, i64) = (i64::MIN, i64::MAX);
+
+    /// For a REAL column, whether the field is an `f32`: a value computed in
+    /// SQL that is finite and beyond `f32`'s range is then refused by `set`.
+    #[doc(hidden)]
+    const NARROW_FLOAT: bool = false;
 }
 
 /// Why a value could not be converted to or from a column.
@@ -121,11 +135,26 @@ impl ValueError {
     }
 }
 
+/// `min..=max` narrowed to what an `i64` holds.
+const fn integer_range(min: i128, max: i128) -> (i64, i64) {
+    const fn clamp(v: i128) -> i64 {
+        if v < i64::MIN as i128 {
+            i64::MIN
+        } else if v > i64::MAX as i128 {
+            i64::MAX
+        } else {
+            v as i64
+        }
+    }
+    (clamp(min), clamp(max))
+}
+
 macro_rules! integer_column {
     ($($ty:ty),*) => {$(
         #[diagnostic::do_not_recommend]
         impl ColumnType for $ty {
             const SQL_TYPE: SqlType = SqlType::Integer;
+            const INTEGER_RANGE: (i64, i64) = integer_range(<$ty>::MIN as i128, <$ty>::MAX as i128);
             fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
                 let v = i64::try_from(*self).map_err(|_| ValueError::OutOfRange {
                     value: self.to_string(),
@@ -181,6 +210,7 @@ impl ColumnType for f64 {
 #[diagnostic::do_not_recommend]
 impl ColumnType for f32 {
     const SQL_TYPE: SqlType = SqlType::Real;
+    const NARROW_FLOAT: bool = true;
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         Ok(ToValue::Owned(Value::Real(refuse_nan(f64::from(*self))?)))
     }
@@ -202,6 +232,7 @@ impl ColumnType for f32 {
 #[diagnostic::do_not_recommend]
 impl ColumnType for bool {
     const SQL_TYPE: SqlType = SqlType::Bool;
+    const INTEGER_RANGE: (i64, i64) = (0, 1);
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         Ok(ToValue::Owned(Value::Bool(*self)))
     }
@@ -252,6 +283,8 @@ impl ColumnType for Vec<u8> {
 impl<V: ColumnType> ColumnType for Option<V> {
     const SQL_TYPE: SqlType = V::SQL_TYPE;
     const NULLABLE: bool = true;
+    const INTEGER_RANGE: (i64, i64) = V::INTEGER_RANGE;
+    const NARROW_FLOAT: bool = V::NARROW_FLOAT;
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         match self {
             Some(v) => v.to_sql(),

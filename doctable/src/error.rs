@@ -38,7 +38,10 @@ pub enum Error {
         source: Box<rusqlite::Error>,
     },
     /// A constraint (UNIQUE, NOT NULL, CHECK, FOREIGN KEY, PRIMARY KEY) rejected a write.
-    #[error("table `{table}`: {kind} constraint failed: {message}\n    SQL: {sql}")]
+    #[error(
+        "table `{table}`: {}\n    SQL: {sql}",
+        constraint_message(*kind, message)
+    )]
     Constraint {
         /// The table written to.
         table: String,
@@ -196,6 +199,51 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The transaction is over before the crate committed it: SQLite rolled
+    /// it back by itself after an error (a full disk, an interrupt, an I/O
+    /// error, out of memory), or it was ended on the raw connection. Nothing
+    /// more ran in it (every later statement through its [`Tx`](crate::Tx),
+    /// and its nested transactions, fails with this error) and the crate did
+    /// not commit it.
+    #[error(
+        "transaction rolled back: {reason}; nothing more ran in it, and the crate did not commit it"
+    )]
+    TransactionRolledBack {
+        /// Why: the first error, or how the transaction ended.
+        reason: String,
+        /// The first error, where this is the call that met it.
+        #[source]
+        source: Option<Box<Error>>,
+    },
+    /// Waiting for a [`Persistent`](crate::Persistent)'s connection took
+    /// longer than the busy timeout: a call still running on another thread
+    /// holds it.
+    #[error(
+        "this Persistent's connection stayed held by a call still running on another thread for longer than the busy timeout ({waited:?}). If a `transaction` or `for_each` callback handed work on the same Persistent to another thread and waits for it, that can never finish: pass the callback's `tx` or finish the call first; otherwise raise `Options::busy_timeout`"
+    )]
+    ConnectionHeld {
+        /// How long this call waited.
+        waited: std::time::Duration,
+    },
+    /// A lock held by this same process blocks the statement, so waiting
+    /// cannot help: SQLite's `SQLITE_LOCKED` (another statement on the same
+    /// connection still uses the table), or a write through a second
+    /// connection to a file on which this thread has a transaction open.
+    #[error(
+        "{}database is locked by this same process: {detail}; waiting cannot help until that ends\n    SQL: {sql}",
+        table_prefix(table)
+    )]
+    Locked {
+        /// The table the statement was about, where there is one.
+        table: Option<String>,
+        /// The SQL text that could not run.
+        sql: String,
+        /// Who holds the lock.
+        detail: String,
+        /// What SQLite said.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
 }
 
 /// Which kind of constraint rejected a write.
@@ -216,23 +264,6 @@ pub enum ConstraintKind {
     Other,
 }
 
-impl ConstraintKind {
-    fn of(error: &rusqlite::Error) -> Self {
-        let rusqlite::Error::SqliteFailure(e, _) = error else {
-            return ConstraintKind::Other;
-        };
-        match e.extended_code {
-            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => ConstraintKind::Unique,
-            rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            | rusqlite::ffi::SQLITE_CONSTRAINT_ROWID => ConstraintKind::PrimaryKey,
-            rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => ConstraintKind::NotNull,
-            rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => ConstraintKind::Check,
-            rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ConstraintKind::ForeignKey,
-            _ => ConstraintKind::Other,
-        }
-    }
-}
-
 impl fmt::Display for ConstraintKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -243,6 +274,16 @@ impl fmt::Display for ConstraintKind {
             ConstraintKind::ForeignKey => "FOREIGN KEY",
             ConstraintKind::Other => "a",
         })
+    }
+}
+
+/// SQLite's message, which mostly says "<KIND> constraint failed: ..." itself;
+/// the kind is added only where it does not (a trigger's `RAISE` message, say).
+fn constraint_message(kind: ConstraintKind, message: &str) -> String {
+    if message.contains("constraint failed") {
+        message.to_owned()
+    } else {
+        format!("{kind} constraint failed: {message}")
     }
 }
 
@@ -261,38 +302,6 @@ fn table_prefix(table: &Option<String>) -> String {
 }
 
 impl Error {
-    /// Wraps a rusqlite error with the SQL and table it came from, sorting out
-    /// busy timeouts and constraint failures into their own variants.
-    pub(crate) fn sqlite(source: rusqlite::Error, table: Option<&str>, sql: &str) -> Self {
-        use rusqlite::ErrorCode;
-        let table = table.map(str::to_owned);
-        let sql = sql.to_owned();
-        let code = source.sqlite_error_code();
-        let kind = ConstraintKind::of(&source);
-        // Boxed, so that `Result<T, Error>` stays small for every caller.
-        let source = Box::new(source);
-        if file_moved(&source) {
-            return Error::DatabaseMoved { table, sql, source };
-        }
-        match code {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                Error::Busy { table, sql, source }
-            }
-            Some(ErrorCode::ReadOnly) => Error::ReadOnly { table, sql, source },
-            Some(ErrorCode::ConstraintViolation) => Error::Constraint {
-                table: table.unwrap_or_default(),
-                kind,
-                message: match &*source {
-                    rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-                    other => other.to_string(),
-                },
-                sql,
-                source: source as Box<dyn std::error::Error + Send + Sync>,
-            },
-            _ => Error::Sqlite { table, sql, source },
-        }
-    }
-
     /// Names the row a read failed on, for conversion and JSON errors.
     pub(crate) fn at_row(self, key: String) -> Self {
         match self {
@@ -333,29 +342,7 @@ impl Error {
     }
 }
 
-/// Whether SQLite refused a write because the database file moved: its own
-/// SQLITE_READONLY_DBMOVED, or a commit the crate's commit hook refused for
-/// that reason (see `options::refuse_commits_once_moved`).
-fn file_moved(error: &rusqlite::Error) -> bool {
-    let rusqlite::Error::SqliteFailure(e, _) = error else {
-        return false;
-    };
-    match e.extended_code {
-        rusqlite::ffi::SQLITE_READONLY_DBMOVED => true,
-        rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK => {
-            crate::sqlite::options::commit_refused_because_moved()
-        }
-        _ => false,
-    }
-}
-
 /// Adds the table and SQL to a rusqlite result.
 pub(crate) trait SqlContext<T> {
     fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T>;
-}
-
-impl<T> SqlContext<T> for rusqlite::Result<T> {
-    fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T> {
-        self.map_err(|e| Error::sqlite(e, table, sql))
-    }
 }

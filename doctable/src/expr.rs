@@ -7,6 +7,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
+use std::ops::Range;
 
 use crate::value::{IntoValue, ToValue, Value, owned_params};
 
@@ -69,6 +70,29 @@ pub struct Fragment {
     /// The column's name while this is exactly one column: what a value
     /// compared with it is reported against when it cannot be converted.
     pub(crate) column: Option<&'static str>,
+    /// For an arithmetic expression (`+ - * /`), its operands that are not
+    /// arithmetic themselves (columns, raw SQL, NULL): its result is NULL
+    /// because one of them is, or else because SQLite computed NaN or divided
+    /// by zero. `None` for anything but arithmetic.
+    pub(crate) leaves: Option<Vec<Leaf>>,
+}
+
+/// Where an operand of an arithmetic expression is in its fragment.
+#[derive(Clone, Debug)]
+pub(crate) struct Leaf {
+    /// Its SQL, in the fragment's `sql`.
+    pub(crate) sql: Range<usize>,
+    /// Its parameters, in the fragment's `params`.
+    pub(crate) params: Range<usize>,
+}
+
+impl Leaf {
+    fn shifted(self, sql: usize, params: usize) -> Leaf {
+        Leaf {
+            sql: self.sql.start + sql..self.sql.end + sql,
+            params: self.params.start + params..self.params.end + params,
+        }
+    }
 }
 
 /// A value that could not be converted while an expression was built.
@@ -105,14 +129,57 @@ impl Fragment {
         }
     }
 
+    /// The leaves of this fragment as an operand of arithmetic, placed at
+    /// `sql` and `params` in the new fragment: its own leaves if it is
+    /// arithmetic, else itself.
+    fn take_leaves(&mut self, sql: usize, params: usize) -> Vec<Leaf> {
+        match self.leaves.take() {
+            Some(leaves) => leaves
+                .into_iter()
+                .map(|leaf| leaf.shifted(sql, params))
+                .collect(),
+            None => vec![Leaf {
+                sql: sql..sql + self.sql.len(),
+                params: params..params + self.params.len(),
+            }],
+        }
+    }
+
+    /// Appends a parameter slot (`?`) bound to `value`.
+    pub(crate) fn push_param(&mut self, value: Value) {
+        self.slots.push(self.sql.len());
+        self.sql.push('?');
+        self.params.push(value);
+    }
+
+    /// Appends a copy of the part `sql` of `from`'s text, with the parameter
+    /// slots inside it and `from`'s parameters `params` (the ones those slots
+    /// are bound to): written twice, a part's parameters are two slots, each
+    /// bound to its own copy of the value. The ranges are `from`'s own (a
+    /// [`Leaf`], or the whole of it); one out of bounds appends nothing.
+    pub(crate) fn push_part(&mut self, from: &Fragment, sql: Range<usize>, params: Range<usize>) {
+        let base = self.sql.len();
+        self.sql
+            .push_str(from.sql.get(sql.clone()).unwrap_or_default());
+        self.slots.extend(
+            from.slots
+                .iter()
+                .filter(|at| sql.contains(at))
+                .map(|at| at - sql.start + base),
+        );
+        self.params
+            .extend_from_slice(from.params.get(params).unwrap_or_default());
+    }
+
+    /// Appends a copy of the whole of `from` (text, slots, parameters).
+    pub(crate) fn push_copy(&mut self, from: &Fragment) {
+        self.push_part(from, 0..from.sql.len(), 0..from.params.len());
+    }
+
     /// Appends an operand: a `?` with its value, or the operand's SQL.
     pub(crate) fn push_operand(&mut self, operand: Operand, column: &str) {
         match operand {
-            Operand::Value(v) => {
-                self.slots.push(self.sql.len());
-                self.sql.push('?');
-                self.params.push(v);
-            }
+            Operand::Value(v) => self.push_param(v),
             Operand::Sql(f) => {
                 self.sql.push('(');
                 self.append(f);
@@ -291,6 +358,7 @@ impl<T, V> Expr<T, V> {
                 .collect(),
             error,
             column: None,
+            leaves: None,
         })
     }
 
@@ -302,6 +370,38 @@ impl<T, V> Expr<T, V> {
         f.sql.push_str(op);
         f.push_operand(rhs, label);
         f.sql.push(')');
+        Expr::from_fragment(f)
+    }
+
+    /// `self op rhs` for arithmetic, as [`binary`](Self::binary) writes it,
+    /// noting where the operands whose NULL makes the result NULL are (see
+    /// [`Fragment::leaves`]).
+    fn arithmetic<W>(mut self, op: &str, rhs: Operand) -> Expr<T, W> {
+        let label = self.fragment.label("(expression)");
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        let mut leaves = self.fragment.take_leaves(1, 0);
+        f.append(self.fragment);
+        f.sql.push_str(op);
+        match rhs {
+            Operand::Sql(mut g) => {
+                f.sql.push('(');
+                leaves.extend(g.take_leaves(f.sql.len(), f.params.len()));
+                f.append(g);
+                f.sql.push(')');
+            }
+            // `x + NULL` is NULL whatever x is: the `?` bound to NULL is a leaf.
+            Operand::Value(Value::Null) => {
+                leaves.push(Leaf {
+                    sql: f.sql.len()..f.sql.len() + 1,
+                    params: f.params.len()..f.params.len() + 1,
+                });
+                f.push_operand(Operand::Value(Value::Null), label);
+            }
+            other => f.push_operand(other, label),
+        }
+        f.sql.push(')');
+        f.leaves = Some(leaves);
         Expr::from_fragment(f)
     }
 
@@ -525,13 +625,13 @@ macro_rules! arithmetic {
         impl<T, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Expr<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.binary::<V>($op, rhs.into_operand())
+                self.arithmetic::<V>($op, rhs.into_operand())
             }
         }
         impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
-                self.expr().binary::<V>($op, rhs.into_operand())
+                self.expr().arithmetic::<V>($op, rhs.into_operand())
             }
         }
     )*};

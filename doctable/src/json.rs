@@ -1,4 +1,12 @@
 //! Columns stored as JSON text.
+//!
+//! What is written is what reads back: the text is made by `writer`, which
+//! refuses what serde_json would write but not read back equal (a NaN or an
+//! infinity, which it writes as `null`; nesting deeper than its reader's
+//! recursion limit) and writes every map's entries in one order (sorted by
+//! key), so equal maps are equal text whatever order they iterate in.
+
+mod writer;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -8,6 +16,41 @@ use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 /// A value stored as JSON text. `#[doctable(json)]` on a field means the field
 /// is stored through this type; it can also be used as a field type directly.
+///
+/// What is written reads back equal, or is refused on write with
+/// [`Error::Json`](crate::Error::Json) naming the table and column: a NaN or
+/// an infinity anywhere in the value (JSON has none; serde_json would write
+/// `null`), and nesting deeper than 127 arrays and objects (serde_json's
+/// reader refuses the 128th level). A map's entries are written sorted by
+/// key (integer keys as numbers, other keys by their UTF-8 bytes), so equal
+/// maps are equal text whatever order they iterate in: `eq` finds them and a
+/// `UNIQUE` column refuses a second one. Structs keep their field order.
+/// (Rows written before doctable sorted map keys keep their old text until
+/// they are written again.)
+///
+/// ```
+/// use std::collections::HashMap;
+/// use doctable::{DocTable, Error, Json, Persistent};
+///
+/// #[derive(DocTable)]
+/// struct Stats {
+///     #[doctable(primary_key)] id: Option<i64>,
+///     counts: Json<HashMap<String, i64>>,
+///     #[doctable(json)] weights: Vec<f64>,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Stats::create_table(&db)?;
+/// let counts: HashMap<String, i64> = (0..10).map(|i| (format!("k{i}"), i)).collect();
+/// Stats::insert(&db, &Stats { id: None, counts: Json(counts.clone()), weights: vec![0.5] })?;
+/// // Another HashMap with the same entries iterates in another order: same text.
+/// let again: HashMap<String, i64> = counts.into_iter().collect();
+/// assert_eq!(Stats::count().filter(Stats::counts.eq(Json(again))).get(&db)?, 1);
+///
+/// let nan = Stats { id: None, counts: Json(HashMap::new()), weights: vec![f64::NAN] };
+/// assert!(matches!(Stats::insert(&db, &nan), Err(Error::Json { .. })));
+/// # Ok::<(), doctable::Error>(())
+/// ```
 ///
 /// ```
 /// use doctable::{DocTable, Json, Persistent};
@@ -65,7 +108,7 @@ pub trait JsonValue: Sized {
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned> JsonValue for T {
     fn to_json_sql(&self) -> Result<ToValue<'static>, ValueError> {
-        serde_json::to_string(self)
+        writer::to_text(self)
             .map(|text| ToValue::Owned(Value::Text(text)))
             .map_err(ValueError::Json)
     }

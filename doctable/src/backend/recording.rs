@@ -156,6 +156,11 @@ impl Backend for Recording {
         conn.depth.get() == 0
     }
 
+    /// Nothing runs, so no error ends a transaction by itself.
+    fn ended_by_error(_: &Log, _error: &Error) -> bool {
+        false
+    }
+
     /// No table exists yet: `create_table` creates it.
     fn reflect(_: &Log, _: &str) -> Result<Option<TableSchema>> {
         Ok(None)
@@ -382,5 +387,103 @@ mod tests {
             got.sql,
             "UPDATE \"docs\" SET \"score\" = ((\"docs\".\"score\" + $1)) WHERE (\"docs\".\"title\" = $2)"
         );
+    }
+
+    #[derive(crate::DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "counts")]
+    struct Count {
+        #[doctable(primary_key)]
+        id: Option<i64>,
+        small: Option<i32>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn computed_sets_are_plain_expressions_in_the_standard_dialect() {
+        // The default `push_checked`: the engine raises its own errors, so
+        // the expression is written once, numbered in order with the filter.
+        let rec = Recorder::default();
+        Count::update()
+            .set(Count::small, Count::small + 5)
+            .set(Count::ratio, Count::ratio * 2.0)
+            .filter(Count::id.eq(9))
+            .run(&rec)
+            .unwrap();
+        let got = one(&rec);
+        assert_eq!(
+            got.sql,
+            "UPDATE \"counts\" SET \"small\" = ((\"counts\".\"small\" + $1)), \
+             \"ratio\" = ((\"counts\".\"ratio\" * $2)) WHERE (\"counts\".\"id\" = $3)"
+        );
+        assert_eq!(
+            got.params,
+            [Value::Integer(5), Value::Real(2.0), Value::Integer(9)]
+        );
+    }
+
+    #[test]
+    fn returning_runs_in_a_transaction_of_the_backend() {
+        let rec = Recorder::default();
+        let rows = Count::update()
+            .set(Count::ratio, 1.5)
+            .all_rows()
+            .returning(&rec)
+            .unwrap();
+        assert!(rows.is_empty());
+        let sql: Vec<String> = rec.take().into_iter().map(|r| r.sql).collect();
+        assert_eq!(sql.len(), 3, "{sql:?}");
+        assert_eq!(sql[0], "BEGIN");
+        assert!(sql[1].starts_with("UPDATE \"counts\" SET \"ratio\" = $1 RETURNING "));
+        assert_eq!(sql[2], "COMMIT");
+    }
+
+    #[test]
+    #[cfg(feature = "sqlite")]
+    fn sqlites_checked_set_keeps_every_parameter_slot() {
+        // SQLite's check writes the expression several times; each copy has
+        // its own slots, bound to its own copy of the values, so another
+        // dialect's numbering (here `$N` by the recorded slots) lines up.
+        let update = Count::update()
+            .set(
+                Count::small,
+                Count::small + Expr::<Count, Option<i32>>::raw("length(?) + '?'", ["ab"]) + 7,
+            )
+            .filter(Count::id.eq(9));
+        let q = update.build::<crate::SqliteDialect>().unwrap();
+        assert_eq!(q.slots.len(), q.params.len());
+        for &at in &q.slots {
+            assert_eq!(q.sql.as_bytes()[at], b'?', "{}", q.sql);
+        }
+        let rendered = DollarDialect::render(&q.sql, &q.slots);
+        let e = "((\"counts\".\"small\" + ((length($A) + '?'))) + $B)";
+        let leaves = "(\"counts\".\"small\") IS NULL OR ((length($A) + '?')) IS NULL";
+        let expected = format!(
+            "UPDATE \"counts\" SET \"small\" = CASE typeof({e}) WHEN 'integer' THEN \
+             CASE WHEN ({e}) BETWEEN -2147483648 AND 2147483647 THEN ({e}) \
+             ELSE json_extract('{{}}', 'doctable check 0.r') END \
+             WHEN 'null' THEN CASE WHEN {leaves} THEN NULL \
+             ELSE json_extract('{{}}', 'doctable check 0.n') END \
+             ELSE json_extract('{{}}', 'doctable check 0.t') END WHERE (\"counts\".\"id\" = $C)"
+        );
+        // Number the expected text's `$A`, `$B`, `$C` in order of appearance.
+        let mut numbered = String::new();
+        let mut rest = expected.as_str();
+        let mut n = 0;
+        while let Some(at) = rest.find('$') {
+            n += 1;
+            numbered.push_str(&rest[..at]);
+            numbered.push_str(&format!("${n}"));
+            rest = &rest[at + 2..];
+        }
+        numbered.push_str(rest);
+        assert_eq!(rendered, numbered);
+        let ab = Value::Text("ab".into());
+        let seven = Value::Integer(7);
+        let mut params = Vec::new();
+        for _ in 0..3 {
+            params.extend([ab.clone(), seven.clone()]);
+        }
+        params.extend([ab, Value::Integer(9)]);
+        assert_eq!(q.params, params);
     }
 }

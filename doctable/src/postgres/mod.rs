@@ -310,6 +310,14 @@ impl Backend for Postgres {
         conn.depth.get() == 0
     }
 
+    /// PostgreSQL aborts the transaction after an error, but a savepoint the
+    /// crate rolls back to makes it usable again, so the error does not end
+    /// it here; a statement run while it is aborted fails with the server's
+    /// own 25P02 error, which names the cause.
+    fn ended_by_error(_conn: &PgConnection, _error: &crate::Error) -> bool {
+        false
+    }
+
     fn reflect(conn: &PgConnection, table: &str) -> Result<Option<TableSchema>> {
         reflect::reflect(&mut *conn.client_mut()?, table)
     }

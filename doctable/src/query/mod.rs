@@ -1,5 +1,6 @@
 //! Query builders: select, count, update, delete.
 
+pub(crate) mod checked;
 mod join;
 mod modify;
 mod select;

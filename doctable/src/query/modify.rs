@@ -2,19 +2,24 @@
 
 use std::marker::PhantomData;
 
+use super::checked::Target;
 use super::select::{and_into, push_where};
 use super::{check, execute};
 use crate::backend::{Backend, Dialect};
-use crate::conn::Conn;
+use crate::column_type::ColumnType;
+use crate::conn::{Conn, atomically};
 use crate::dialect::push_ident;
 use crate::error::{Error, Result};
-use crate::expr::{Column, Expr, Fragment, IntoOperand};
+use crate::expr::{Column, Expr, Fragment, IntoOperand, Operand};
 use crate::table::{DocTable, TableMeta};
 
 /// Runs the built write `q` on `conn`: the number of rows changed.
 fn run_write<C: Conn>(conn: &C, q: &Fragment, meta: &TableMeta) -> Result<usize> {
     conn.with_connection(|c| execute::<C::Backend>(c, meta, q))
 }
+
+/// The dialect of the backend of connection type `C`.
+type DialectOf<C> = <<C as Conn>::Backend as Backend>::Dialect;
 
 /// State of an update or delete that has not been told which rows: it cannot run.
 #[derive(Debug, Clone, Copy)]
@@ -52,17 +57,35 @@ mod sealed {
 ///     .run(&db)?;
 /// # Ok::<(), doctable::Error>(())
 /// ```
+///
+/// A value computed in SQL (`Doc::n + 1`, `Doc::x / Doc::y`, raw SQL) is
+/// checked as it is stored, the way a Rust value is checked when it is bound:
+/// an integer overflow, a result beyond the field's type (`i32`, `u8`, `f32`,
+/// ...), a NaN or a division by zero (which SQLite computes as NULL), or a
+/// value of another storage class fails the update with
+/// [`Error::Conversion`] naming the column, and no row is changed.
 #[must_use = "an update does nothing until `run`"]
 pub struct Update<T, S> {
-    assignments: Fragment,
+    assignments: Vec<Assignment>,
     filter: Option<Fragment>,
     _marker: PhantomData<fn() -> (T, S)>,
+}
+
+/// One `column = value` of an update.
+#[derive(Debug, Clone)]
+struct Assignment {
+    column: &'static str,
+    /// The value's SQL: a `?`, a column, or an expression.
+    value: Fragment,
+    /// For a value computed in SQL, what it must be to read back: the
+    /// dialect writes it checked (see [`Dialect::push_checked`]).
+    checked: Option<Target>,
 }
 
 impl<T: DocTable> Update<T, Unfiltered> {
     pub(crate) fn new() -> Self {
         Update {
-            assignments: Fragment::default(),
+            assignments: Vec::new(),
             filter: None,
             _marker: PhantomData,
         }
@@ -71,15 +94,32 @@ impl<T: DocTable> Update<T, Unfiltered> {
 
 impl<T: DocTable, S> Update<T, S> {
     /// Sets `column` to a value, another column, or an expression such as `Doc::score + 1.0`.
-    pub fn set<V>(mut self, column: Column<T, V>, value: impl IntoOperand<T, V>) -> Self {
-        if !self.assignments.sql.is_empty() {
-            self.assignments.sql.push_str(", ");
-        }
-        push_ident(&mut self.assignments.sql, column.name());
-        self.assignments.sql.push_str(" = ");
-        let mut rhs = Fragment::default();
-        rhs.push_operand(value.into_operand(), column.name());
-        self.assignments.append(rhs);
+    ///
+    /// An expression's result is checked as it is stored (see [`Update`]):
+    /// what the field could not read back fails the update.
+    pub fn set<V>(mut self, column: Column<T, V>, value: impl IntoOperand<T, V>) -> Self
+    where
+        V: ColumnType,
+    {
+        let name = column.name();
+        let assignment = match value.into_operand() {
+            // A computed value; a bare column of the same type is copied as it is.
+            Operand::Sql(value) if value.column.is_none() => Assignment {
+                column: name,
+                value,
+                checked: Some(Target::of::<V>(name)),
+            },
+            other => {
+                let mut value = Fragment::default();
+                value.push_operand(other, name);
+                Assignment {
+                    column: name,
+                    value,
+                    checked: None,
+                }
+            }
+        };
+        self.assignments.push(assignment);
         self
     }
 
@@ -108,7 +148,12 @@ impl<T: DocTable, S> Update<T, S> {
     where
         S: RowsChosen,
     {
-        run_write(conn, &self.build()?, T::META)
+        self.run_in(conn)
+    }
+
+    fn run_in<C: Conn>(&self, conn: &C) -> Result<usize> {
+        let q = self.build::<DialectOf<C>>()?;
+        run_write(conn, &q, T::META).map_err(|e| self.located::<DialectOf<C>>(e))
     }
 
     /// Runs the update and returns the changed rows as they are now stored
@@ -121,23 +166,48 @@ impl<T: DocTable, S> Update<T, S> {
     }
 
     fn returning_in<C: Conn>(&self, conn: &C) -> Result<Vec<T>> {
-        let mut q = self.build()?;
-        q.sql
-            .push_str(<<C::Backend as Backend>::Dialect as Dialect>::RETURNING);
+        let mut q = self.build::<DialectOf<C>>()?;
+        q.sql.push_str(<DialectOf<C> as Dialect>::RETURNING);
         q.sql.push_str(T::__sql().columns(T::META));
-        let mut out = Vec::new();
+        let table = T::META.name;
+        // SQLite makes every change at the first step, before the first row
+        // is read back: a row that cannot be read must undo them, so the
+        // update and its read-back are one transaction (a savepoint inside
+        // an open one).
         conn.with_connection(|c| {
-            super::for_rows::<C::Backend>(c, T::META.name, Some(T::META), &q, |row| {
-                out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
-                Ok(true)
+            atomically::<C::Backend, _>(c, Some(table), |c| {
+                let mut out = Vec::new();
+                super::for_rows::<C::Backend>(c, table, Some(T::META), &q, |row| {
+                    out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
+                    Ok(true)
+                })?;
+                Ok(out)
             })
-        })?;
-        Ok(out)
+        })
+        .map_err(|e| self.located::<DialectOf<C>>(e))
     }
 
-    fn build(&self) -> Result<Fragment> {
+    /// A failed check (see [`Dialect::failed_check`]) as a conversion error
+    /// of its column; any other error as it is.
+    fn located<D: Dialect>(&self, error: Error) -> Error {
+        let failed = D::failed_check(&error).and_then(|(n, how)| {
+            let a = self.assignments.get(n)?;
+            Some((a, a.checked.as_ref()?, how))
+        });
+        match failed {
+            Some((a, target, how)) => {
+                let detail = how.detail(target, D::type_name(target.sql_type), &a.value.sql);
+                Error::conversion(T::META.name, a.column, detail)
+            }
+            None => error,
+        }
+    }
+
+    /// The statement, as dialect `D` writes the checked assignments; each
+    /// check is numbered by its assignment's place in the list.
+    pub(crate) fn build<D: Dialect>(&self) -> Result<Fragment> {
         let table = T::META.name;
-        if self.assignments.sql.is_empty() {
+        if self.assignments.is_empty() {
             return Err(Error::Usage(format!(
                 "table `{table}`: update has nothing to set; call `.set(column, value)`"
             )));
@@ -146,7 +216,20 @@ impl<T: DocTable, S> Update<T, S> {
         q.sql.push_str("UPDATE ");
         push_ident(&mut q.sql, table);
         q.sql.push_str(" SET ");
-        q.append(self.assignments.clone());
+        for (n, a) in self.assignments.iter().enumerate() {
+            if n > 0 {
+                q.sql.push_str(", ");
+            }
+            push_ident(&mut q.sql, a.column);
+            q.sql.push_str(" = ");
+            match &a.checked {
+                Some(target) => D::push_checked(&mut q, &a.value, target, n),
+                None => q.push_copy(&a.value),
+            }
+            if q.error.is_none() {
+                q.error.clone_from(&a.value.error);
+            }
+        }
         push_where(&mut q, &self.filter);
         check(table, &q)?;
         Ok(q)

@@ -205,7 +205,11 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// the first error, from reading or from `f`.
     ///
     /// The connection is held until the last row is read, so `f` cannot use the
-    /// same [`Persistent`](crate::Persistent) (that is an error, not a deadlock).
+    /// same connection: not the same [`Persistent`](crate::Persistent), nor the
+    /// same [`Tx`](crate::Tx) or external connection (each is an error, not a
+    /// deadlock; a write could otherwise move rows the scan has yet to visit,
+    /// or make it visit them again). Collect the rows first with
+    /// [`all`](Select::all), or write through another connection.
     ///
     /// ```
     /// # use doctable::{DocTable, Persistent};
@@ -220,14 +224,22 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// assert_eq!(total, 7);
     /// # Ok::<(), doctable::Error>(())
     /// ```
-    pub fn for_each(
-        &self,
-        conn: &impl Conn,
-        mut f: impl FnMut(S::Row) -> Result<()>,
-    ) -> Result<()> {
-        self.run(conn, None, |row| {
-            f(row)?;
-            Ok(true)
+    pub fn for_each(&self, conn: &impl Conn, f: impl FnMut(S::Row) -> Result<()>) -> Result<()> {
+        self.scan(conn, f)
+    }
+
+    /// `for_each`'s body: the scan, with `conn` marked as being scanned.
+    fn scan<C: Conn>(&self, conn: &C, mut f: impl FnMut(S::Row) -> Result<()>) -> Result<()> {
+        let q = self.build::<C::Backend>(None);
+        let table = T::META.name;
+        check(table, &q)?;
+        conn.with_connection(|c| {
+            // While the scan runs, the callback cannot use `c` again.
+            let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
+            for_rows::<C::Backend>(c, table, None, &q, |row| {
+                f(self.selection.read::<C::Backend>(row, &mut 0)?)?;
+                Ok(true)
+            })
         })
     }
 
@@ -237,6 +249,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// larger than the result (`usize::MAX` for "everything in one batch")
     /// allocates only for the rows there are. A `size` of 0 is an
     /// [`Error::Usage`](crate::Error::Usage).
+    /// `f` runs while the scan reads, so it cannot use the same connection
+    /// (see [`for_each`](Select::for_each)).
     pub fn chunks(
         &self,
         conn: &impl Conn,

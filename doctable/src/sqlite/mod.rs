@@ -7,7 +7,10 @@
 //! `per_query`, `external`) and their `options`, schema reflection (PRAGMA)
 //! and the rebuild.
 
+pub(crate) mod checked;
+mod error;
 mod external;
+pub(crate) mod locks;
 pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
@@ -21,7 +24,9 @@ use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 
 use crate::backend::{Backend, Conflict, Dialect, sealed};
 use crate::column_type::ValueError;
-use crate::error::{Result, SqlContext};
+use crate::error::{Error, Result, SqlContext};
+use crate::expr::Fragment;
+use crate::query::checked::{CheckFailure, Target};
 use crate::schema::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable};
 use crate::value::{IntoValue, SqlType, ToValue, Value, ValueRef};
@@ -170,6 +175,13 @@ impl Backend for Sqlite {
 
     #[inline]
     fn is_autocommit(conn: &Connection) -> bool {
+        conn.is_autocommit()
+    }
+
+    /// SQLite says nothing in the error itself: a transaction it rolled back
+    /// by itself leaves the connection in autocommit mode.
+    #[inline]
+    fn ended_by_error(conn: &Connection, _error: &crate::Error) -> bool {
         conn.is_autocommit()
     }
 
@@ -324,6 +336,17 @@ impl Dialect for SqliteDialect {
     /// NOT NULL said, because SQLite lets a non-integer primary key hold NULL.
     fn key_is_not_null(column: &ColumnMeta) -> bool {
         rowid_alias(column)
+    }
+
+    /// A `CASE typeof(v) ...` that fails the statement unless `v` reads back
+    /// as the field (see `sqlite/checked.rs`): SQLite stores an integer
+    /// overflow as a REAL and a NaN or a division by zero as NULL.
+    fn push_checked(out: &mut Fragment, value: &Fragment, target: &Target, n: usize) {
+        checked::push_checked(out, value, target, n);
+    }
+
+    fn failed_check(error: &Error) -> Option<(usize, CheckFailure)> {
+        checked::failed_check(error)
     }
 
     /// Compared by affinity, so a column declared `BIGINT` by another tool

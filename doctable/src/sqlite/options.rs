@@ -177,7 +177,14 @@ impl Options {
     /// Opens a connection to `path` and applies these options. `first_open`
     /// also sets the journal mode (stored in the file, so later opens need not)
     /// and checks that the file is a database, so a bad file fails here.
-    pub(crate) fn open(&self, path: &Path, first_open: bool) -> Result<Connection> {
+    /// With `owner`, every commit that writes first checks that this is still
+    /// process `owner` (see [`install_commit_hook`]).
+    pub(crate) fn open(
+        &self,
+        path: &Path,
+        first_open: bool,
+        owner: Option<u32>,
+    ) -> Result<Connection> {
         refuse_uri(path)?;
         let access = if self.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -196,14 +203,20 @@ impl Options {
             )));
         }
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        self.configure(&conn, first_open, !is_memory_path(path))
+        self.configure(&conn, first_open, !is_memory_path(path), owner)
             .map_err(open_err)?;
         Ok(conn)
     }
 
     /// Applies these options to an open connection. The busy timeout comes first,
     /// so that switching the journal mode waits for other connections too.
-    fn configure(&self, conn: &Connection, first_open: bool, file: bool) -> rusqlite::Result<()> {
+    fn configure(
+        &self,
+        conn: &Connection,
+        first_open: bool,
+        file: bool,
+        owner: Option<u32>,
+    ) -> rusqlite::Result<()> {
         // SQLite takes the timeout in milliseconds as an i32 (about 24.8 days);
         // rusqlite panics above that, so longer timeouts are clamped.
         let max = Duration::from_millis(i32::MAX as u64);
@@ -228,9 +241,12 @@ impl Options {
             // Read the schema so that a file which is not a database fails here, at open.
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         }
-        if self.detect_file_moves && file && !self.read_only {
-            refuse_commits_once_moved(conn);
-        }
+        let watched = if self.detect_file_moves && file && !self.read_only {
+            WatchedFile::of(conn)
+        } else {
+            None
+        };
+        install_commit_hook(conn, owner, watched);
         Ok(())
     }
 }
@@ -255,7 +271,7 @@ pub(crate) fn refuse_uri(path: &Path) -> Result<()> {
 }
 
 thread_local! {
-    /// Set by the commit hook of [`refuse_commits_once_moved`] when it refused
+    /// Set by the commit hook of [`install_commit_hook`] when it refused
     /// the commit because the file moved, cleared by every commit it lets
     /// through: tells [`Error::sqlite`] on this thread (the hook runs inside
     /// the statement that fails) why SQLite says "commit hook caused rollback".
@@ -268,8 +284,43 @@ pub(crate) fn commit_refused_because_moved() -> bool {
     COMMIT_REFUSED_MOVED.with(|refused| refused.replace(false))
 }
 
-/// Makes every commit on `conn` check that its file is still where it was
-/// opened, and turns the commit into a rollback when it is not.
+/// The crate's one commit hook on `conn` (SQLite keeps one per connection,
+/// so both checks live in this one closure). Each turns the commit into a
+/// rollback when it fails (SQLite then reports "commit hook caused rollback",
+/// `SQLITE_CONSTRAINT_COMMITHOOK`):
+///
+/// - with `owner`, the process check: a commit in a child made by `fork()`
+///   (a process other than `owner`, which opened the connection) would write
+///   the parent's file as if it held the parent's locks. The strategy reports
+///   the error as the fork it is (`Persistent::in_this_process`). It costs one
+///   `getpid` per write transaction; reads do not commit, and pay nothing.
+/// - with `watched`, the file check of [`Options::detect_file_moves`] (see
+///   [`WatchedFile`]).
+///
+/// A commit hook the caller installs through the raw connection replaces
+/// this one, and with it both checks.
+fn install_commit_hook(conn: &Connection, owner: Option<u32>, watched: Option<WatchedFile>) {
+    if owner.is_none() && watched.is_none() {
+        return;
+    }
+    conn.commit_hook(Some(move || {
+        if owner.is_some_and(|pid| pid != std::process::id()) {
+            COMMIT_REFUSED_MOVED.with(|refused| refused.set(false));
+            return true;
+        }
+        match &watched {
+            Some(file) => {
+                let moved = file.moved();
+                COMMIT_REFUSED_MOVED.with(|refused| refused.set(moved));
+                moved
+            }
+            None => false,
+        }
+    }));
+}
+
+/// The file a connection opened, as the commit check of
+/// [`Options::detect_file_moves`] compares it: is it still where it was opened?
 ///
 /// In WAL mode SQLite never checks: a write into a file deleted, renamed or
 /// replaced while open returns `Ok` into the unlinked inode and is lost to
@@ -279,35 +330,51 @@ pub(crate) fn commit_refused_because_moved() -> bool {
 /// still lead to the inode that was opened?), done on the absolute name SQLite
 /// opened, so a relative path and a later change of directory are no move.
 /// It costs one `stat` per write transaction, reads none: a system call
-/// more per single-row insert, which is why it is an option
-/// ([`Options::detect_file_moves`]).
-///
-/// A commit hook the caller installs through the raw connection replaces this
-/// one (SQLite keeps one per connection), and with it the check.
-#[cfg(unix)]
-fn refuse_commits_once_moved(conn: &Connection) {
-    use std::os::unix::fs::MetadataExt;
-    // SQLite's absolute name for the main database: "" for a temporary one.
-    let Some(name) = conn.path().filter(|name| !name.is_empty()) else {
-        return;
-    };
-    let file = std::path::PathBuf::from(name);
-    // A file that cannot be looked at now cannot be compared later: unwatched.
-    let Ok(opened) = std::fs::metadata(&file) else {
-        return;
-    };
-    let opened = (opened.dev(), opened.ino());
-    conn.commit_hook(Some(move || {
-        let moved = std::fs::metadata(&file).map_or(true, |now| (now.dev(), now.ino()) != opened);
-        COMMIT_REFUSED_MOVED.with(|refused| refused.set(moved));
-        moved
-    }));
+/// more per single-row insert, which is why it is an option.
+struct WatchedFile {
+    /// SQLite's absolute name for the main database.
+    #[cfg(unix)]
+    file: std::path::PathBuf,
+    /// The device and inode it had when opened.
+    #[cfg(unix)]
+    opened: (u64, u64),
 }
 
-/// Elsewhere the standard library gives no file identity to compare: no check
-/// (see RELIABILITY.md).
-#[cfg(not(unix))]
-fn refuse_commits_once_moved(_conn: &Connection) {}
+impl WatchedFile {
+    /// The main database file of `conn`; `None` for a temporary database or a
+    /// file that cannot be looked at now (it cannot be compared later either).
+    #[cfg(unix)]
+    fn of(conn: &Connection) -> Option<WatchedFile> {
+        use std::os::unix::fs::MetadataExt;
+        // SQLite's absolute name for the main database: "" for a temporary one.
+        let name = conn.path().filter(|name| !name.is_empty())?;
+        let file = std::path::PathBuf::from(name);
+        let opened = std::fs::metadata(&file).ok()?;
+        Some(WatchedFile {
+            file,
+            opened: (opened.dev(), opened.ino()),
+        })
+    }
+
+    /// Elsewhere the standard library gives no file identity to compare: no
+    /// check (see RELIABILITY.md).
+    #[cfg(not(unix))]
+    fn of(_conn: &Connection) -> Option<WatchedFile> {
+        None
+    }
+
+    /// Whether the name no longer leads to the file that was opened.
+    #[cfg(unix)]
+    fn moved(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.file).map_or(true, |now| (now.dev(), now.ino()) != self.opened)
+    }
+
+    #[cfg(not(unix))]
+    fn moved(&self) -> bool {
+        false
+    }
+}
 
 /// Sets the journal mode, retrying while another connection is busy, for up to `timeout`.
 ///

@@ -1,13 +1,15 @@
 //! The per-query strategy: a fresh connection for every call.
 
-use std::path::{Path, PathBuf};
-
 use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::Sqlite;
+use super::locks::{WriteMark, file_key, held_by_this_thread, this_thread_writes};
 use super::options::{Options, is_memory_path};
-use crate::conn::{Conn, Sealed, Tx};
+use crate::conn::{Conn, Origin, Sealed, Tx, same_process, transaction};
 use crate::error::{Error, Result};
 
 /// Keeps only the path and options, and opens a fresh connection for each call,
@@ -26,6 +28,8 @@ use crate::error::{Error, Result};
 pub struct PerQuery {
     path: PathBuf,
     options: Options,
+    /// The file's canonical path, for the registry of this thread's transactions.
+    file: Option<PathBuf>,
 }
 
 impl PerQuery {
@@ -47,8 +51,9 @@ impl PerQuery {
         }
         // The first open sets the journal mode, which is stored in the file;
         // later opens only apply the per-connection settings.
-        drop(options.open(&path, true)?);
+        drop(options.open(&path, true, None)?);
         Ok(PerQuery {
+            file: file_key(&path),
             path,
             options: options.clone(),
         })
@@ -88,10 +93,28 @@ impl PerQuery {
 }
 
 impl PerQuery {
-    /// Opens a connection, runs `f`, closes the connection.
-    fn run<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        let conn = self.options.open(&self.path, false)?;
-        let result = f(&conn);
+    /// Opens a connection, runs `f` (with the process id at the open), closes
+    /// the connection.
+    fn run<R>(&self, f: impl FnOnce(&Connection, u32) -> Result<R>) -> Result<R> {
+        let pid = std::process::id();
+        let conn = self.options.open(&self.path, false, None)?;
+        // This thread's own transaction on the file (through another
+        // connection) holds the write lock: a write here could only wait
+        // for it until the timeout, so it fails at once instead.
+        let beside = self.file.as_deref().filter(|file| this_thread_writes(file));
+        if beside.is_some() {
+            let _ = conn.busy_timeout(Duration::ZERO);
+        }
+        let mut result = f(&conn, pid);
+        if let Some(file) = beside {
+            result = result.map_err(|e| held_by_this_thread(e, file));
+        }
+        if let Err(fork) = same_process(pid) {
+            // Forked during the call: the connection is the parent's, and
+            // closing it would roll back the parent's transaction.
+            std::mem::forget(conn);
+            return Err(fork);
+        }
         // Closing flushes nothing that matters for correctness (commits are done),
         // so a close error is only worth reporting when the call itself succeeded.
         match (result, conn.close()) {
@@ -140,18 +163,22 @@ impl PerQuery {
 
 impl Sealed for PerQuery {}
 impl Conn for PerQuery {
-    type Backend = crate::sqlite::Sqlite;
+    type Backend = Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         self.refuse_inside_own_transaction()?;
-        self.run(f)
+        self.run(|conn, _| f(conn))
     }
 
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.refuse_inside_own_transaction()?;
-        self.run(|conn| {
+        self.run(|conn, pid| {
             OPEN_TRANSACTIONS.with(|open| open.borrow_mut().push(self.path.clone()));
             let _mark = TransactionMark(&self.path);
-            Conn::atomic(conn, f)
+            let _writing = self.file.as_deref().map(WriteMark::enter);
+            // A fresh connection is never inside a transaction; `Own` still
+            // refuses one, so that no strategy of the crate joins a
+            // transaction it did not open.
+            transaction::<Sqlite, R>(conn, Origin::Own { opened_by: pid }, f)
         })
     }
 }
