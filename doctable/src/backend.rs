@@ -27,7 +27,7 @@ pub(crate) mod sealed {
 pub(crate) const BACKENDS: usize = 1 + cfg!(feature = "postgres") as usize + cfg!(test) as usize;
 
 /// A database engine. Sealed: the crate's backends are [`Sqlite`](crate::Sqlite)
-/// (feature `sqlite`, on by default) and [`Postgres`](crate::Postgres) (feature `postgres`).
+/// (feature `sqlite`, on by default) and `Postgres` (feature `postgres`).
 ///
 /// Users never name its methods: every table operation takes `&impl Conn`, and
 /// the backend is the connection's [`Conn::Backend`](crate::Conn::Backend).

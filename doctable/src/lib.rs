@@ -77,9 +77,6 @@ mod expr;
 mod json;
 mod literal;
 mod meta;
-/// The PostgreSQL backend (feature `postgres`): its connection strategies
-/// [`Persistent`](postgres::Persistent), [`PerQuery`](postgres::PerQuery),
-/// [`Pool`](postgres::Pool) and [`External`](postgres::External).
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;
