@@ -393,7 +393,7 @@ fn server_restart_while_four_writers_run() -> TestResult {
     assert_eq!(present.len(), stored.len(), "a value stored twice");
 
     let mut total_errors = 0;
-    let mut codes = BTreeSet::new();
+    let mut codes = BTreeMap::new();
     for (writer, seen) in &results {
         // Calls in flight during the restart failed with a clear error.
         for (code, text) in &seen.errors {
@@ -405,7 +405,7 @@ fn server_restart_while_four_writers_run() -> TestResult {
                 text.contains(code) && text.len() > 20,
                 "writer {writer}: an unclear error: {text}"
             );
-            codes.insert(code.clone());
+            codes.entry(code.clone()).or_insert_with(|| text.clone());
         }
         total_errors += seen.errors.len();
         // Later calls succeeded: the strategy recovered by itself.
@@ -455,10 +455,14 @@ fn server_restart_while_four_writers_run() -> TestResult {
     let acknowledged: usize = results.values().map(|s| s.acknowledged.len()).sum();
     println!(
         "restart: {before} rows before it, {} stored, {acknowledged} acknowledged, {} batches, \
-         {total_errors} failed calls with SQLSTATEs {codes:?}",
+         {total_errors} failed calls with SQLSTATEs {:?}",
         stored.len(),
-        per_batch.len()
+        per_batch.len(),
+        codes.keys().collect::<Vec<_>>()
     );
+    for text in codes.values() {
+        println!("  for example: {text}");
+    }
     Ok(())
 }
 
