@@ -5,7 +5,7 @@
 //! unless `DOCTABLE_REQUIRE_PG` is set.
 #![cfg(feature = "postgres")]
 
-#[allow(dead_code, unused_macros)]
+#[allow(unused_macros)]
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;
