@@ -16,6 +16,12 @@
 //! Sizes: `DOCTABLE_BENCH_ROWS` (default 100000), `DOCTABLE_BENCH_RUNS`
 //! (default 5), `DOCTABLE_BENCH_STREAM_ROWS` (default 1000000).
 //!
+//! With `--features postgres`, a second table compares doctable on
+//! PostgreSQL (`doctable::postgres::Persistent`) with hand-written `postgres`
+//! client code using prepared statements, on the server in `DOCTABLE_PG`
+//! (see [`pg`]). `DOCTABLE_BENCH_ENGINES=postgres` (or `sqlite`) runs one
+//! table only.
+//!
 //! `cargo bench --bench compare -- --callgrind [workload...]` counts
 //! instructions instead of timing: each side of each workload (or of the
 //! ones named) runs once, at `Sizes::callgrind`, in a fresh child process
@@ -971,6 +977,537 @@ fn callgrind_main(names: &[String]) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// PostgreSQL (feature `postgres`): doctable's `postgres::Persistent` against
+// hand-written `postgres` client code with prepared statements.
+
+/// The PostgreSQL table: the same workloads as SQLite's where they apply,
+/// doctable (`doctable::postgres::Persistent`) against a hand-written
+/// `postgres::Client` with statements prepared once per measurement. The
+/// server is `DOCTABLE_PG` (default `host=127.0.0.1 user=root dbname=test`);
+/// the data lives in two schemas of its own, dropped at the end: `<s>_ro`
+/// (read by select, filtered, get and stream) and `<s>_rw` (made afresh
+/// for every bulk, single, update and delete measurement, both sides alike).
+#[cfg(feature = "postgres")]
+pub(crate) mod pg {
+    use super::{Doc, Line, Side, Sizes, corpus, measured, medians, micros, percentile};
+    use doctable::DocTable;
+    use doctable::postgres::Persistent;
+    use postgres::fallible_iterator::FallibleIterator;
+    use std::time::Instant;
+
+    /// The hand-written side's SQL (doctable builds its own).
+    const INSERT: &str = "INSERT INTO docs (title, body, score, year) VALUES ($1, $2, $3, $4)";
+    const INSERT_RETURNING: &str =
+        "INSERT INTO docs (title, body, score, year) VALUES ($1, $2, $3, $4) RETURNING id";
+    const SELECT_ALL: &str = "SELECT id, title, body, score, year FROM docs";
+    const SELECT_FILTERED: &str = "SELECT id, title, body, score, year FROM docs \
+         WHERE year > $1 AND score < $2 ORDER BY score LIMIT 100";
+    const GET: &str = "SELECT id, title, body, score, year FROM docs WHERE id = $1";
+    const UPDATE: &str = "UPDATE docs SET score = score + 1 WHERE year = $1";
+    const DELETE: &str = "DELETE FROM docs WHERE year < $1";
+
+    /// The PostgreSQL workloads, in report order.
+    pub(crate) const WORKLOADS: &[&str] = &[
+        "bulk",
+        "single",
+        "select_all",
+        "filtered",
+        "get",
+        "update",
+        "delete",
+        "stream",
+    ];
+
+    /// The server's connection parameters.
+    pub(crate) fn base_params() -> String {
+        std::env::var("DOCTABLE_PG")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "host=127.0.0.1 user=root dbname=test".to_owned())
+    }
+
+    /// `base` with `search_path` set to `schema`.
+    pub(crate) fn in_schema(base: &str, schema: &str) -> String {
+        format!("{base} options='-c search_path={schema}'")
+    }
+
+    fn client(params: &str) -> postgres::Client {
+        params
+            .parse::<postgres::Config>()
+            .unwrap()
+            .connect(postgres::NoTls)
+            .unwrap()
+    }
+
+    /// Whether the server answers.
+    pub(crate) fn available(base: &str) -> bool {
+        base.parse::<postgres::Config>()
+            .ok()
+            .and_then(|mut c| {
+                c.connect_timeout(std::time::Duration::from_secs(5));
+                c.connect(postgres::NoTls).ok()
+            })
+            .is_some()
+    }
+
+    /// Creates the read-only schema `<schema>_ro` with `sizes.rows` rows,
+    /// inserted by doctable (so both sides read the same table).
+    pub(crate) fn prepare(sizes: &Sizes, base: &str, schema: &str) {
+        let mut admin = client(base);
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema}_ro CASCADE; DROP SCHEMA IF EXISTS {schema}_rw CASCADE; \
+                 CREATE SCHEMA {schema}_ro"
+            ))
+            .unwrap();
+        let db = Persistent::connect(&in_schema(base, &format!("{schema}_ro"))).unwrap();
+        Doc::create_table(&db).unwrap();
+        Doc::insert_many(&db, &corpus(sizes.rows)).unwrap();
+        admin
+            .batch_execute(&format!("VACUUM ANALYZE {schema}_ro.docs"))
+            .unwrap();
+    }
+
+    /// Drops both schemas.
+    pub(crate) fn cleanup(base: &str, schema: &str) {
+        let _ = client(base).batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema}_ro CASCADE; DROP SCHEMA IF EXISTS {schema}_rw CASCADE"
+        ));
+    }
+
+    /// A fresh `<schema>_rw` with an empty `docs` table (created by
+    /// doctable), or a copy of the read-only rows when `filled`.
+    fn fresh_rw(base: &str, schema: &str, filled: bool) -> String {
+        let mut admin = client(base);
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema}_rw CASCADE; CREATE SCHEMA {schema}_rw"
+            ))
+            .unwrap();
+        let params = in_schema(base, &format!("{schema}_rw"));
+        Doc::create_table(&Persistent::connect(&params).unwrap()).unwrap();
+        if filled {
+            admin
+                .batch_execute(&format!(
+                    "INSERT INTO {schema}_rw.docs SELECT * FROM {schema}_ro.docs"
+                ))
+                .unwrap();
+            admin
+                .batch_execute(&format!("VACUUM ANALYZE {schema}_rw.docs"))
+                .unwrap();
+        }
+        params
+    }
+
+    fn read(r: &postgres::Row) -> Doc {
+        Doc {
+            id: r.get(0),
+            title: r.get(1),
+            body: r.get(2),
+            score: r.get(3),
+            year: r.get(4),
+        }
+    }
+
+    /// Runs one side of one workload once and returns its figures.
+    pub(crate) fn measure(
+        workload: &str,
+        side: Side,
+        sizes: &Sizes,
+        base: &str,
+        schema: &str,
+    ) -> Vec<f64> {
+        let doctable = side == Side::Doctable;
+        let per = |t: Instant, n: usize| micros(t.elapsed()) / n as f64;
+        let ro = in_schema(base, &format!("{schema}_ro"));
+        match workload {
+            "bulk" => {
+                let docs = corpus(sizes.rows);
+                let params = fresh_rw(base, schema, false);
+                if doctable {
+                    let db = Persistent::connect(&params).unwrap();
+                    let t = Instant::now();
+                    measured(|| Doc::insert_many(&db, &docs).unwrap());
+                    vec![per(t, docs.len())]
+                } else {
+                    let mut c = client(&params);
+                    let t = Instant::now();
+                    measured(|| {
+                        let mut tx = c.transaction().unwrap();
+                        let stmt = tx.prepare(INSERT).unwrap();
+                        for d in &docs {
+                            tx.execute(&stmt, &[&d.title, &d.body, &d.score, &d.year])
+                                .unwrap();
+                        }
+                        tx.commit().unwrap();
+                    });
+                    vec![per(t, docs.len())]
+                }
+            }
+            "single" => {
+                let docs = corpus(sizes.single_inserts);
+                let params = fresh_rw(base, schema, false);
+                let mut latencies: Vec<f64> = if doctable {
+                    let db = Persistent::connect(&params).unwrap();
+                    docs.iter()
+                        .map(|d| {
+                            let t = Instant::now();
+                            measured(|| Doc::insert(&db, d).unwrap());
+                            micros(t.elapsed())
+                        })
+                        .collect()
+                } else {
+                    let mut c = client(&params);
+                    let stmt = c.prepare(INSERT_RETURNING).unwrap();
+                    docs.iter()
+                        .map(|d| {
+                            let t = Instant::now();
+                            measured(|| {
+                                let id: i64 = c
+                                    .query_one(&stmt, &[&d.title, &d.body, &d.score, &d.year])
+                                    .unwrap()
+                                    .get(0);
+                                id
+                            });
+                            micros(t.elapsed())
+                        })
+                        .collect()
+                };
+                vec![
+                    percentile(&mut latencies, 0.5),
+                    percentile(&mut latencies, 0.99),
+                ]
+            }
+            "select_all" => {
+                let t;
+                let n = if doctable {
+                    let db = Persistent::connect(&ro).unwrap();
+                    t = Instant::now();
+                    measured(|| Doc::select().all(&db).unwrap().len())
+                } else {
+                    let mut c = client(&ro);
+                    let stmt = c.prepare(SELECT_ALL).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        let all: Vec<Doc> = c.query(&stmt, &[]).unwrap().iter().map(read).collect();
+                        all.len()
+                    })
+                };
+                assert_eq!(n, sizes.rows);
+                vec![per(t, n)]
+            }
+            "filtered" => {
+                let filters: Vec<(i64, f64)> = (0..sizes.filtered_queries)
+                    .map(|i| (1950 + (i as i64 * 7) % 70, 0.2 + (i % 5) as f64 * 0.1))
+                    .collect();
+                let t;
+                if doctable {
+                    let db = Persistent::connect(&ro).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &(year, score) in &filters {
+                            let rows = Doc::select()
+                                .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
+                                .order_by(Doc::score.asc())
+                                .limit(100)
+                                .all(&db)
+                                .unwrap();
+                            std::hint::black_box(rows);
+                        }
+                    });
+                } else {
+                    let mut c = client(&ro);
+                    let stmt = c.prepare(SELECT_FILTERED).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &(year, score) in &filters {
+                            let rows: Vec<Doc> = c
+                                .query(&stmt, &[&year, &score])
+                                .unwrap()
+                                .iter()
+                                .map(read)
+                                .collect();
+                            std::hint::black_box(rows);
+                        }
+                    });
+                }
+                vec![per(t, filters.len())]
+            }
+            "get" => {
+                let keys: Vec<i64> = (0..sizes.gets)
+                    .map(|i| 1 + (i as i64 * 7919) % sizes.rows as i64)
+                    .collect();
+                let t;
+                if doctable {
+                    let db = Persistent::connect(&ro).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &k in &keys {
+                            std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+                        }
+                    });
+                } else {
+                    let mut c = client(&ro);
+                    let stmt = c.prepare(GET).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &k in &keys {
+                            std::hint::black_box(read(
+                                &c.query_opt(&stmt, &[&k]).unwrap().unwrap(),
+                            ));
+                        }
+                    });
+                }
+                vec![per(t, keys.len())]
+            }
+            "update" => {
+                let params = fresh_rw(base, schema, true);
+                let years: Vec<i64> = (1950..1970).collect();
+                let t;
+                if doctable {
+                    let db = Persistent::connect(&params).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &y in &years {
+                            Doc::update()
+                                .set(Doc::score, Doc::score + 1)
+                                .filter(Doc::year.eq(y))
+                                .run(&db)
+                                .unwrap();
+                        }
+                    });
+                } else {
+                    let mut c = client(&params);
+                    let stmt = c.prepare(UPDATE).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        for &y in &years {
+                            c.execute(&stmt, &[&y]).unwrap();
+                        }
+                    });
+                }
+                vec![per(t, years.len())]
+            }
+            "delete" => {
+                let params = fresh_rw(base, schema, true);
+                let t;
+                if doctable {
+                    let db = Persistent::connect(&params).unwrap();
+                    t = Instant::now();
+                    measured(|| Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap());
+                } else {
+                    let mut c = client(&params);
+                    let stmt = c.prepare(DELETE).unwrap();
+                    t = Instant::now();
+                    measured(|| c.execute(&stmt, &[&1960_i64]).unwrap());
+                }
+                vec![per(t, 1)]
+            }
+            "stream" => {
+                let t;
+                let n = if doctable {
+                    let db = Persistent::connect(&ro).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        let mut n = 0usize;
+                        Doc::select()
+                            .for_each(&db, |d| {
+                                n += usize::from(!d.body.is_empty());
+                                Ok(())
+                            })
+                            .unwrap();
+                        n
+                    })
+                } else {
+                    let mut c = client(&ro);
+                    let stmt = c.prepare(SELECT_ALL).unwrap();
+                    t = Instant::now();
+                    measured(|| {
+                        let mut n = 0usize;
+                        let mut rows = c.query_raw(&stmt, std::iter::empty::<i64>()).unwrap();
+                        while let Some(row) = rows.next().unwrap() {
+                            n += usize::from(!read(&row).body.is_empty());
+                        }
+                        n
+                    })
+                };
+                assert_eq!(n, sizes.rows);
+                vec![per(t, n)]
+            }
+            other => panic!("unknown PostgreSQL workload {other}"),
+        }
+    }
+
+    /// The report lines of one workload.
+    fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64]) -> Vec<Line> {
+        let line = |name: String, unit: &'static str, i: usize| Line {
+            workload: name,
+            unit,
+            doctable: a[i],
+            rusqlite: b[i],
+        };
+        match workload {
+            "bulk" => vec![line(
+                format!(
+                    "1. bulk insert {} rows (insert_many; reference: prepared single-row INSERTs in one transaction)",
+                    sizes.rows
+                ),
+                "µs/row",
+                0,
+            )],
+            "single" => vec![
+                line(
+                    format!(
+                        "2. {} single-row inserts returning the key, p50",
+                        sizes.single_inserts
+                    ),
+                    "µs/insert",
+                    0,
+                ),
+                line(
+                    format!(
+                        "2. {} single-row inserts returning the key, p99",
+                        sizes.single_inserts
+                    ),
+                    "µs/insert",
+                    1,
+                ),
+            ],
+            "select_all" => vec![line(
+                format!("3. select all {} rows into Vec<Doc>", sizes.rows),
+                "µs/row",
+                0,
+            )],
+            "filtered" => vec![line(
+                format!(
+                    "4. filtered select, order, limit 100 (x{})",
+                    sizes.filtered_queries
+                ),
+                "µs/query",
+                0,
+            )],
+            "get" => vec![line(
+                format!("5. get by primary key (x{})", sizes.gets),
+                "µs/get",
+                0,
+            )],
+            "update" => vec![line(
+                "6. update set score = score + 1 where year = X".into(),
+                "µs/update",
+                0,
+            )],
+            "delete" => vec![line(
+                "7. delete where year < X (~13% of rows)".into(),
+                "µs/delete",
+                0,
+            )],
+            "stream" => vec![line(
+                format!(
+                    "9. stream {} rows (for_each; reference: query_raw)",
+                    sizes.rows
+                ),
+                "µs/row",
+                0,
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every PostgreSQL workload `sizes.runs` times per side, alternating
+    /// which side goes first, `one` making each measurement.
+    pub(crate) fn run(
+        sizes: &Sizes,
+        mut one: impl FnMut(&str, Side) -> Vec<f64>,
+        mut report: impl FnMut(Line),
+    ) {
+        for workload in WORKLOADS {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for run in 0..sizes.runs {
+                if run % 2 == 0 {
+                    a.push(one(workload, Side::Doctable));
+                    b.push(one(workload, Side::Reference));
+                } else {
+                    b.push(one(workload, Side::Reference));
+                    a.push(one(workload, Side::Doctable));
+                }
+            }
+            for line in lines(workload, sizes, &medians(&a), &medians(&b)) {
+                report(line);
+            }
+        }
+    }
+
+    /// One measurement in a fresh child process.
+    fn in_child(workload: &str, side: Side, base: &str, schema: &str) -> Vec<f64> {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("DOCTABLE_BENCH_PG_CHILD", format!("{workload}:{side:?}"))
+            .env("DOCTABLE_BENCH_PG_SCHEMA", schema)
+            .env("DOCTABLE_PG", base)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(|f| f.parse().unwrap())
+            .collect()
+    }
+
+    /// In a child: runs the measurement named by `DOCTABLE_BENCH_PG_CHILD`
+    /// and prints its figures; `false` when this is not such a child.
+    pub(crate) fn child_main(sizes: &Sizes) -> bool {
+        let Ok(child) = std::env::var("DOCTABLE_BENCH_PG_CHILD") else {
+            return false;
+        };
+        let schema = std::env::var("DOCTABLE_BENCH_PG_SCHEMA").unwrap();
+        let (workload, side) = child.split_once(':').unwrap();
+        let side = if side == "Doctable" {
+            Side::Doctable
+        } else {
+            Side::Reference
+        };
+        let figures = measure(workload, side, sizes, &base_params(), &schema);
+        let text: Vec<String> = figures.iter().map(|f| f.to_string()).collect();
+        println!("{}", text.join(" "));
+        true
+    }
+
+    /// Prepares, prints the PostgreSQL table, cleans up; one line instead
+    /// when there is no server.
+    pub(crate) fn main(sizes: &Sizes) {
+        let base = base_params();
+        if !available(&base) {
+            println!("(PostgreSQL table skipped: no server at DOCTABLE_PG / the default)");
+            return;
+        }
+        let schema = format!("doctable_bench_{}", std::process::id());
+        prepare(sizes, &base, &schema);
+        let version: String = client(&base)
+            .query_one("SHOW server_version", &[])
+            .unwrap()
+            .get(0);
+        println!();
+        println!(
+            "PostgreSQL {version} (same machine, loopback TCP), {} rows; each figure the median of \
+             {} runs, each run a fresh process",
+            sizes.rows, sizes.runs
+        );
+        println!();
+        println!("| workload | unit | doctable | postgres (hand-written) | ratio |");
+        println!("|---|---|---:|---:|---:|");
+        run(
+            sizes,
+            |workload, side| in_child(workload, side, &base, &schema),
+            |line| super::print_line(&line),
+        );
+        cleanup(&base, &schema);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--callgrind") {
@@ -980,6 +1517,10 @@ fn main() {
         return;
     }
     let sizes = Sizes::from_env();
+    #[cfg(feature = "postgres")]
+    if pg::child_main(&sizes) {
+        return;
+    }
     if let Ok(child) = std::env::var("DOCTABLE_BENCH_CHILD") {
         let dir = PathBuf::from(std::env::var_os("DOCTABLE_BENCH_DIR").unwrap());
         let (workload, side) = child.split_once(':').unwrap();
@@ -993,12 +1534,21 @@ fn main() {
         println!("{}", text.join(" "));
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    prepare(&sizes, dir.path());
-    print_header(&sizes);
-    run(
-        &sizes,
-        |workload, side| in_child(workload, side, dir.path()),
-        |line| print_line(&line),
-    );
+    // `DOCTABLE_BENCH_ENGINES=postgres` (or `sqlite`) runs one table only.
+    let engines =
+        std::env::var("DOCTABLE_BENCH_ENGINES").unwrap_or_else(|_| "sqlite,postgres".into());
+    if engines.split(',').any(|e| e.trim() == "sqlite") {
+        let dir = tempfile::tempdir().unwrap();
+        prepare(&sizes, dir.path());
+        print_header(&sizes);
+        run(
+            &sizes,
+            |workload, side| in_child(workload, side, dir.path()),
+            |line| print_line(&line),
+        );
+    }
+    #[cfg(feature = "postgres")]
+    if engines.split(',').any(|e| e.trim() == "postgres") {
+        pg::main(&sizes);
+    }
 }
