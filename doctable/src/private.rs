@@ -27,7 +27,7 @@ pub fn bind_value<B: Backend>(
     column: &'static str,
 ) -> Result<()> {
     let value = value.map_err(|e| e.at(table, column))?;
-    B::bind(stmt, index, value, table)
+    B::bind(stmt, index, value, table).map_err(|e| e.at_column(column))
 }
 
 /// The raw value of column `index` of `row`.

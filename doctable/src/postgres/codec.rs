@@ -72,7 +72,12 @@ fn encode(value: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, 
     Ok(IsNull::No)
 }
 
+/// Text as PostgreSQL takes it: UTF-8 without NUL characters (its `text`
+/// cannot hold `\0`, which SQLite stores).
 fn utf8(t: &[u8]) -> Result<&[u8], BoxError> {
+    if t.contains(&0) {
+        return Err("PostgreSQL text cannot hold NUL (\\0) characters".into());
+    }
     std::str::from_utf8(t)
         .map(str::as_bytes)
         .map_err(|_| "text that is not UTF-8 cannot be sent to PostgreSQL".into())
