@@ -218,7 +218,13 @@ fn a_failed_statement_aborts_the_transaction_on_postgres_and_not_on_sqlite() {
     let result = pg.transaction(|tx| {
         let err = Tag::insert(tx, &tag("taken")).unwrap_err();
         assert!(
-            matches!(err, Error::Constraint { kind: ConstraintKind::Unique, .. }),
+            matches!(
+                err,
+                Error::Constraint {
+                    kind: ConstraintKind::Unique,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(tx.connection().transaction_aborted());
@@ -271,7 +277,9 @@ fn the_callers_aborted_transaction_is_reported_in_the_crates_words() {
         Some(&doctable::postgres::driver::error::SqlState::IN_FAILED_SQL_TRANSACTION)
     );
     // The caller rolls back and starts again: the crate goes on with it.
-    db.client().batch_execute("ROLLBACK; BEGIN").expect("restart");
+    db.client()
+        .batch_execute("ROLLBACK; BEGIN")
+        .expect("restart");
     Tag::create_table(&db).expect("create again");
     Tag::insert(&db, &tag("fresh")).expect("insert after the caller's rollback");
     db.client().batch_execute("ROLLBACK").expect("rollback");

@@ -626,3 +626,26 @@ on_every_strategy!(
     none_in_in_list_means_is_null,
     a_join_refuses_modifiers_it_cannot_keep,
 );
+
+/// A GROUP BY / ORDER BY key with bound values that equals a selected
+/// expression is written as its position (PostgreSQL compares expressions
+/// with their placeholders: `$1 * x` is not `$3 * x`); other keys are written out.
+#[test]
+fn grouping_keys_with_values_refer_to_the_selected_expression_by_position() {
+    let decade = Word::count / 10 * 10;
+    let sql = Word::select_cols((Word::lang, decade.clone(), Word::id.count()))
+        .group_by(Word::lang)
+        .group_by(decade.clone())
+        .order_by(decade.clone().desc())
+        .order_by(Word::lang)
+        .sql();
+    assert!(
+        sql.ends_with("GROUP BY \"words\".\"lang\", 2 ORDER BY 2 DESC, \"words\".\"lang\" ASC"),
+        "{sql}"
+    );
+    // A key not selected stays as written, values and all.
+    let sql = Word::select_cols(Word::id.count())
+        .group_by(Word::count / 10)
+        .sql();
+    assert!(sql.ends_with("GROUP BY (\"words\".\"count\" / ?)"), "{sql}");
+}

@@ -1190,7 +1190,7 @@ fn with_key(p: Purchase, id: i64) -> Purchase {
     Purchase { id: Some(id), ..p }
 }
 
-fn awkward_identifiers<C: Conn>(db: &C) -> TestResult {
+fn awkward_identifiers<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     Purchase::create_table(db)?;
     Purchase::create_table(db)?;
     let a = purchase("a", 1.5, Some(7), 1);
@@ -1255,7 +1255,7 @@ fn awkward_identifiers<C: Conn>(db: &C) -> TestResult {
         Purchase::count().filter(Purchase::quoted.eq("a")).get(db)?,
         1
     );
-    let err = expect_err(Purchase::insert(db, &a));
+    let err = expect_failure!(db, |c| Purchase::insert(c, &a));
     assert!(
         matches!(&err, Error::Constraint { table, .. } if table == "order"),
         "{err:?}"

@@ -256,6 +256,9 @@ mod tests {
         assert!(check(ValueRef::Integer(40_000), &Type::INT2).is_err());
         assert!(check(ValueRef::Text(b"x"), &Type::INT8).is_err());
         assert!(check(ValueRef::Null, &Type::INT8).is_ok());
+        let nul = check(ValueRef::Text(b"a\0b"), &Type::TEXT).unwrap_err();
+        assert!(nul.contains("NUL"), "{nul}");
+        assert!(check(ValueRef::Text(b"a\0b"), &Type::JSONB).is_err());
         let mut out = BytesMut::new();
         encode(ValueRef::Text(b"{}"), &Type::JSONB, &mut out).unwrap();
         assert_eq!(&out[..], b"\x01{}");

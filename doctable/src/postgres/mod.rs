@@ -824,6 +824,23 @@ mod tests {
     }
 
     #[test]
+    fn limits_beyond_bigint_are_no_limit() {
+        let sql = |limit, offset| {
+            let mut out = String::new();
+            PgDialect::push_limit_offset(&mut out, limit, offset);
+            out
+        };
+        assert_eq!(sql(Some(5), None), " LIMIT 5");
+        assert_eq!(sql(Some(u64::MAX), None), " LIMIT ALL");
+        assert_eq!(sql(None, Some(3)), " OFFSET 3");
+        assert_eq!(
+            sql(Some(1 << 63), Some(u64::MAX)),
+            " LIMIT ALL OFFSET 9223372036854775807"
+        );
+        assert_eq!(sql(None, None), "");
+    }
+
+    #[test]
     fn replace_updates_every_column_from_excluded() {
         use crate::DocTable;
         #[derive(crate::DocTable)]
