@@ -217,6 +217,9 @@ impl Backend for Postgres {
     type Row<'r> = Row;
     type Dialect = PgDialect;
     const SLOT: usize = 1;
+    /// A value the parameter's type cannot take (NUL in text, an integer out
+    /// of an `integer`'s range) is refused at bind.
+    const BIND_CAN_REFUSE: bool = true;
 
     fn bind(
         binder: &mut PgBinder<'_>,

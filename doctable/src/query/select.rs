@@ -157,12 +157,8 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         // compares the expressions with their placeholders, and `$1 * x` is
         // not `$3 * x` to it. Keys without values are written out.
         let mut selected = Vec::new();
-        if self
-            .group_by
-            .iter()
-            .chain(&self.order_by)
-            .any(|key| !key.params.is_empty())
-        {
+        let with_values = |keys: &[Fragment]| keys.iter().any(|key| !key.params.is_empty());
+        if with_values(&self.group_by) || with_values(&self.order_by) {
             self.selection.push_items(&mut selected);
         }
         push_keys(&mut q, " GROUP BY ", &self.group_by, &selected);
