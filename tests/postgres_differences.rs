@@ -186,3 +186,126 @@ fn or_replace_updates_in_place_on_the_key_instead_of_delete_then_insert() {
         "{err:?}"
     );
 }
+
+/// Whether `err` is the crate's error for a statement on an aborted transaction.
+fn is_aborted(err: &Error) -> bool {
+    matches!(err, Error::Postgres { code, message, .. }
+        if code == "25P02" && message.contains("aborted by an earlier error"))
+}
+
+#[test]
+fn a_failed_statement_aborts_the_transaction_on_postgres_and_not_on_sqlite() {
+    let Some(s) = schema() else { return };
+    let pg = Persistent::connect(&s.params).expect("connect");
+    let lite = doctable::Persistent::open_in_memory().expect("sqlite");
+    Tag::create_table(&pg).expect("create");
+    Tag::create_table(&lite).expect("create");
+    Tag::insert(&pg, &tag("taken")).expect("insert");
+    Tag::insert(&lite, &tag("taken")).expect("insert");
+
+    // SQLite: the statement fails, the transaction goes on and commits.
+    lite.transaction(|tx| {
+        assert!(Tag::insert(tx, &tag("taken")).is_err());
+        Tag::insert(tx, &tag("after"))?;
+        Ok(())
+    })
+    .expect("sqlite transaction");
+    assert_eq!(<Tag as DocTable>::count().get(&lite).expect("count"), 2);
+
+    // PostgreSQL: the failure aborts the transaction; every later statement
+    // fails with 25P02 in the crate's words, and a closure that swallows the
+    // error and returns Ok gets the error from the commit: nothing is kept.
+    let result = pg.transaction(|tx| {
+        let err = Tag::insert(tx, &tag("taken")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Constraint {
+                    kind: ConstraintKind::Unique,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(tx.connection().transaction_aborted());
+        let err = Tag::insert(tx, &tag("after")).unwrap_err();
+        assert!(is_aborted(&err), "{err:?}");
+        let err = <Tag as DocTable>::count().get(tx).unwrap_err();
+        assert!(is_aborted(&err), "{err:?}");
+        // A nested transaction cannot start either.
+        let err = tx.transaction(|_| Ok(())).unwrap_err();
+        assert!(is_aborted(&err), "{err:?}");
+        Ok(())
+    });
+    let err = result.unwrap_err();
+    assert!(is_aborted(&err), "{err:?}");
+    assert!(err.to_string().contains("COMMIT"), "{err}");
+    assert_eq!(<Tag as DocTable>::count().get(&pg).expect("count"), 1);
+
+    // The way to go on after a failure: run the statement that may fail in a
+    // nested transaction (a savepoint); its failure rolls back only that.
+    pg.transaction(|tx| {
+        let err = tx.transaction(|inner| Tag::insert(inner, &tag("taken")));
+        assert!(matches!(err, Err(Error::Constraint { .. })), "{err:?}");
+        assert!(!tx.connection().transaction_aborted());
+        Tag::insert(tx, &tag("after"))?;
+        Ok(())
+    })
+    .expect("pg transaction with a savepoint");
+    assert_eq!(<Tag as DocTable>::count().get(&pg).expect("count"), 2);
+
+    // Outside a transaction a failed statement leaves nothing behind.
+    assert!(Tag::insert(&pg, &tag("taken")).is_err());
+    Tag::insert(&pg, &tag("later")).expect("autocommit goes on");
+}
+
+#[test]
+fn the_callers_aborted_transaction_is_reported_in_the_crates_words() {
+    let Some(s) = schema() else { return };
+    let mut client = s.client();
+    client.batch_execute("BEGIN").expect("begin");
+    let mut db = doctable::postgres::External::in_transaction(client);
+    Tag::create_table(&db).expect("create");
+    Tag::insert(&db, &tag("taken")).expect("insert");
+    assert!(Tag::insert(&db, &tag("taken")).is_err());
+    let err = Tag::insert(&db, &tag("other")).unwrap_err();
+    assert!(is_aborted(&err), "{err:?}");
+    // The caller's own statements on the client see the server's 25P02.
+    let raw = db.client().batch_execute("SELECT 1").unwrap_err();
+    assert_eq!(
+        raw.code(),
+        Some(&doctable::postgres::driver::error::SqlState::IN_FAILED_SQL_TRANSACTION)
+    );
+    // The caller rolls back and starts again: the crate goes on with it.
+    db.client()
+        .batch_execute("ROLLBACK; BEGIN")
+        .expect("restart");
+    Tag::create_table(&db).expect("create again");
+    Tag::insert(&db, &tag("fresh")).expect("insert after the caller's rollback");
+    db.client().batch_execute("ROLLBACK").expect("rollback");
+}
+
+#[test]
+fn text_with_nul_is_refused_naming_the_column() {
+    let Some(s) = schema() else { return };
+    let db = Persistent::connect(&s.params).expect("connect");
+    Tag::create_table(&db).expect("create");
+    let err = Tag::insert(&db, &tag("a\0b")).unwrap_err();
+    assert!(
+        matches!(&err, Error::Conversion { table, column, detail, .. }
+            if table == "tag" && column == "name" && detail.contains("NUL")),
+        "{err:?}"
+    );
+    let err = Tag::select()
+        .filter(Tag::name.eq("\0"))
+        .all(&db)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conversion { table, detail, .. } if table == "tag" && detail.contains("NUL")),
+        "{err:?}"
+    );
+    // SQLite stores it.
+    let lite = doctable::Persistent::open_in_memory().expect("sqlite");
+    Tag::create_table(&lite).expect("create");
+    Tag::insert(&lite, &tag("a\0b")).expect("sqlite takes NUL");
+}

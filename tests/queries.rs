@@ -62,12 +62,43 @@ fn insert_or_ignore_skips_a_duplicate_and_says_so<C: Conn<Backend: Engine>>(db: 
 
 fn insert_or_replace_overwrites_the_conflicting_row<C: Conn<Backend: Engine>>(db: &C) {
     let db = setup(db);
-    Word::insert(&db, &word("a", 1)).expect("insert");
-    Word::insert_or_replace(&db, &word("a", 7)).expect("replace");
-    assert_eq!(
-        Word::insert_many_or_replace(&db, &[word("a", 8), word("b", 1)]).expect("many"),
-        2
-    );
+    let first = Word::insert(&db, &word("a", 1)).expect("insert");
+    match kind(db) {
+        // SQLite replaces a row that conflicts on any unique column.
+        Kind::Sqlite => {
+            Word::insert_or_replace(&db, &word("a", 7)).expect("replace");
+            assert_eq!(
+                Word::insert_many_or_replace(&db, &[word("a", 8), word("b", 1)]).expect("many"),
+                2
+            );
+        }
+        // PostgreSQL's is `ON CONFLICT ("id") DO UPDATE`: one conflict target
+        // per statement, the key. A row that conflicts only on another unique
+        // column is a constraint error, and the batch holding it keeps nothing
+        // (README "PostgreSQL"); the same row with its key replaces.
+        Kind::Postgres => {
+            let err = expect_failure!(db, |c| Word::insert_or_replace(c, &word("a", 7)));
+            assert!(is_constraint_on(&err, "words", "words.text"), "{err:?}");
+            let err = expect_failure!(db, |c| Word::insert_many_or_replace(
+                c,
+                &[word("b", 1), word("a", 8)]
+            ));
+            assert!(is_constraint_on(&err, "words", "words.text"), "{err:?}");
+            assert_eq!(texts_and_counts(&db), [("a".into(), 1)]);
+            let keyed = |count| Word {
+                id: Some(first),
+                ..word("a", count)
+            };
+            assert_eq!(
+                Word::insert_or_replace(&db, &keyed(7)).expect("replace by key"),
+                first
+            );
+            assert_eq!(
+                Word::insert_many_or_replace(&db, &[keyed(8), word("b", 1)]).expect("many"),
+                2
+            );
+        }
+    }
     assert_eq!(texts_and_counts(&db), [("a".into(), 8), ("b".into(), 1)]);
     // SQLite's "or replace" deletes the conflicting row and inserts a new one
     // (a new key); PostgreSQL's is `ON CONFLICT (key) DO UPDATE`: the row is
@@ -595,3 +626,26 @@ on_every_strategy!(
     none_in_in_list_means_is_null,
     a_join_refuses_modifiers_it_cannot_keep,
 );
+
+/// A GROUP BY / ORDER BY key with bound values that equals a selected
+/// expression is written as its position (PostgreSQL compares expressions
+/// with their placeholders: `$1 * x` is not `$3 * x`); other keys are written out.
+#[test]
+fn grouping_keys_with_values_refer_to_the_selected_expression_by_position() {
+    let decade = Word::count / 10 * 10;
+    let sql = Word::select_cols((Word::lang, decade.clone(), Word::id.count()))
+        .group_by(Word::lang)
+        .group_by(decade.clone())
+        .order_by(decade.clone().desc())
+        .order_by(Word::lang)
+        .sql();
+    assert!(
+        sql.ends_with("GROUP BY \"words\".\"lang\", 2 ORDER BY 2 DESC, \"words\".\"lang\" ASC"),
+        "{sql}"
+    );
+    // A key not selected stays as written, values and all.
+    let sql = Word::select_cols(Word::id.count())
+        .group_by(Word::count / 10)
+        .sql();
+    assert!(sql.ends_with("GROUP BY (\"words\".\"count\" / ?)"), "{sql}");
+}

@@ -48,6 +48,13 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     const SLOT: usize;
 
+    /// Whether [`bind`](Backend::bind) can refuse a value (a conversion
+    /// error naming only the parameter's number, which the caller that knows
+    /// the column renames). A constant, so a backend whose bind never refuses
+    /// pays nothing for the renaming.
+    #[doc(hidden)]
+    const BIND_CAN_REFUSE: bool = false;
+
     /// Binds `value` to parameter `index` (1-based); `table` names the table in an error.
     #[doc(hidden)]
     fn bind(

@@ -180,7 +180,7 @@ fn refuse_nan(v: f64) -> Result<f64, ValueError> {
     if v.is_nan() {
         Err(ValueError::OutOfRange {
             value: "NaN".into(),
-            target: "a SQLite REAL (SQLite stores NaN as NULL)",
+            target: "a REAL column (doctable refuses NaN on every engine: SQLite would store it as NULL)",
         })
     } else {
         Ok(v)

@@ -340,6 +340,26 @@ impl Error {
             detail: detail.to_string(),
         }
     }
+
+    /// A conversion error a backend raised for a parameter (named only by
+    /// its number there), named by the `column` it was bound for.
+    #[cold]
+    pub(crate) fn at_column(self, column: &str) -> Self {
+        match self {
+            Error::Conversion {
+                table,
+                column: c,
+                row,
+                detail,
+            } if c.starts_with("(parameter ") => Error::Conversion {
+                table,
+                column: column.to_owned(),
+                row,
+                detail,
+            },
+            other => other,
+        }
+    }
 }
 
 /// Adds the table and SQL to a rusqlite result.

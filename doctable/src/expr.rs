@@ -492,15 +492,24 @@ impl<T, V> Expr<T, V> {
         // The column appears a second time only for `OR x IS NULL`.
         let again = with_null.then(|| self.fragment.clone());
         f.sql.push_str("((");
-        f.append(self.fragment);
-        f.sql.push_str(" IN (");
-        for (i, operand) in operands.into_iter().enumerate() {
-            if i > 0 {
-                f.sql.push_str(", ");
+        if operands.is_empty() {
+            // `x IN ()` is SQLite's alone (PostgreSQL and standard SQL have no
+            // empty list): the comparison that is false for every row, NULL
+            // included, as SQLite's `IN ()` is.
+            f.sql.push_str("1 = 0");
+            f.error = self.fragment.error;
+        } else {
+            f.append(self.fragment);
+            f.sql.push_str(" IN (");
+            for (i, operand) in operands.into_iter().enumerate() {
+                if i > 0 {
+                    f.sql.push_str(", ");
+                }
+                f.push_operand(operand, label);
             }
-            f.push_operand(operand, label);
+            f.sql.push(')');
         }
-        f.sql.push_str("))");
+        f.sql.push(')');
         if let Some(column) = again {
             f.sql.push_str(" OR (");
             f.append(column);

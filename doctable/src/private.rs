@@ -27,7 +27,11 @@ pub fn bind_value<B: Backend>(
     column: &'static str,
 ) -> Result<()> {
     let value = value.map_err(|e| e.at(table, column))?;
-    B::bind(stmt, index, value, table)
+    if B::BIND_CAN_REFUSE {
+        B::bind(stmt, index, value, table).map_err(|e| e.at_column(column))
+    } else {
+        B::bind(stmt, index, value, table)
+    }
 }
 
 /// The raw value of column `index` of `row`.

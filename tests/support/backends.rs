@@ -68,10 +68,18 @@ pub trait Engine: Backend {
     fn raw_i64s(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<i64>>, BoxError>;
     /// The first column of every row, read as text (NULL as `None`).
     fn raw_texts(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<String>>, BoxError>;
+    /// Whether a statement that fails on `conn` now aborts the whole open
+    /// transaction: PostgreSQL inside a transaction (SQLSTATE 25P02 for every
+    /// later statement until a rollback); never on SQLite, where only the
+    /// statement fails.
+    fn aborts_on_failure(conn: &Self::Connection) -> bool;
 }
 
 impl Engine for doctable::Sqlite {
     const KIND: Kind = Kind::Sqlite;
+    fn aborts_on_failure(_conn: &rusqlite::Connection) -> bool {
+        false
+    }
     fn raw_batch(conn: &rusqlite::Connection, sql: &str) -> Result<(), BoxError> {
         Ok(conn.execute_batch(sql)?)
     }
@@ -94,6 +102,9 @@ impl Engine for doctable::Sqlite {
 #[cfg(feature = "postgres")]
 impl Engine for doctable::Postgres {
     const KIND: Kind = Kind::Postgres;
+    fn aborts_on_failure(conn: &Self::Connection) -> bool {
+        !<doctable::Postgres as Backend>::is_autocommit(conn)
+    }
     fn raw_batch(conn: &Self::Connection, sql: &str) -> Result<(), BoxError> {
         Ok(conn.with_client(|c| c.batch_execute(sql))??)
     }
@@ -154,6 +165,40 @@ where
     C::Backend: Engine,
 {
     db.atomic(|tx| Ok(<C::Backend as Engine>::raw_texts(tx.connection(), sql)))?
+}
+
+/// Whether a failed statement on `db` would abort the transaction it runs in
+/// (PostgreSQL inside a transaction; see [`Engine::aborts_on_failure`]).
+pub fn aborts_on_failure<C: Conn>(db: &C) -> bool
+where
+    C::Backend: Engine,
+{
+    db.with_connection(|c| Ok(<C::Backend as Engine>::aborts_on_failure(c)))
+        .unwrap_or(false)
+}
+
+/// `expect_failure!(db, |c| call(c))`: runs a call expected to fail and
+/// returns its error (panics on `Ok`), leaving `db` usable on every engine.
+/// On PostgreSQL inside a transaction a failed statement aborts the whole
+/// transaction (README "PostgreSQL"; pinned by
+/// `postgres_differences::a_failed_statement_aborts_the_transaction`), so
+/// there the call runs in a nested transaction (a savepoint, which the
+/// failure rolls back): the documented way to go on after a failure. On
+/// SQLite, and on PostgreSQL outside a transaction, it runs as it is.
+macro_rules! expect_failure {
+    ($db:expr, |$c:ident| $call:expr) => {{
+        let db = $db;
+        let result = if $crate::backends::aborts_on_failure(db) {
+            doctable::Conn::atomic(db, |$c| $call)
+        } else {
+            let $c = db;
+            $call
+        };
+        match result {
+            Ok(value) => panic!("expected an error, got Ok({value:?})"),
+            Err(e) => e,
+        }
+    }};
 }
 
 // ---------------------------------------------------------------------------

@@ -72,7 +72,12 @@ fn encode(value: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, 
     Ok(IsNull::No)
 }
 
+/// Text as PostgreSQL takes it: UTF-8 without NUL characters (its `text`
+/// cannot hold `\0`, which SQLite stores).
 fn utf8(t: &[u8]) -> Result<&[u8], BoxError> {
+    if t.contains(&0) {
+        return Err("PostgreSQL text cannot hold NUL (\\0) characters".into());
+    }
     std::str::from_utf8(t)
         .map(str::as_bytes)
         .map_err(|_| "text that is not UTF-8 cannot be sent to PostgreSQL".into())
@@ -251,6 +256,9 @@ mod tests {
         assert!(check(ValueRef::Integer(40_000), &Type::INT2).is_err());
         assert!(check(ValueRef::Text(b"x"), &Type::INT8).is_err());
         assert!(check(ValueRef::Null, &Type::INT8).is_ok());
+        let nul = check(ValueRef::Text(b"a\0b"), &Type::TEXT).unwrap_err();
+        assert!(nul.contains("NUL"), "{nul}");
+        assert!(check(ValueRef::Text(b"a\0b"), &Type::JSONB).is_err());
         let mut out = BytesMut::new();
         encode(ValueRef::Text(b"{}"), &Type::JSONB, &mut out).unwrap();
         assert_eq!(&out[..], b"\x01{}");

@@ -53,6 +53,10 @@ impl External {
     /// The client, for the caller's own statements (its `COMMIT`, say).
     /// Statements run here do not go through the crate's statement cache.
     pub fn client(&mut self) -> &mut Client {
+        // What the caller runs here (a ROLLBACK, say) is not seen by the
+        // crate: forget that the transaction was aborted (the server still
+        // says so, with SQLSTATE 25P02, if it is).
+        self.conn.aborted.set(false);
         self.conn.client.get_mut()
     }
 

@@ -71,6 +71,9 @@ pub struct PgConnection {
     cache: RefCell<HashMap<String, Statement>>,
     last_id: Cell<i64>,
     depth: Cell<usize>,
+    /// Whether a statement failed on the server inside the open transaction:
+    /// PostgreSQL then ignores every statement until a rollback (25P02).
+    aborted: Cell<bool>,
 }
 
 impl std::fmt::Debug for PgConnection {
@@ -78,6 +81,7 @@ impl std::fmt::Debug for PgConnection {
         f.debug_struct("PgConnection")
             .field("cached_statements", &self.cache.borrow().len())
             .field("transaction_depth", &self.depth.get())
+            .field("transaction_aborted", &self.aborted.get())
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +93,7 @@ impl PgConnection {
             cache: RefCell::new(HashMap::new()),
             last_id: Cell::new(0),
             depth: Cell::new(0),
+            aborted: Cell::new(false),
         }
     }
 
@@ -105,6 +110,29 @@ impl PgConnection {
     /// and a transaction opened here is the caller's to end.
     pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> Result<R> {
         Ok(f(&mut *self.client_mut()?))
+    }
+
+    /// Whether a statement run by the crate failed on the server inside the
+    /// open transaction: PostgreSQL aborts the whole transaction then (unlike
+    /// SQLite, where only the statement fails), and every later statement
+    /// fails with SQLSTATE `25P02` until the transaction, or the savepoint
+    /// the failure happened in, is rolled back. The crate's own transactions
+    /// do that when their closure returns; a committing closure that
+    /// swallowed the error gets an `Error::Postgres` with code `25P02` from
+    /// the commit, and nothing is committed.
+    pub fn transaction_aborted(&self) -> bool {
+        self.aborted.get()
+    }
+
+    /// Notes a failed statement: a server error inside a transaction aborts it.
+    fn note<R>(&self, result: Result<R>) -> Result<R> {
+        if let Err(e) = &result
+            && self.depth.get() > 0
+            && server_error(e)
+        {
+            self.aborted.set(true);
+        }
+        result
     }
 
     /// Whether the connection to the server is gone.
@@ -177,7 +205,7 @@ impl PgBinder<'_> {
                     // A cached plan the schema changed under: prepare afresh next time.
                     self.conn.cache.borrow_mut().remove(sql);
                 }
-                Err(pg_error(e, table, sql))
+                self.conn.note(Err(pg_error(e, table, sql)))
             }
         }
     }
@@ -189,6 +217,9 @@ impl Backend for Postgres {
     type Row<'r> = Row;
     type Dialect = PgDialect;
     const SLOT: usize = 1;
+    /// A value the parameter's type cannot take (NUL in text, an integer out
+    /// of an `integer`'s range) is refused at bind.
+    const BIND_CAN_REFUSE: bool = true;
 
     fn bind(
         binder: &mut PgBinder<'_>,
@@ -234,12 +265,18 @@ impl Backend for Postgres {
         sql: &str,
         f: impl FnOnce(&mut PgBinder<'_>) -> Result<R>,
     ) -> Result<R> {
+        if conn.aborted.get() {
+            return Err(aborted_error(table, sql));
+        }
         let mut client = conn.client_mut()?;
         let cached = conn.cache.borrow().get(sql).cloned();
         let stmt = match cached {
             Some(stmt) => stmt,
             None => {
-                let stmt = client.prepare(sql).map_err(|e| pg_error(e, table, sql))?;
+                let stmt = client
+                    .prepare(sql)
+                    .map_err(|e| pg_error(e, table, sql))
+                    .or_else(|e| conn.note(Err(e)))?;
                 conn.cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
                 stmt
             }
@@ -286,20 +323,36 @@ impl Backend for Postgres {
     }
 
     fn execute_batch(conn: &PgConnection, table: Option<&str>, sql: &str) -> Result<()> {
-        let result = conn.client_mut()?.batch_execute(sql);
+        let rolls_back = matches!(sql, PgDialect::ROLLBACK | PgDialect::ROLLBACK_TO);
+        if conn.aborted.get() && !rolls_back {
+            // PostgreSQL would run a COMMIT of an aborted transaction as a
+            // ROLLBACK and report success: say so instead (the caller's
+            // rollback guard then rolls back), and name the cause for the rest.
+            return Err(aborted_error(table, sql));
+        }
+        let mut client = conn.client_mut()?;
+        let result = client.batch_execute(sql);
         // The depth of the transactions the crate opened: COMMIT and ROLLBACK
         // end the transaction on the server even when they fail.
         match sql {
             PgDialect::BEGIN_WRITE | PgDialect::SAVEPOINT if result.is_ok() => {
                 conn.depth.set(conn.depth.get() + 1)
             }
-            PgDialect::COMMIT | PgDialect::ROLLBACK => conn.depth.set(0),
+            PgDialect::COMMIT | PgDialect::ROLLBACK => {
+                conn.depth.set(0);
+                conn.aborted.set(false);
+            }
             PgDialect::RELEASE | PgDialect::ROLLBACK_TO if result.is_ok() => {
-                conn.depth.set(conn.depth.get().saturating_sub(1))
+                conn.depth.set(conn.depth.get().saturating_sub(1));
+                // Rolling back to the innermost savepoint undoes the failure in it.
+                if rolls_back {
+                    conn.aborted.set(false);
+                }
             }
             _ => {}
         }
-        result.map_err(|e| pg_error(e, table, sql))
+        drop(client);
+        conn.note(result.map_err(|e| pg_error(e, table, sql)))
     }
 
     fn last_insert_id(conn: &PgConnection) -> i64 {
@@ -319,7 +372,7 @@ impl Backend for Postgres {
     }
 
     fn reflect(conn: &PgConnection, table: &str) -> Result<Option<TableSchema>> {
-        reflect::reflect(&mut *conn.client_mut()?, table)
+        conn.note(reflect::reflect(&mut *conn.client_mut()?, table))
     }
 
     /// PostgreSQL keeps a check only as its parse tree: the declared checks
@@ -331,20 +384,21 @@ impl Backend for Postgres {
         meta: &TableMeta,
         schema: &mut TableSchema,
     ) -> Result<()> {
-        reflect::canonical_checks(
+        let result = reflect::canonical_checks(
             &mut *conn.client_mut()?,
             meta,
             schema,
             conn.depth.get() == 0,
-        )
+        );
+        conn.note(result)
     }
 
     fn list_tables(conn: &PgConnection) -> Result<Vec<String>> {
-        reflect::list(&mut *conn.client_mut()?)
+        conn.note(reflect::list(&mut *conn.client_mut()?))
     }
 
     fn index_owner(conn: &PgConnection, table: &str, index: &str) -> Result<Option<String>> {
-        reflect::index_owner(&mut *conn.client_mut()?, table, index)
+        conn.note(reflect::index_owner(&mut *conn.client_mut()?, table, index))
     }
 
     /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
@@ -433,6 +487,23 @@ impl Dialect for PgDialect {
                     push_ident(out, target.name);
                 }
             }
+        }
+    }
+
+    /// ` LIMIT n OFFSET m` as far as each is given. PostgreSQL reads both as
+    /// `bigint`: a limit beyond `i64::MAX` is no limit (`LIMIT ALL`), an
+    /// offset beyond it is `i64::MAX` (no table holds more rows).
+    fn push_limit_offset(out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        use std::fmt::Write;
+        match limit.map(i64::try_from) {
+            Some(Ok(limit)) => {
+                let _ = write!(out, " LIMIT {limit}");
+            }
+            Some(Err(_)) => out.push_str(" LIMIT ALL"),
+            None => {}
+        }
+        if let Some(offset) = offset {
+            let _ = write!(out, " OFFSET {}", i64::try_from(offset).unwrap_or(i64::MAX));
         }
     }
 
@@ -533,6 +604,7 @@ pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> 
         None => String::new(),
     };
     let message = match db {
+        Some(_) if code == IN_FAILED_TRANSACTION => ABORTED.to_owned(),
         Some(db) => db.message().to_owned(),
         None if code == CONNECTION_LOST => format!("the connection to the server was lost: {e}"),
         None => e.to_string(),
@@ -582,6 +654,36 @@ pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> 
         source,
     }
 }
+
+/// Whether `e` came from the server about a statement (which aborts an open
+/// transaction), not from the client or a lost connection.
+fn server_error(e: &Error) -> bool {
+    match e {
+        Error::Constraint { .. } | Error::Serialization { .. } => true,
+        Error::Postgres { code, .. } => !code.is_empty() && !code.starts_with("08"),
+        _ => false,
+    }
+}
+
+/// What a transaction aborted by an earlier failed statement says.
+const ABORTED: &str = "the transaction was aborted by an earlier error in it: PostgreSQL runs \
+                       no more statements in it and commits nothing until it is rolled back \
+                       (SQLite would go on); run a statement that may fail inside \
+                       `tx.transaction(..)` (a savepoint) to go on after its failure";
+
+/// The error for `sql` on a transaction already aborted (SQLSTATE 25P02).
+fn aborted_error(table: Option<&str>, sql: &str) -> Error {
+    Error::Postgres {
+        table: table.map(str::to_owned),
+        sql: sql.to_owned(),
+        code: IN_FAILED_TRANSACTION.to_owned(),
+        message: ABORTED.to_owned(),
+        source: ABORTED.into(),
+    }
+}
+
+/// SQLSTATE `in_failed_sql_transaction`.
+const IN_FAILED_TRANSACTION: &str = "25P02";
 
 /// A failed connect, naming the server without the password.
 pub(crate) fn connect_error(e: ::postgres::Error, described: &str) -> Error {
@@ -730,6 +832,23 @@ mod tests {
         assert!(!described.contains("s3cret"), "{described}");
         let err = parse_params("host=h password=s3cret port=notanumber").unwrap_err();
         assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+    }
+
+    #[test]
+    fn limits_beyond_bigint_are_no_limit() {
+        let sql = |limit, offset| {
+            let mut out = String::new();
+            PgDialect::push_limit_offset(&mut out, limit, offset);
+            out
+        };
+        assert_eq!(sql(Some(5), None), " LIMIT 5");
+        assert_eq!(sql(Some(u64::MAX), None), " LIMIT ALL");
+        assert_eq!(sql(None, Some(3)), " OFFSET 3");
+        assert_eq!(
+            sql(Some(1 << 63), Some(u64::MAX)),
+            " LIMIT ALL OFFSET 9223372036854775807"
+        );
+        assert_eq!(sql(None, None), "");
     }
 
     #[test]

@@ -152,17 +152,22 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         q.sql.push_str(" FROM ");
         push_ident(&mut q.sql, T::META.name);
         push_where(&mut q, &self.filter);
-        push_list(&mut q, " GROUP BY ", &self.group_by);
+        // A key with bound values that equals a selected expression is
+        // written as the expression's position (`GROUP BY 1`): PostgreSQL
+        // compares the expressions with their placeholders, and `$1 * x` is
+        // not `$3 * x` to it. Keys without values are written out.
+        let mut selected = Vec::new();
+        let with_values = |keys: &[Fragment]| keys.iter().any(|key| !key.params.is_empty());
+        if with_values(&self.group_by) || with_values(&self.order_by) {
+            self.selection.push_items(&mut selected);
+        }
+        push_keys(&mut q, " GROUP BY ", &self.group_by, &selected);
         if let Some(h) = &self.having {
             q.sql.push_str(" HAVING ");
             q.append(h.clone());
         }
-        push_tail::<B>(
-            &mut q,
-            &self.order_by,
-            tighter(limit, self.limit),
-            self.offset,
-        );
+        push_keys(&mut q, " ORDER BY ", &self.order_by, &selected);
+        B::Dialect::push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
         q
     }
 
@@ -382,6 +387,32 @@ impl<A: DocTable> Select<A, super::AllColumns> {
         match dropped {
             Some(what) => join.refuse(what),
             None => join,
+        }
+    }
+}
+
+/// Appends `keyword` and the keys, comma-separated; a key with values that
+/// equals (up to ` ASC` / ` DESC`) one of the `selected` expressions as its
+/// 1-based position, the direction kept.
+fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fragment]) {
+    use std::fmt::Write;
+    for (i, key) in keys.iter().enumerate() {
+        q.sql.push_str(if i == 0 { keyword } else { ", " });
+        let position = (!key.params.is_empty() && key.error.is_none())
+            .then(|| {
+                selected.iter().enumerate().find_map(|(n, item)| {
+                    let direction = key.sql.strip_prefix(item.sql.as_str())?;
+                    (matches!(direction, "" | " ASC" | " DESC") && key.params == item.params)
+                        .then_some((n + 1, direction))
+                })
+            })
+            .flatten();
+        match position {
+            Some((n, direction)) => {
+                // Writing to a String cannot fail.
+                let _ = write!(q.sql, "{n}{direction}");
+            }
+            None => q.append(key.clone()),
         }
     }
 }

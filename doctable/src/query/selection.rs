@@ -19,6 +19,11 @@ pub trait Selection<T> {
     /// Appends the selected expressions, comma-separated.
     #[doc(hidden)]
     fn push_sql(&self, out: &mut Fragment);
+    /// Appends each selected expression to `out`, one per result column (an
+    /// empty fragment for a plain column of the whole struct): what a GROUP BY
+    /// or ORDER BY key equal to a selected expression refers to by position.
+    #[doc(hidden)]
+    fn push_items(&self, out: &mut Vec<Fragment>);
     /// Reads one row, starting at column `*next`, and moves `*next` past what it read.
     #[doc(hidden)]
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<Self::Row>;
@@ -32,6 +37,9 @@ impl<T: DocTable> Selection<T> for AllColumns {
     type Row = T;
     fn push_sql(&self, out: &mut Fragment) {
         out.sql.push_str(T::__sql().columns(T::META));
+    }
+    fn push_items(&self, out: &mut Vec<Fragment>) {
+        out.extend(T::META.columns.iter().map(|_| Fragment::default()));
     }
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<T> {
         let value = crate::table::read_row::<B, T>(row, *next)?;
@@ -56,6 +64,9 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Column<T, V> {
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.expr().fragment);
     }
+    fn push_items(&self, out: &mut Vec<Fragment>) {
+        out.push(self.expr().fragment);
+    }
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
         read_one::<B, T, V>(row, next, self.name())
     }
@@ -65,6 +76,9 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Expr<T, V> {
     type Row = V;
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.fragment.clone());
+    }
+    fn push_items(&self, out: &mut Vec<Fragment>) {
+        out.push(self.fragment.clone());
     }
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
         let name = self.fragment.sql.clone();
@@ -94,6 +108,9 @@ macro_rules! tuple_selection {
                     self.$index.push_sql(out);
                 )+
                 let _ = first;
+            }
+            fn push_items(&self, out: &mut Vec<Fragment>) {
+                $( self.$index.push_items(out); )+
             }
             fn read<__B: Backend>(&self, row: &__B::Row<'_>, next: &mut usize) -> Result<Self::Row> {
                 Ok(($(self.$index.read::<__B>(row, next)?,)+))
