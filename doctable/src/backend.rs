@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use crate::error::{Error, Result};
 use crate::expr::Fragment;
 use crate::query::checked::{CheckFailure, Target};
-use crate::schema::{RebuildReport, TableSchema};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable};
 use crate::value::{SqlType, ToValue, ValueRef};
 

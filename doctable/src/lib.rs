@@ -68,6 +68,7 @@
 extern crate self as doctable;
 
 mod backend;
+mod catalog;
 mod column_type;
 mod conn;
 mod dialect;

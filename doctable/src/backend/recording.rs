@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use crate::backend::{Backend, Conflict, Dialect, sealed};
 use crate::conn::{Conn, Sealed};
 use crate::error::{Error, Result};
-use crate::schema::{RebuildReport, TableSchema};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
 

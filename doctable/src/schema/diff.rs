@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{column_definition, index_matches};
 use crate::backend::Dialect;
-use crate::sqlite::reflect::{ColumnInfo, TableSchema};
+use crate::catalog::{ColumnInfo, TableSchema};
 use crate::table::{ColumnMeta, TableMeta};
 
 /// What differs between a struct and its table in the database file,

@@ -2,10 +2,7 @@
 
 mod diff;
 
-pub use crate::sqlite::rebuild::RebuildReport;
-pub use crate::sqlite::reflect::{
-    ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table,
-};
+pub use crate::catalog::{ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, TableSchema};
 pub use diff::{SchemaChange, SchemaDiff};
 
 use crate::backend::{Backend, Dialect};
@@ -107,27 +104,15 @@ pub(crate) fn index_matches(declared: &IndexMeta, found: &IndexInfo) -> bool {
             .all(|(a, b)| a.eq_ignore_ascii_case(b))
 }
 
-fn execute_ddl<B: Backend>(conn: &ConnOf<B>, table: &str, sql: &str) -> Result<()> {
+pub(crate) fn execute_ddl<B: Backend>(conn: &ConnOf<B>, table: &str, sql: &str) -> Result<()> {
     B::execute_batch(conn, Some(table), sql)
 }
 
-fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<()> {
+pub(crate) fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<()> {
     for index in meta.indexes {
         execute_ddl::<B>(conn, meta.name, &create_index_sql(meta.name, index))?;
     }
     Ok(())
-}
-
-/// DDL on a SQLite connection, for the SQLite-only rebuild.
-#[cfg(feature = "sqlite")]
-pub(crate) fn execute(conn: &rusqlite::Connection, table: &str, sql: &str) -> Result<()> {
-    execute_ddl::<crate::sqlite::Sqlite>(conn, table, sql)
-}
-
-/// The declared indexes on a SQLite connection, for the SQLite-only rebuild.
-#[cfg(feature = "sqlite")]
-pub(crate) fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> Result<()> {
-    create_indexes_in::<crate::sqlite::Sqlite>(conn, meta)
 }
 
 /// The diff of `meta` against the file, with declared indexes whose names
@@ -217,4 +202,36 @@ pub(crate) fn drop_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
     let mut sql = String::from("DROP TABLE IF EXISTS ");
     push_ident(&mut sql, T::META.name);
     conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::META.name, &sql))
+}
+
+/// The names of the tables in the database (not SQLite's own), sorted.
+///
+/// ```
+/// # use doctable::{DocTable, Persistent};
+/// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64> }
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// assert_eq!(doctable::list_tables(&db)?, ["doc"]);
+/// # Ok::<(), doctable::Error>(())
+/// ```
+pub fn list_tables<C: Conn>(conn: &C) -> Result<Vec<String>> {
+    conn.with_connection(C::Backend::list_tables)
+}
+
+/// The table named `table` as it is in the file, or `None` if there is none.
+///
+/// ```
+/// # use doctable::{DocTable, Persistent};
+/// #[derive(DocTable)]
+/// struct Doc { #[doctable(primary_key)] id: Option<i64>, #[doctable(unique)] title: String }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// let schema = doctable::reflect_table(&db, "doc")?.expect("created above");
+/// assert_eq!(schema.column("title").map(|c| c.not_null), Some(true));
+/// assert!(schema.indexes.iter().any(|i| i.unique && i.columns == ["title"]));
+/// # Ok::<(), doctable::Error>(())
+/// ```
+pub fn reflect_table<C: Conn>(conn: &C, table: &str) -> Result<Option<TableSchema>> {
+    conn.with_connection(|c| C::Backend::reflect(c, table))
 }

@@ -27,7 +27,7 @@ use crate::column_type::ValueError;
 use crate::error::{Error, Result, SqlContext};
 use crate::expr::Fragment;
 use crate::query::checked::{CheckFailure, Target};
-use crate::schema::{RebuildReport, TableSchema};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable};
 use crate::value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 

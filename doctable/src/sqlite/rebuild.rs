@@ -36,33 +36,21 @@ use crate::backend::Dialect;
 use crate::conn::{Conn, atomically};
 use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result, SqlContext};
-use crate::schema::{create_indexes, create_table_sql, execute};
+use crate::schema::{create_indexes_in, create_table_sql, execute_ddl};
 // The SQLite storage classes a rebuild converts between (bool is stored as
 // INTEGER, JSON as TEXT).
 use crate::sqlite::{Affinity as SqlType, Sqlite, SqliteDialect};
 use crate::table::{DocTable, TableMeta, read_row};
+use crate::catalog::RebuildReport;
 
-/// What [`DocTable::rebuild_table`](crate::DocTable::rebuild_table) did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RebuildReport {
-    /// Rows copied into the rebuilt table.
-    pub rows: usize,
-    /// Columns of the old table that the struct no longer has: their data is gone.
-    pub dropped_columns: Vec<String>,
-    /// Columns whose type changed; every value converted exactly (a value
-    /// that would not convert, or would change, stops the rebuild).
-    pub converted_columns: Vec<String>,
-    /// Columns the struct added (filled with their default, or NULL).
-    pub added_columns: Vec<String>,
-    /// Indexes and triggers made outside the struct (by other programs or by
-    /// hand), recreated on the rebuilt table; triggers of the connection's
-    /// temporary schema included.
-    pub recreated: Vec<String>,
-    /// Views, and triggers on other tables, that name the table (directly or
-    /// through such a view): kept as they were written, and checked to still
-    /// compile against the rebuilt table.
-    pub dependents: Vec<String>,
+/// DDL on a SQLite connection, for the rebuild.
+fn execute(conn: &Connection, table: &str, sql: &str) -> Result<()> {
+    execute_ddl::<Sqlite>(conn, table, sql)
+}
+
+/// The declared indexes on a SQLite connection, for the rebuild.
+fn create_indexes(conn: &Connection, meta: &TableMeta) -> Result<()> {
+    create_indexes_in::<Sqlite>(conn, meta)
 }
 
 /// Rebuilds the table of `T` on a SQLite connection.
