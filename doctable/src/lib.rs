@@ -75,6 +75,7 @@ mod dialect;
 mod error;
 mod exec;
 mod expr;
+mod fragment;
 mod json;
 mod literal;
 mod meta;

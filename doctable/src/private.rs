@@ -3,7 +3,8 @@
 //! Generated code is generic over the backend (`__B`): it names rows and
 //! statements only as [`RowOf`] and [`BinderOf`], never a driver's type.
 
-pub use crate::backend::{Backend, param_slots};
+pub use crate::backend::Backend;
+pub use crate::dialect::param_slots;
 pub use crate::column_type::{ColumnType, ValueError};
 pub use crate::error::Result;
 pub use crate::expr::Column;

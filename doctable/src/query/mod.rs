@@ -17,7 +17,7 @@ use crate::backend::{Backend, Dialect};
 use crate::conn::ConnOf;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
-use crate::expr::Fragment;
+use crate::fragment::Fragment;
 use crate::table::TableMeta;
 use crate::value::Value;
 
@@ -71,7 +71,7 @@ pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::table::DocTable>(
     q.sql.push(' ');
     let base = q.sql.len();
     q.sql.push_str(sql);
-    q.slots = crate::backend::param_slots(sql)
+    q.slots = crate::dialect::param_slots(sql)
         .into_iter()
         .map(|at| at + base)
         .collect();

@@ -25,7 +25,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 use crate::backend::{Backend, Conflict, Dialect, sealed};
 use crate::column_type::ValueError;
 use crate::error::{Error, Result, SqlContext};
-use crate::expr::Fragment;
+use crate::fragment::Fragment;
 use crate::query::checked::{CheckFailure, Target};
 use crate::catalog::{RebuildReport, TableSchema};
 use crate::table::{ColumnMeta, DocTable};
