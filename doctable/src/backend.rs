@@ -9,11 +9,11 @@
 
 use std::borrow::Cow;
 
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::error::{Error, Result};
 use crate::fragment::Fragment;
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::query::checked::{CheckFailure, Target};
-use crate::catalog::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable};
 use crate::value::{SqlType, ToValue, ValueRef};
 
 #[cfg(test)]
@@ -122,11 +122,22 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn index_owner(conn: &Self::Connection, table: &str, index: &str) -> Result<Option<String>>;
 
-    /// Rebuilds the table of `T` to match the struct (see
-    /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)).
+    /// Rebuilds the table declared by `meta` to match it (see
+    /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)); `check`
+    /// reads one row of the rebuilt table (its columns in declaration order)
+    /// back through the struct.
     #[doc(hidden)]
-    fn rebuild_table<T: DocTable>(conn: &Self::Connection) -> Result<RebuildReport>;
+    fn rebuild_table(
+        conn: &Self::Connection,
+        meta: &'static TableMeta,
+        check: RowCheck<Self>,
+    ) -> Result<RebuildReport>;
 }
+
+/// Reads one row back through a table's struct, for
+/// [`Backend::rebuild_table`]: `Ok` if every column fits its field.
+#[doc(hidden)]
+pub(crate) type RowCheck<B> = fn(&<B as Backend>::Row<'_>) -> Result<()>;
 
 /// How an engine spells SQL: placeholders, DDL types and keys, conflict
 /// clauses, limits, transaction statements. The shared builders write the

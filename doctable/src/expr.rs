@@ -11,9 +11,9 @@ use std::ops;
 use crate::value::{IntoValue, Value, owned_params};
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
-pub(crate) use crate::fragment::{Fragment, Operand};
 pub(crate) use crate::fragment::{DeferredError, Leaf};
-use crate::table::DocTable;
+pub(crate) use crate::fragment::{Fragment, Operand};
+use crate::record::Record;
 
 /// A column of table `T` holding values of type `V`: what `Doc::year` is.
 ///
@@ -72,9 +72,9 @@ pub trait IntoOperand<T, V> {
 // message names the type found (`Column<Author, i64>` says which table it is
 // of), and a list of these impls would add nothing to it.
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOperand<T, V> for Column<T, V> {
+impl<T: Record, V> IntoOperand<T, V> for Column<T, V> {
     fn into_operand(self) -> Operand {
-        Operand::Sql(Fragment::column(T::META.name, self.name))
+        Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
 }
 
@@ -87,9 +87,9 @@ impl<T, V> IntoOperand<T, V> for Expr<T, V> {
 
 /// A non-null column where its nullable type is expected (`set(Doc::note, Doc::title)`).
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOperand<T, Option<V>> for Column<T, V> {
+impl<T: Record, V> IntoOperand<T, Option<V>> for Column<T, V> {
     fn into_operand(self) -> Operand {
-        Operand::Sql(Fragment::column(T::META.name, self.name))
+        Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
 }
 
@@ -461,7 +461,7 @@ macro_rules! arithmetic {
                 self.arithmetic::<V>($op, rhs.into_operand())
             }
         }
-        impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
+        impl<T: Record, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
                 self.expr().arithmetic::<V>($op, rhs.into_operand())
@@ -472,10 +472,10 @@ macro_rules! arithmetic {
 arithmetic!(Add add " + ", Sub sub " - ", Mul mul " * ", Div div " / ");
 
 /// Column methods: the same as [`Expr`]'s, on the column itself.
-impl<T: DocTable, V> Column<T, V> {
+impl<T: Record, V> Column<T, V> {
     /// This column as an expression.
     pub fn expr(self) -> Expr<T, V> {
-        Expr::from_fragment(Fragment::column(T::META.name, self.name))
+        Expr::from_fragment(Fragment::column(T::__META.name, self.name))
     }
 
     /// `column = value`; on a nullable column `eq(None)` is `IS NULL`.
@@ -601,7 +601,7 @@ pub trait IntoOrder<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOrder<T> for Column<T, V> {
+impl<T: Record, V> IntoOrder<T> for Column<T, V> {
     fn into_order(self) -> Order<T> {
         self.asc()
     }
@@ -656,7 +656,7 @@ impl<T> Order<T> {
 // of another table is one line ("`From<Order<Author>>` is not implemented for
 // `Order<Doc>`") instead of a list of these impls.
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> From<Column<T, V>> for Order<T> {
+impl<T: Record, V> From<Column<T, V>> for Order<T> {
     fn from(column: Column<T, V>) -> Self {
         column.asc()
     }
@@ -670,7 +670,7 @@ impl<T, V> From<Expr<T, V>> for Order<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> From<Column<T, V>> for Expr<T, V> {
+impl<T: Record, V> From<Column<T, V>> for Expr<T, V> {
     fn from(column: Column<T, V>) -> Self {
         column.expr()
     }

@@ -80,6 +80,7 @@ mod json;
 mod literal;
 mod meta;
 mod query;
+mod record;
 mod rows;
 mod schema;
 #[cfg(feature = "sqlite")]

@@ -9,7 +9,8 @@ use crate::backend::{Backend, Dialect};
 use crate::conn::{Conn, ConnOf, atomically};
 use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result};
-use crate::table::{ColumnMeta, DocTable, IndexMeta, TableMeta};
+use crate::meta::{ColumnMeta, IndexMeta, TableMeta};
+use crate::record::{Record, read_row};
 
 /// `CREATE TABLE IF NOT EXISTS "name" (...)` for a table's columns, in dialect `D`.
 pub(crate) fn create_table_sql<D: Dialect>(meta: &TableMeta, name: &str) -> String {
@@ -142,8 +143,8 @@ fn diff_in_file<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<Schema
     Ok(diff)
 }
 
-pub(crate) fn create_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
-    let meta = T::META;
+pub(crate) fn create_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
+    let meta = T::__META;
     conn.with_connection(|c| {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
@@ -189,19 +190,23 @@ pub(crate) fn create_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
     })
 }
 
-pub(crate) fn schema_diff<C: Conn, T: DocTable>(conn: &C) -> Result<SchemaDiff> {
-    let meta = T::META;
+pub(crate) fn schema_diff<C: Conn, T: Record>(conn: &C) -> Result<SchemaDiff> {
+    let meta = T::__META;
     conn.with_connection(|c| diff_in_file::<C::Backend>(c, meta))
 }
 
-pub(crate) fn rebuild_table<C: Conn, T: DocTable>(conn: &C) -> Result<RebuildReport> {
-    conn.with_connection(|c| C::Backend::rebuild_table::<T>(c))
+pub(crate) fn rebuild_table<C: Conn, T: Record>(conn: &C) -> Result<RebuildReport> {
+    conn.with_connection(|c| {
+        C::Backend::rebuild_table(c, T::__META, |row| {
+            read_row::<C::Backend, T>(row, 0).map(drop)
+        })
+    })
 }
 
-pub(crate) fn drop_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
+pub(crate) fn drop_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
     let mut sql = String::from("DROP TABLE IF EXISTS ");
-    push_ident(&mut sql, T::META.name);
-    conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::META.name, &sql))
+    push_ident(&mut sql, T::__META.name);
+    conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::__META.name, &sql))
 }
 
 /// The names of the tables in the database (not SQLite's own), sorted.
