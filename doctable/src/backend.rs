@@ -169,7 +169,7 @@ pub trait Dialect: 'static {
     fn push_placeholder(out: &mut String, n: usize);
 
     /// The text to run for `sql`, whose parameter slots (each a `?` the
-    /// builder wrote, or a `?` of raw SQL found by [`param_slots`]) start at
+    /// builder wrote, or a `?` of raw SQL found by [`param_slots`](crate::dialect::param_slots)) start at
     /// the byte offsets `slots`, in order. The default writes each slot as
     /// [`push_placeholder`](Dialect::push_placeholder) numbered from 1.
     fn render<'s>(sql: &'s str, slots: &[usize]) -> Cow<'s, str> {
