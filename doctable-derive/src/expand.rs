@@ -19,9 +19,8 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
         #consts
         const _: () = {
             #[automatically_derived]
-            impl ::doctable::__private::DocTable for #ident {
-                const TABLE: &'static str = #table_name;
-                const META: &'static ::doctable::__private::TableMeta = &#meta;
+            impl ::doctable::__private::Record for #ident {
+                const __META: &'static ::doctable::__private::TableMeta = &#meta;
 
                 fn __bind<__B: ::doctable::__private::Backend>(
                     &self,
@@ -42,6 +41,12 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                     static __SQL: ::doctable::__private::StaticSql = ::doctable::__private::StaticSql::new();
                     &__SQL
                 }
+            }
+            #[automatically_derived]
+            impl ::doctable::__private::DocTable for #ident {
+                const TABLE: &'static str = #table_name;
+                const META: &'static ::doctable::__private::TableMeta =
+                    <Self as ::doctable::__private::Record>::__META;
             }
             #key
         };

@@ -29,9 +29,8 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
         #consts
         const _: () = {
             #[automatically_derived]
-            impl ::doctable::__private::DocTable for #ident {
-                const TABLE: &'static str = "";
-                const META: &'static ::doctable::__private::TableMeta = &::doctable::__private::TableMeta {
+            impl ::doctable::__private::Record for #ident {
+                const __META: &'static ::doctable::__private::TableMeta = &::doctable::__private::TableMeta {
                     name: "",
                     columns: &[],
                     primary_key: ::core::option::Option::None,
@@ -47,6 +46,12 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
                 fn __sql() -> &'static ::doctable::__private::StaticSql {
                     ::doctable::__private::derive_failed()
                 }
+            }
+            #[automatically_derived]
+            impl ::doctable::__private::DocTable for #ident {
+                const TABLE: &'static str = "";
+                const META: &'static ::doctable::__private::TableMeta =
+                    <Self as ::doctable::__private::Record>::__META;
             }
             #key
         };

@@ -9,11 +9,11 @@
 
 use std::borrow::Cow;
 
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::error::{Error, Result};
-use crate::expr::Fragment;
+use crate::fragment::Fragment;
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::query::checked::{CheckFailure, Target};
-use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable, TableMeta};
 use crate::value::{SqlType, ToValue, ValueRef};
 
 #[cfg(test)]
@@ -142,11 +142,22 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn index_owner(conn: &Self::Connection, table: &str, index: &str) -> Result<Option<String>>;
 
-    /// Rebuilds the table of `T` to match the struct (see
-    /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)).
+    /// Rebuilds the table declared by `meta` to match it (see
+    /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)); `check`
+    /// reads one row of the rebuilt table (its columns in declaration order)
+    /// back through the struct.
     #[doc(hidden)]
-    fn rebuild_table<T: DocTable>(conn: &Self::Connection) -> Result<RebuildReport>;
+    fn rebuild_table(
+        conn: &Self::Connection,
+        meta: &'static TableMeta,
+        check: RowCheck<Self>,
+    ) -> Result<RebuildReport>;
 }
+
+/// Reads one row back through a table's struct, for
+/// [`Backend::rebuild_table`]: `Ok` if every column fits its field.
+#[doc(hidden)]
+pub(crate) type RowCheck<B> = fn(&<B as Backend>::Row<'_>) -> Result<()>;
 
 /// How an engine spells SQL: placeholders, DDL types and keys, conflict
 /// clauses, limits, transaction statements. The shared builders write the
@@ -178,7 +189,7 @@ pub trait Dialect: 'static {
     fn push_placeholder(out: &mut String, n: usize);
 
     /// The text to run for `sql`, whose parameter slots (each a `?` the
-    /// builder wrote, or a `?` of raw SQL found by [`param_slots`]) start at
+    /// builder wrote, or a `?` of raw SQL found by [`param_slots`](crate::dialect::param_slots)) start at
     /// the byte offsets `slots`, in order. The default writes each slot as
     /// [`push_placeholder`](Dialect::push_placeholder) numbered from 1.
     fn render<'s>(sql: &'s str, slots: &[usize]) -> Cow<'s, str> {
@@ -309,64 +320,4 @@ pub enum Conflict {
     Ignore,
     /// The conflicting rows are replaced.
     Replace,
-}
-
-/// The byte offsets of the `?` parameters in raw SQL text, skipping those
-/// inside string literals (`'..'`), quoted identifiers (`".."`, `[..]`,
-/// `` `..` ``) and comments (`-- ..` to the end of the line, `/* .. */`).
-/// A numbered `?NNN` counts as one slot at its `?` (its digits stay in the text),
-/// so raw SQL meant for every backend should use bare `?`.
-///
-/// ```
-/// # use doctable::__private::param_slots;
-/// assert_eq!(param_slots(r#"a = ? AND "w?" = '?' AND b = ?"#), [4, 29]);
-/// ```
-pub fn param_slots(sql: &str) -> Vec<usize> {
-    let bytes = sql.as_bytes();
-    let mut slots = Vec::new();
-    let mut i = 0;
-    // Scans to the byte after the next `close` from `from`.
-    let skip_to = |from: usize, close: u8| {
-        bytes
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == close))
-            .map_or(bytes.len(), |p| from + p + 1)
-    };
-    while let Some(&b) = bytes.get(i) {
-        i = match b {
-            b'?' => {
-                slots.push(i);
-                i + 1
-            }
-            b'\'' => skip_to(i + 1, b'\''),
-            b'"' => skip_to(i + 1, b'"'),
-            b'`' => skip_to(i + 1, b'`'),
-            b'[' => skip_to(i + 1, b']'),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => skip_to(i + 2, b'\n'),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let rest = bytes.get(i + 2..).unwrap_or_default();
-                rest.windows(2)
-                    .position(|w| w == b"*/")
-                    .map_or(bytes.len(), |p| i + 2 + p + 2)
-            }
-            _ => i + 1,
-        };
-    }
-    slots
-}
-
-#[cfg(test)]
-mod tests {
-    use super::param_slots;
-
-    #[test]
-    fn raw_placeholders_are_found_outside_quotes_and_comments() {
-        assert_eq!(param_slots("a = ?"), [4]);
-        assert_eq!(param_slots("'?' ? \"?\" ? [?] `?` ?"), [4, 10, 20]);
-        assert_eq!(param_slots("-- ?\n? /* ? */ ?"), [5, 15]);
-        // A doubled quote inside a literal ends and reopens it: still inside.
-        assert_eq!(param_slots("'it''s ?' ?"), [10]);
-        assert_eq!(param_slots("'unterminated ?"), Vec::<usize>::new());
-        assert_eq!(param_slots("?1 = ?2"), [0, 5]);
-    }
 }

@@ -5,7 +5,7 @@
 use crate::backend::Backend;
 use crate::conn::{ConnOf, atomically};
 use crate::error::{ConstraintKind, Error, Result};
-use crate::table::TableMeta;
+use crate::meta::TableMeta;
 use crate::value::{ToValue, Value};
 
 /// A statement to run: its text, the table it is about, and (for writes) the

@@ -7,13 +7,13 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
-use std::ops::Range;
 
-use crate::value::{IntoValue, ToValue, Value, owned_params};
+use crate::value::{IntoValue, Value, owned_params};
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
-use crate::dialect;
-use crate::table::DocTable;
+pub(crate) use crate::fragment::{DeferredError, Leaf};
+pub(crate) use crate::fragment::{Fragment, Operand};
+use crate::record::Record;
 
 /// A column of table `T` holding values of type `V`: what `Doc::year` is.
 ///
@@ -52,173 +52,6 @@ impl<T, V> Column<T, V> {
     }
 }
 
-/// Some SQL with its bound parameters, and the first error met while building
-/// it (reported when the query runs, with the table name).
-///
-/// The text is backend-neutral: quoted identifiers, operators, and a `?` at
-/// each parameter slot, whose byte offsets are recorded in `slots` as the
-/// builder writes them; each backend's dialect renders the slots as its
-/// placeholders when the statement runs (SQLite runs the `?` as they are).
-#[derive(Clone, Debug, Default)]
-#[doc(hidden)]
-pub struct Fragment {
-    pub(crate) sql: String,
-    pub(crate) params: Vec<Value>,
-    /// The byte offset in `sql` of each parameter slot, in order.
-    pub(crate) slots: Vec<usize>,
-    pub(crate) error: Option<DeferredError>,
-    /// The column's name while this is exactly one column: what a value
-    /// compared with it is reported against when it cannot be converted.
-    pub(crate) column: Option<&'static str>,
-    /// For an arithmetic expression (`+ - * /`), its operands that are not
-    /// arithmetic themselves (columns, raw SQL, NULL): its result is NULL
-    /// because one of them is, or else because SQLite computed NaN or divided
-    /// by zero. `None` for anything but arithmetic.
-    pub(crate) leaves: Option<Vec<Leaf>>,
-}
-
-/// Where an operand of an arithmetic expression is in its fragment.
-#[derive(Clone, Debug)]
-pub(crate) struct Leaf {
-    /// Its SQL, in the fragment's `sql`.
-    pub(crate) sql: Range<usize>,
-    /// Its parameters, in the fragment's `params`.
-    pub(crate) params: Range<usize>,
-}
-
-impl Leaf {
-    fn shifted(self, sql: usize, params: usize) -> Leaf {
-        Leaf {
-            sql: self.sql.start + sql..self.sql.end + sql,
-            params: self.params.start + params..self.params.end + params,
-        }
-    }
-}
-
-/// A value that could not be converted while an expression was built.
-#[derive(Clone, Debug)]
-pub(crate) struct DeferredError {
-    pub(crate) column: String,
-    pub(crate) detail: String,
-}
-
-impl Fragment {
-    fn column<T: DocTable>(name: &'static str) -> Self {
-        let mut sql = String::new();
-        dialect::push_qualified(&mut sql, T::META.name, name);
-        Fragment {
-            sql,
-            column: Some(name),
-            ..Fragment::default()
-        }
-    }
-
-    /// The name to report a bad value compared with this fragment against.
-    fn label(&self, otherwise: &'static str) -> &'static str {
-        self.column.unwrap_or(otherwise)
-    }
-
-    pub(crate) fn append(&mut self, other: Fragment) {
-        self.column = None;
-        let base = self.sql.len();
-        self.sql.push_str(&other.sql);
-        self.slots.extend(other.slots.iter().map(|at| at + base));
-        self.params.extend(other.params);
-        if self.error.is_none() {
-            self.error = other.error;
-        }
-    }
-
-    /// The leaves of this fragment as an operand of arithmetic, placed at
-    /// `sql` and `params` in the new fragment: its own leaves if it is
-    /// arithmetic, else itself.
-    fn take_leaves(&mut self, sql: usize, params: usize) -> Vec<Leaf> {
-        match self.leaves.take() {
-            Some(leaves) => leaves
-                .into_iter()
-                .map(|leaf| leaf.shifted(sql, params))
-                .collect(),
-            None => vec![Leaf {
-                sql: sql..sql + self.sql.len(),
-                params: params..params + self.params.len(),
-            }],
-        }
-    }
-
-    /// Appends a parameter slot (`?`) bound to `value`.
-    pub(crate) fn push_param(&mut self, value: Value) {
-        self.slots.push(self.sql.len());
-        self.sql.push('?');
-        self.params.push(value);
-    }
-
-    /// Appends a copy of the part `sql` of `from`'s text, with the parameter
-    /// slots inside it and `from`'s parameters `params` (the ones those slots
-    /// are bound to): written twice, a part's parameters are two slots, each
-    /// bound to its own copy of the value. The ranges are `from`'s own (a
-    /// [`Leaf`], or the whole of it); one out of bounds appends nothing.
-    pub(crate) fn push_part(&mut self, from: &Fragment, sql: Range<usize>, params: Range<usize>) {
-        let base = self.sql.len();
-        self.sql
-            .push_str(from.sql.get(sql.clone()).unwrap_or_default());
-        self.slots.extend(
-            from.slots
-                .iter()
-                .filter(|at| sql.contains(at))
-                .map(|at| at - sql.start + base),
-        );
-        self.params
-            .extend_from_slice(from.params.get(params).unwrap_or_default());
-    }
-
-    /// Appends a copy of the whole of `from` (text, slots, parameters).
-    pub(crate) fn push_copy(&mut self, from: &Fragment) {
-        self.push_part(from, 0..from.sql.len(), 0..from.params.len());
-    }
-
-    /// Appends an operand: a `?` with its value, or the operand's SQL.
-    pub(crate) fn push_operand(&mut self, operand: Operand, column: &str) {
-        match operand {
-            Operand::Value(v) => self.push_param(v),
-            Operand::Sql(f) => {
-                self.sql.push('(');
-                self.append(f);
-                self.sql.push(')');
-            }
-            Operand::Invalid(detail) => {
-                self.sql.push_str("NULL");
-                if self.error.is_none() {
-                    self.error = Some(DeferredError {
-                        column: column.to_owned(),
-                        detail,
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// The right-hand side of a comparison or assignment, made by [`IntoOperand`].
-#[doc(hidden)]
-pub enum Operand {
-    /// A value, bound as a parameter.
-    Value(Value),
-    /// Another column or an expression.
-    Sql(Fragment),
-    /// A value that could not be converted (reported when the query runs).
-    Invalid(String),
-}
-
-impl Operand {
-    /// A column value, converted through its [`ColumnType`].
-    pub fn of<V: ColumnType>(value: &V) -> Operand {
-        match value.to_sql().map(ToValue::into_owned) {
-            Ok(v) => Operand::Value(v),
-            Err(e) => Operand::Invalid(e.to_string()),
-        }
-    }
-}
-
 /// Something usable where a value of column type `V` of table `T` is expected:
 /// a literal of a compatible type, a column of `T`, or an expression over `T`.
 ///
@@ -239,9 +72,9 @@ pub trait IntoOperand<T, V> {
 // message names the type found (`Column<Author, i64>` says which table it is
 // of), and a list of these impls would add nothing to it.
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOperand<T, V> for Column<T, V> {
+impl<T: Record, V> IntoOperand<T, V> for Column<T, V> {
     fn into_operand(self) -> Operand {
-        Operand::Sql(Fragment::column::<T>(self.name))
+        Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
 }
 
@@ -254,9 +87,9 @@ impl<T, V> IntoOperand<T, V> for Expr<T, V> {
 
 /// A non-null column where its nullable type is expected (`set(Doc::note, Doc::title)`).
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOperand<T, Option<V>> for Column<T, V> {
+impl<T: Record, V> IntoOperand<T, Option<V>> for Column<T, V> {
     fn into_operand(self) -> Operand {
-        Operand::Sql(Fragment::column::<T>(self.name))
+        Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
 }
 
@@ -352,7 +185,7 @@ impl<T, V> Expr<T, V> {
             params,
             // The only text with `?` the builder did not write: found by a
             // quote- and comment-aware scan, shifted past the `(`.
-            slots: crate::backend::param_slots(sql)
+            slots: crate::dialect::param_slots(sql)
                 .into_iter()
                 .map(|at| at + 1)
                 .collect(),
@@ -637,7 +470,7 @@ macro_rules! arithmetic {
                 self.arithmetic::<V>($op, rhs.into_operand())
             }
         }
-        impl<T: DocTable, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
+        impl<T: Record, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
                 self.expr().arithmetic::<V>($op, rhs.into_operand())
@@ -648,10 +481,10 @@ macro_rules! arithmetic {
 arithmetic!(Add add " + ", Sub sub " - ", Mul mul " * ", Div div " / ");
 
 /// Column methods: the same as [`Expr`]'s, on the column itself.
-impl<T: DocTable, V> Column<T, V> {
+impl<T: Record, V> Column<T, V> {
     /// This column as an expression.
     pub fn expr(self) -> Expr<T, V> {
-        Expr::from_fragment(Fragment::column::<T>(self.name))
+        Expr::from_fragment(Fragment::column(T::__META.name, self.name))
     }
 
     /// `column = value`; on a nullable column `eq(None)` is `IS NULL`.
@@ -777,7 +610,7 @@ pub trait IntoOrder<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> IntoOrder<T> for Column<T, V> {
+impl<T: Record, V> IntoOrder<T> for Column<T, V> {
     fn into_order(self) -> Order<T> {
         self.asc()
     }
@@ -832,7 +665,7 @@ impl<T> Order<T> {
 // of another table is one line ("`From<Order<Author>>` is not implemented for
 // `Order<Doc>`") instead of a list of these impls.
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> From<Column<T, V>> for Order<T> {
+impl<T: Record, V> From<Column<T, V>> for Order<T> {
     fn from(column: Column<T, V>) -> Self {
         column.asc()
     }
@@ -846,7 +679,7 @@ impl<T, V> From<Expr<T, V>> for Order<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: DocTable, V> From<Column<T, V>> for Expr<T, V> {
+impl<T: Record, V> From<Column<T, V>> for Expr<T, V> {
     fn from(column: Column<T, V>) -> Self {
         column.expr()
     }

@@ -68,18 +68,21 @@
 extern crate self as doctable;
 
 mod backend;
+mod catalog;
 mod column_type;
 mod conn;
 mod dialect;
 mod error;
 mod exec;
 mod expr;
+mod fragment;
 mod json;
 mod literal;
 mod meta;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;
+mod record;
 mod rows;
 mod schema;
 #[cfg(feature = "sqlite")]

@@ -3,11 +3,13 @@
 //! Generated code is generic over the backend (`__B`): it names rows and
 //! statements only as [`RowOf`] and [`BinderOf`], never a driver's type.
 
-pub use crate::backend::{Backend, param_slots};
+pub use crate::backend::Backend;
 pub use crate::column_type::{ColumnType, ValueError};
+pub use crate::dialect::param_slots;
 pub use crate::error::Result;
 pub use crate::expr::Column;
 pub use crate::json::{Json, JsonValue};
+pub use crate::record::Record;
 pub use crate::statements::StaticSql;
 pub use crate::table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 pub use crate::value::{SqlType, ToValue, ValueRef};

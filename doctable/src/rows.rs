@@ -6,54 +6,50 @@ use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
 use crate::expr::{IntoOperand, Operand};
+use crate::record::{Record, read_row};
 use crate::statements::InsertKind;
-use crate::table::{DocTable, HasPrimaryKey, read_row};
 use crate::value::{ToValue, Value};
 
 /// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
-pub(crate) fn write_one<C: Conn, T: DocTable>(
-    conn: &C,
-    sql: &str,
-    row: &T,
-) -> Result<(usize, i64)> {
+pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
     conn.with_connection(|c| {
-        let changed =
-            Stmt::write(T::META, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
+        let changed = Stmt::write(T::__META, sql)
+            .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
         Ok((changed, C::Backend::last_insert_id(c)))
     })
 }
 
 /// Runs the row statement `sql` once per row, in one transaction with one
 /// prepared statement: all rows or none. Returns the total of rows changed.
-pub(crate) fn write_many<'r, C: Conn, T: DocTable>(
+pub(crate) fn write_many<'r, C: Conn, T: Record>(
     conn: &C,
     sql: &str,
     rows: impl IntoIterator<Item = &'r T>,
 ) -> Result<usize> {
     conn.with_connection(|c| {
-        Stmt::write(T::META, sql)
+        Stmt::write(T::__META, sql)
             .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s))
     })
 }
 
-pub(crate) fn insert<C: Conn, T: DocTable>(
+pub(crate) fn insert<C: Conn, T: Record>(
     conn: &C,
     row: &T,
     kind: InsertKind,
 ) -> Result<(usize, i64)> {
-    write_one(conn, T::__sql().insert::<C::Backend>(T::META, kind), row)
+    write_one(conn, T::__sql().insert::<C::Backend>(T::__META, kind), row)
 }
 
-pub(crate) fn insert_many<'r, C: Conn, T: DocTable>(
+pub(crate) fn insert_many<'r, C: Conn, T: Record>(
     conn: &C,
     rows: impl IntoIterator<Item = &'r T>,
     kind: InsertKind,
 ) -> Result<usize> {
-    write_many(conn, T::__sql().insert::<C::Backend>(T::META, kind), rows)
+    write_many(conn, T::__sql().insert::<C::Backend>(T::__META, kind), rows)
 }
 
-pub(crate) fn insert_returning<C: Conn, T: DocTable>(conn: &C, row: &T) -> Result<T> {
-    let meta = T::META;
+pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<T> {
+    let meta = T::__META;
     let sql = T::__sql().insert::<C::Backend>(meta, InsertKind::Returning);
     let mut stored = None;
     conn.with_connection(|c| {
@@ -74,20 +70,18 @@ pub(crate) fn insert_returning<C: Conn, T: DocTable>(conn: &C, row: &T) -> Resul
     })
 }
 
-fn key_name<T: HasPrimaryKey>() -> &'static str {
-    T::KEY.name()
-}
-
-pub(crate) fn get<C: Conn, T: HasPrimaryKey>(
+/// The row of `T` whose primary key, the column `key_name`, is `key`.
+pub(crate) fn get<C: Conn, T: Record, K>(
     conn: &C,
-    key: impl IntoOperand<T, T::Key>,
+    key_name: &'static str,
+    key: impl IntoOperand<T, K>,
 ) -> Result<Option<T>> {
-    let meta = T::META;
-    let sql = T::__sql().get::<C::Backend>(meta, key_name::<T>());
+    let meta = T::__META;
+    let sql = T::__sql().get::<C::Backend>(meta, key_name);
     let key = match key.into_operand() {
         Operand::Value(v) => v,
         Operand::Invalid(detail) => {
-            return Err(Error::conversion(meta.name, key_name::<T>(), detail));
+            return Err(Error::conversion(meta.name, key_name, detail));
         }
         Operand::Sql(_) => {
             return Err(Error::Usage(format!(
@@ -110,8 +104,13 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey>(
     Ok(found)
 }
 
-pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result<()> {
-    let meta = T::META;
+/// Writes `row` over the stored row with its primary key, whose value is `key`.
+pub(crate) fn update_row<C: Conn, T: Record, K: ColumnType>(
+    conn: &C,
+    row: &T,
+    key: &K,
+) -> Result<()> {
+    let meta = T::__META;
     let Some(key_index) = meta.primary_key else {
         return Err(Error::Usage(format!(
             "table `{}` has no primary key",
@@ -125,7 +124,7 @@ pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result
     if changed == 0 {
         return Err(Error::NotFound {
             table: meta.name.to_owned(),
-            key: describe(row.__key()),
+            key: describe(key),
         });
     }
     Ok(())

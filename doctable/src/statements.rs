@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use crate::backend::{BACKENDS, Backend, Conflict, Dialect};
 use crate::dialect::{push_ident, push_ident_list, push_qualified};
-use crate::table::TableMeta;
+use crate::meta::TableMeta;
 
 /// The INSERT statements of a table: what happens on a uniqueness conflict,
 /// and whether the stored row is read back.

@@ -1,14 +1,13 @@
 //! The `DocTable` trait: what the derive implements, and the table operations it gives.
 
-use crate::backend::Backend;
 use crate::column_type::ColumnType;
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::expr::{Column, IntoOperand};
 use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update, Upsert};
+use crate::record::Record;
 use crate::schema::{RebuildReport, SchemaDiff};
 use crate::statements::InsertKind;
-use crate::statements::StaticSql;
 
 pub use crate::meta::{ColumnMeta, ForeignKeyMeta, IndexMeta, TableMeta};
 
@@ -44,24 +43,12 @@ pub use crate::meta::{ColumnMeta, ForeignKeyMeta, IndexMeta, TableMeta};
 /// assert_eq!(hits, vec![Doc { id: Some(id), ..doc }]);
 /// # Ok::<(), doctable::Error>(())
 /// ```
-pub trait DocTable: Sized + 'static {
+pub trait DocTable: Record {
     /// The table's name in the database.
     const TABLE: &'static str;
 
     /// The table's name, columns, keys and indexes, as declared on the struct.
     const META: &'static TableMeta;
-
-    /// Binds every stored column of `self`, in declaration order, to parameters `1..=n`.
-    #[doc(hidden)]
-    fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>) -> Result<()>;
-
-    /// Reads a row whose stored columns start at index `first`, in declaration order.
-    #[doc(hidden)]
-    fn __read<B: Backend>(row: &B::Row<'_>, first: usize) -> Result<Self>;
-
-    /// This table's statement texts, built once.
-    #[doc(hidden)]
-    fn __sql() -> &'static StaticSql;
 
     /// Creates the table and its indexes if they are missing. When the table
     /// exists, it is compared with the struct: a new nullable or defaulted column
@@ -197,7 +184,7 @@ pub trait DocTable: Sized + 'static {
     where
         Self: HasPrimaryKey,
     {
-        crate::rows::get(conn, key)
+        crate::rows::get::<_, Self, Self::Key>(conn, Self::KEY.name(), key)
     }
 
     /// Writes every column of `row` to the row with the same primary key.
@@ -206,7 +193,7 @@ pub trait DocTable: Sized + 'static {
     where
         Self: HasPrimaryKey,
     {
-        crate::rows::update_row(conn, row)
+        crate::rows::update_row(conn, row, row.__key())
     }
 
     /// A query for whole rows; add `filter`, `order_by`, `limit`, then `all` or `first`.
@@ -234,20 +221,6 @@ pub trait DocTable: Sized + 'static {
     fn delete() -> Delete<Self, Unfiltered> {
         Delete::new()
     }
-}
-
-/// Reads a whole row of `T` whose columns start at `first`; a value that does
-/// not fit its field is reported with the row's primary key, when there is one.
-pub(crate) fn read_row<B: Backend, T: DocTable>(row: &B::Row<'_>, first: usize) -> Result<T> {
-    T::__read::<B>(row, first).map_err(|e| {
-        match T::META
-            .primary_key
-            .and_then(|i| B::value_at(row, first + i, T::META.name).ok())
-        {
-            Some(key) => e.at_row(crate::value::sql_literal(key)),
-            None => e,
-        }
-    })
 }
 
 /// A table with a primary key, which `get` and `update_row` need.

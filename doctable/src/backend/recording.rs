@@ -9,11 +9,11 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::backend::{Backend, Conflict, Dialect, sealed};
+use crate::backend::{Backend, Conflict, Dialect, RowCheck, sealed};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::conn::{Conn, Sealed};
 use crate::error::{Error, Result};
-use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable};
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 /// One statement as it would have run.
@@ -174,10 +174,14 @@ impl Backend for Recording {
         Ok(None)
     }
 
-    fn rebuild_table<T: DocTable>(_: &Log) -> Result<RebuildReport> {
+    fn rebuild_table(
+        _: &Log,
+        meta: &'static TableMeta,
+        _: RowCheck<Self>,
+    ) -> Result<RebuildReport> {
         Err(Error::Usage(format!(
             "table `{}`: the recording backend does not rebuild",
-            T::META.name
+            meta.name
         )))
     }
 }

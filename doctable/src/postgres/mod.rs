@@ -39,11 +39,11 @@ pub use per_query::PerQuery;
 pub use persistent::Persistent;
 pub use pool::Pool;
 
-use crate::backend::{Backend, Conflict, Dialect, sealed};
+use crate::backend::{Backend, Conflict, Dialect, RowCheck, sealed};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::dialect::push_ident;
 use crate::error::{ConstraintKind, Error, Result};
-use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable, TableMeta};
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 use codec::{Param, RawValue};
@@ -403,14 +403,18 @@ impl Backend for Postgres {
 
     /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
     /// rebuild (copy into a new table, swap) is SQLite's way and is not done here.
-    fn rebuild_table<T: DocTable>(_conn: &PgConnection) -> Result<RebuildReport> {
+    fn rebuild_table(
+        _conn: &PgConnection,
+        meta: &'static TableMeta,
+        _check: RowCheck<Self>,
+    ) -> Result<RebuildReport> {
         Err(Error::Usage(format!(
             "table `{}`: rebuild_table is SQLite's copy-and-swap rebuild and is not available on \
              PostgreSQL, which changes a table in place: use ALTER TABLE (ALTER COLUMN ... TYPE, \
              SET/DROP NOT NULL, SET/DROP DEFAULT, ADD/DROP CONSTRAINT) through \
              `PgConnection::with_client`; create_table already adds new nullable or defaulted \
              columns and indexes",
-            T::META.name
+            meta.name
         )))
     }
 }
@@ -854,6 +858,7 @@ mod tests {
     #[test]
     fn replace_updates_every_column_from_excluded() {
         use crate::DocTable;
+        use crate::record::Record;
         #[derive(crate::DocTable)]
         #[doctable(table = "t")]
         #[allow(dead_code)]

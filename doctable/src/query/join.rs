@@ -9,7 +9,7 @@ use crate::conn::Conn;
 use crate::dialect::{push_ident, push_qualified};
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOrder};
-use crate::table::DocTable;
+use crate::record::Record;
 use crate::value::ValueRef;
 
 /// Marks the left table of a join, for [`InQuery`].
@@ -56,7 +56,7 @@ pub trait JoinKind {
     #[doc(hidden)]
     const KEYWORD: &'static str;
     #[doc(hidden)]
-    fn pair<D: Backend, A, B: DocTable>(
+    fn pair<D: Backend, A, B: Record>(
         left: A,
         row: &D::Row<'_>,
         first: usize,
@@ -67,31 +67,31 @@ pub trait JoinKind {
 impl JoinKind for Inner {
     type Row<A, B> = (A, B);
     const KEYWORD: &'static str = " JOIN ";
-    fn pair<D: Backend, A, B: DocTable>(
+    fn pair<D: Backend, A, B: Record>(
         left: A,
         row: &D::Row<'_>,
         first: usize,
         _: usize,
     ) -> Result<(A, B)> {
-        Ok((left, crate::table::read_row::<D, B>(row, first)?))
+        Ok((left, crate::record::read_row::<D, B>(row, first)?))
     }
 }
 
 impl JoinKind for Outer {
     type Row<A, B> = (A, Option<B>);
     const KEYWORD: &'static str = " LEFT JOIN ";
-    fn pair<D: Backend, A, B: DocTable>(
+    fn pair<D: Backend, A, B: Record>(
         left: A,
         row: &D::Row<'_>,
         first: usize,
         key_index: usize,
     ) -> Result<(A, Option<B>)> {
         // A matched right row has a non-NULL join column (NULL never equals anything).
-        let key = D::value_at(row, first + key_index, B::META.name)?;
+        let key = D::value_at(row, first + key_index, B::__META.name)?;
         if matches!(key, ValueRef::Null) {
             Ok((left, None))
         } else {
-            Ok((left, Some(crate::table::read_row::<D, B>(row, first)?)))
+            Ok((left, Some(crate::record::read_row::<D, B>(row, first)?)))
         }
     }
 }
@@ -143,7 +143,7 @@ pub struct Join<A, B, K> {
     _marker: PhantomData<JoinTypes<A, B, K>>,
 }
 
-impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
+impl<A: Record, B: Record, K: JoinKind> Join<A, B, K> {
     pub(crate) fn new<V: Joinable<W>, W>(
         left: Column<A, V>,
         right: Column<B, W>,
@@ -153,9 +153,9 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         offset: Option<u64>,
     ) -> Self {
         let mut on = Fragment::default();
-        push_qualified(&mut on.sql, A::META.name, left.name());
+        push_qualified(&mut on.sql, A::__META.name, left.name());
         on.sql.push_str(" = ");
-        push_qualified(&mut on.sql, B::META.name, right.name());
+        push_qualified(&mut on.sql, B::__META.name, right.name());
         Join {
             on,
             right_key: right.name(),
@@ -205,7 +205,7 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
     }
 
     fn build<D: Backend>(&self, limit: Option<u64>) -> Result<Fragment> {
-        let (a, b) = (A::META, B::META);
+        let (a, b) = (A::__META, B::__META);
         if let Some(what) = self.refused {
             return Err(Error::Usage(format!(
                 "table `{}`: `{what}` before `join` is not supported by the typed join; \
@@ -275,17 +275,17 @@ impl<A: DocTable, B: DocTable, K: JoinKind> Join<A, B, K> {
         mut each: impl FnMut(K::Row<A, B>) -> bool,
     ) -> Result<()> {
         let q = self.build::<C::Backend>(limit)?;
-        let right_first = A::META.columns.len();
+        let right_first = A::__META.columns.len();
         // `right_key` names a column of `B` (it came from a `Column<B, _>`), so the
         // fallback is never taken.
-        let key_index = B::META
+        let key_index = B::__META
             .columns
             .iter()
             .position(|c| c.name == self.right_key)
             .unwrap_or(0);
         conn.with_connection(|c| {
-            for_rows::<C::Backend>(c, A::META.name, None, &q, |row| {
-                let left = crate::table::read_row::<C::Backend, A>(row, 0)?;
+            for_rows::<C::Backend>(c, A::__META.name, None, &q, |row| {
+                let left = crate::record::read_row::<C::Backend, A>(row, 0)?;
                 Ok(each(K::pair::<C::Backend, A, B>(
                     left,
                     row,

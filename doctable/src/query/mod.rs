@@ -17,8 +17,8 @@ use crate::backend::{Backend, Dialect};
 use crate::conn::ConnOf;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
-use crate::expr::Fragment;
-use crate::table::TableMeta;
+use crate::fragment::Fragment;
+use crate::meta::TableMeta;
 use crate::value::Value;
 
 /// Fails with the first conversion error met while the query was built.
@@ -57,12 +57,12 @@ fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Resu
 }
 
 /// `SELECT <all columns> FROM <table> <sql>` with bound parameters.
-pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::table::DocTable>(
+pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::record::Record>(
     conn: &C,
     sql: &'static str,
     params: Vec<Value>,
 ) -> Result<Vec<T>> {
-    let meta = T::META;
+    let meta = T::__META;
     let mut q = Fragment::default();
     q.sql.push_str("SELECT ");
     q.sql.push_str(T::__sql().columns(meta));
@@ -71,7 +71,7 @@ pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::table::DocTable>(
     q.sql.push(' ');
     let base = q.sql.len();
     q.sql.push_str(sql);
-    q.slots = crate::backend::param_slots(sql)
+    q.slots = crate::dialect::param_slots(sql)
         .into_iter()
         .map(|at| at + base)
         .collect();
@@ -79,7 +79,7 @@ pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::table::DocTable>(
     let mut out = Vec::new();
     conn.with_connection(|c| {
         for_rows::<C::Backend>(c, meta.name, None, &q, |row| {
-            out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
+            out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
             Ok(true)
         })
     })?;

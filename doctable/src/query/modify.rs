@@ -11,7 +11,8 @@ use crate::conn::{Conn, atomically};
 use crate::dialect::push_ident;
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOperand, Operand};
-use crate::table::{DocTable, TableMeta};
+use crate::meta::TableMeta;
+use crate::record::Record;
 
 /// Runs the built write `q` on `conn`: the number of rows changed.
 fn run_write<C: Conn>(conn: &C, q: &Fragment, meta: &TableMeta) -> Result<usize> {
@@ -82,7 +83,7 @@ struct Assignment {
     checked: Option<Target>,
 }
 
-impl<T: DocTable> Update<T, Unfiltered> {
+impl<T: Record> Update<T, Unfiltered> {
     pub(crate) fn new() -> Self {
         Update {
             assignments: Vec::new(),
@@ -92,7 +93,7 @@ impl<T: DocTable> Update<T, Unfiltered> {
     }
 }
 
-impl<T: DocTable, S> Update<T, S> {
+impl<T: Record, S> Update<T, S> {
     /// Sets `column` to a value, another column, or an expression such as `Doc::score + 1.0`.
     ///
     /// An expression's result is checked as it is stored (see [`Update`]):
@@ -153,7 +154,7 @@ impl<T: DocTable, S> Update<T, S> {
 
     fn run_in<C: Conn>(&self, conn: &C) -> Result<usize> {
         let q = self.build::<DialectOf<C>>()?;
-        run_write(conn, &q, T::META).map_err(|e| self.located::<DialectOf<C>>(e))
+        run_write(conn, &q, T::__META).map_err(|e| self.located::<DialectOf<C>>(e))
     }
 
     /// Runs the update and returns the changed rows as they are now stored
@@ -168,8 +169,8 @@ impl<T: DocTable, S> Update<T, S> {
     fn returning_in<C: Conn>(&self, conn: &C) -> Result<Vec<T>> {
         let mut q = self.build::<DialectOf<C>>()?;
         q.sql.push_str(<DialectOf<C> as Dialect>::RETURNING);
-        q.sql.push_str(T::__sql().columns(T::META));
-        let table = T::META.name;
+        q.sql.push_str(T::__sql().columns(T::__META));
+        let table = T::__META.name;
         // SQLite makes every change at the first step, before the first row
         // is read back: a row that cannot be read must undo them, so the
         // update and its read-back are one transaction (a savepoint inside
@@ -177,8 +178,8 @@ impl<T: DocTable, S> Update<T, S> {
         conn.with_connection(|c| {
             atomically::<C::Backend, _>(c, Some(table), |c| {
                 let mut out = Vec::new();
-                super::for_rows::<C::Backend>(c, table, Some(T::META), &q, |row| {
-                    out.push(crate::table::read_row::<C::Backend, T>(row, 0)?);
+                super::for_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                    out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                     Ok(true)
                 })?;
                 Ok(out)
@@ -197,7 +198,7 @@ impl<T: DocTable, S> Update<T, S> {
         match failed {
             Some((a, target, how)) => {
                 let detail = how.detail(target, D::type_name(target.sql_type), &a.value.sql);
-                Error::conversion(T::META.name, a.column, detail)
+                Error::conversion(T::__META.name, a.column, detail)
             }
             None => error,
         }
@@ -206,7 +207,7 @@ impl<T: DocTable, S> Update<T, S> {
     /// The statement, as dialect `D` writes the checked assignments; each
     /// check is numbered by its assignment's place in the list.
     pub(crate) fn build<D: Dialect>(&self) -> Result<Fragment> {
-        let table = T::META.name;
+        let table = T::__META.name;
         if self.assignments.is_empty() {
             return Err(Error::Usage(format!(
                 "table `{table}`: update has nothing to set; call `.set(column, value)`"
@@ -252,7 +253,7 @@ pub struct Delete<T, S> {
     _marker: PhantomData<fn() -> (T, S)>,
 }
 
-impl<T: DocTable> Delete<T, Unfiltered> {
+impl<T: Record> Delete<T, Unfiltered> {
     pub(crate) fn new() -> Self {
         Delete {
             filter: None,
@@ -261,7 +262,7 @@ impl<T: DocTable> Delete<T, Unfiltered> {
     }
 }
 
-impl<T: DocTable, S> Delete<T, S> {
+impl<T: Record, S> Delete<T, S> {
     /// Deletes only rows where `condition` holds; several calls are ANDed.
     pub fn filter(self, condition: Expr<T, bool>) -> Delete<T, Filtered> {
         let mut filter = self.filter;
@@ -285,12 +286,12 @@ impl<T: DocTable, S> Delete<T, S> {
     where
         S: RowsChosen,
     {
-        let table = T::META.name;
+        let table = T::__META.name;
         let mut q = Fragment::default();
         q.sql.push_str("DELETE FROM ");
         push_ident(&mut q.sql, table);
         push_where(&mut q, &self.filter);
         check(table, &q)?;
-        run_write(conn, &q, T::META)
+        run_write(conn, &q, T::__META)
     }
 }

@@ -10,7 +10,7 @@ use crate::conn::Conn;
 use crate::dialect::push_ident;
 use crate::error::Result;
 use crate::expr::{Column, Expr, Fragment, IntoOrder};
-use crate::table::DocTable;
+use crate::record::Record;
 
 /// A select over table `T` reading `S` per row. Made by `Doc::select()` and
 /// `Doc::select_cols(..)`; run with [`all`](Select::all) or [`first`](Select::first).
@@ -79,7 +79,7 @@ pub(super) fn push_where(out: &mut Fragment, filter: &Option<Fragment>) {
     }
 }
 
-impl<T: DocTable, S> Select<T, S> {
+impl<T: Record, S> Select<T, S> {
     pub(crate) fn new(selection: S) -> Self {
         Select {
             selection,
@@ -138,7 +138,7 @@ impl<T: DocTable, S> Select<T, S> {
     }
 }
 
-impl<T: DocTable, S: Selection<T>> Select<T, S> {
+impl<T: Record, S: Selection<T>> Select<T, S> {
     /// The SQL text and parameters this query runs on backend `B`, with
     /// `limit` overriding its own.
     fn build<B: Backend>(&self, limit: Option<u64>) -> Fragment {
@@ -150,7 +150,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         });
         self.selection.push_sql(&mut q);
         q.sql.push_str(" FROM ");
-        push_ident(&mut q.sql, T::META.name);
+        push_ident(&mut q.sql, T::__META.name);
         push_where(&mut q, &self.filter);
         // A key with bound values that equals a selected expression is
         // written as the expression's position (`GROUP BY 1`): PostgreSQL
@@ -186,7 +186,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         mut each: impl FnMut(S::Row) -> Result<bool>,
     ) -> Result<()> {
         let q = self.build::<C::Backend>(limit);
-        let table = T::META.name;
+        let table = T::__META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
             for_rows::<C::Backend>(c, table, None, &q, |row| {
@@ -236,7 +236,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
     /// `for_each`'s body: the scan, with `conn` marked as being scanned.
     fn scan<C: Conn>(&self, conn: &C, mut f: impl FnMut(S::Row) -> Result<()>) -> Result<()> {
         let q = self.build::<C::Backend>(None);
-        let table = T::META.name;
+        let table = T::__META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
             // While the scan runs, the callback cannot use `c` again.
@@ -267,7 +267,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
         if size == 0 {
             return Err(crate::Error::Usage(format!(
                 "table `{}`: chunks of size 0 would never fill; ask for at least 1 row per chunk",
-                T::META.name
+                T::__META.name
             )));
         }
         let mut batch = Vec::with_capacity(size.min(FIRST_RESERVE));
@@ -293,7 +293,7 @@ impl<T: DocTable, S: Selection<T>> Select<T, S> {
 
     fn exists_in<C: Conn>(&self, conn: &C) -> Result<bool> {
         let inner = self.build::<C::Backend>(Some(1));
-        let table = T::META.name;
+        let table = T::__META.name;
         check(table, &inner)?;
         let mut q = Fragment::default();
         q.sql.push_str("SELECT EXISTS (");
@@ -341,10 +341,10 @@ pub(super) fn push_tail<B: Backend>(
     B::Dialect::push_limit_offset(&mut q.sql, limit, offset);
 }
 
-impl<A: DocTable> Select<A, super::AllColumns> {
+impl<A: Record> Select<A, super::AllColumns> {
     /// Joins table `B` where `left = right`, reading `(A, B)` pairs; the
     /// filters, order and limits set so far are kept.
-    pub fn join<B: DocTable, V: Joinable<W>, W>(
+    pub fn join<B: Record, V: Joinable<W>, W>(
         self,
         left: Column<A, V>,
         right: Column<B, W>,
@@ -354,7 +354,7 @@ impl<A: DocTable> Select<A, super::AllColumns> {
 
     /// Left-joins table `B` where `left = right`, reading `(A, Option<B>)`:
     /// every row of `A`, with `None` where no row of `B` matches.
-    pub fn left_join<B: DocTable, V: Joinable<W>, W>(
+    pub fn left_join<B: Record, V: Joinable<W>, W>(
         self,
         left: Column<A, V>,
         right: Column<B, W>,
@@ -362,7 +362,7 @@ impl<A: DocTable> Select<A, super::AllColumns> {
         self.joined(left, right)
     }
 
-    fn joined<B: DocTable, V: Joinable<W>, W, K: JoinKind>(
+    fn joined<B: Record, V: Joinable<W>, W, K: JoinKind>(
         self,
         left: Column<A, V>,
         right: Column<B, W>,
@@ -431,7 +431,7 @@ pub struct Count<T> {
     _table: PhantomData<fn() -> T>,
 }
 
-impl<T: DocTable> Count<T> {
+impl<T: Record> Count<T> {
     pub(crate) fn new() -> Self {
         Count {
             filter: None,
@@ -451,7 +451,7 @@ impl<T: DocTable> Count<T> {
     }
 
     fn get_in<C: Conn>(&self, conn: &C) -> Result<i64> {
-        let table = T::META.name;
+        let table = T::__META.name;
         let mut q = Fragment::default();
         q.sql.push_str("SELECT count(*) FROM ");
         push_ident(&mut q.sql, table);

@@ -4,7 +4,7 @@ use crate::backend::Backend;
 use crate::column_type::ColumnType;
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment};
-use crate::table::DocTable;
+use crate::record::Record;
 
 /// Something `select_cols` can read from table `T`: a column, an expression
 /// (such as an aggregate), or a tuple of up to 12 of them.
@@ -33,33 +33,33 @@ pub trait Selection<T> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllColumns;
 
-impl<T: DocTable> Selection<T> for AllColumns {
+impl<T: Record> Selection<T> for AllColumns {
     type Row = T;
     fn push_sql(&self, out: &mut Fragment) {
-        out.sql.push_str(T::__sql().columns(T::META));
+        out.sql.push_str(T::__sql().columns(T::__META));
     }
     fn push_items(&self, out: &mut Vec<Fragment>) {
-        out.extend(T::META.columns.iter().map(|_| Fragment::default()));
+        out.extend(T::__META.columns.iter().map(|_| Fragment::default()));
     }
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<T> {
-        let value = crate::table::read_row::<B, T>(row, *next)?;
-        *next += T::META.columns.len();
+        let value = crate::record::read_row::<B, T>(row, *next)?;
+        *next += T::__META.columns.len();
         Ok(value)
     }
 }
 
-fn read_one<B: Backend, T: DocTable, V: ColumnType>(
+fn read_one<B: Backend, T: Record, V: ColumnType>(
     row: &B::Row<'_>,
     next: &mut usize,
     name: &str,
 ) -> Result<V> {
-    let table = T::META.name;
+    let table = T::__META.name;
     let value = B::value_at(row, *next, table)?;
     *next += 1;
     V::from_sql(value).map_err(|e| e.at(table, name))
 }
 
-impl<T: DocTable, V: ColumnType> Selection<T> for Column<T, V> {
+impl<T: Record, V: ColumnType> Selection<T> for Column<T, V> {
     type Row = V;
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.expr().fragment);
@@ -72,7 +72,7 @@ impl<T: DocTable, V: ColumnType> Selection<T> for Column<T, V> {
     }
 }
 
-impl<T: DocTable, V: ColumnType> Selection<T> for Expr<T, V> {
+impl<T: Record, V: ColumnType> Selection<T> for Expr<T, V> {
     type Row = V;
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.fragment.clone());

@@ -7,7 +7,7 @@ use crate::conn::Conn;
 use crate::dialect::{self, push_ident};
 use crate::error::{Error, Result};
 use crate::expr::Column;
-use crate::table::DocTable;
+use crate::record::Record;
 
 /// One or more columns of table `T`: a column, or a tuple of up to 8 columns.
 #[diagnostic::on_unimplemented(
@@ -70,7 +70,7 @@ pub struct Upsert<T> {
     _table: PhantomData<fn() -> T>,
 }
 
-impl<T: DocTable> Upsert<T> {
+impl<T: Record> Upsert<T> {
     pub(crate) fn new() -> Self {
         Upsert {
             target: Vec::new(),
@@ -98,7 +98,7 @@ impl<T: DocTable> Upsert<T> {
     }
 
     fn sql<B: Backend>(&self) -> Result<String> {
-        let meta = T::META;
+        let meta = T::__META;
         let Some(update) = &self.update else {
             return Err(Error::Usage(format!(
                 "table `{}`: upsert needs `.update(columns)` or `.do_nothing()`",

@@ -4,8 +4,8 @@ use std::fmt;
 
 use super::{column_definition, index_matches};
 use crate::backend::Dialect;
-use crate::sqlite::reflect::{ColumnInfo, TableSchema};
-use crate::table::{ColumnMeta, TableMeta};
+use crate::catalog::{ColumnInfo, TableSchema};
+use crate::meta::{ColumnMeta, TableMeta};
 
 /// What differs between a struct and its table in the database file,
 /// from [`DocTable::schema_diff`](crate::DocTable::schema_diff).

@@ -2,17 +2,15 @@
 
 mod diff;
 
-pub use crate::sqlite::rebuild::RebuildReport;
-pub use crate::sqlite::reflect::{
-    ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema, list_tables, reflect_table,
-};
+pub use crate::catalog::{ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, TableSchema};
 pub use diff::{SchemaChange, SchemaDiff};
 
 use crate::backend::{Backend, Dialect};
 use crate::conn::{Conn, ConnOf, atomically};
 use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result};
-use crate::table::{ColumnMeta, DocTable, IndexMeta, TableMeta};
+use crate::meta::{ColumnMeta, IndexMeta, TableMeta};
+use crate::record::{Record, read_row};
 
 /// `CREATE TABLE IF NOT EXISTS "name" (...)` for a table's columns, in dialect `D`.
 pub(crate) fn create_table_sql<D: Dialect>(meta: &TableMeta, name: &str) -> String {
@@ -107,27 +105,15 @@ pub(crate) fn index_matches(declared: &IndexMeta, found: &IndexInfo) -> bool {
             .all(|(a, b)| a.eq_ignore_ascii_case(b))
 }
 
-fn execute_ddl<B: Backend>(conn: &ConnOf<B>, table: &str, sql: &str) -> Result<()> {
+pub(crate) fn execute_ddl<B: Backend>(conn: &ConnOf<B>, table: &str, sql: &str) -> Result<()> {
     B::execute_batch(conn, Some(table), sql)
 }
 
-fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<()> {
+pub(crate) fn create_indexes_in<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<()> {
     for index in meta.indexes {
         execute_ddl::<B>(conn, meta.name, &create_index_sql(meta.name, index))?;
     }
     Ok(())
-}
-
-/// DDL on a SQLite connection, for the SQLite-only rebuild.
-#[cfg(feature = "sqlite")]
-pub(crate) fn execute(conn: &rusqlite::Connection, table: &str, sql: &str) -> Result<()> {
-    execute_ddl::<crate::sqlite::Sqlite>(conn, table, sql)
-}
-
-/// The declared indexes on a SQLite connection, for the SQLite-only rebuild.
-#[cfg(feature = "sqlite")]
-pub(crate) fn create_indexes(conn: &rusqlite::Connection, meta: &TableMeta) -> Result<()> {
-    create_indexes_in::<crate::sqlite::Sqlite>(conn, meta)
 }
 
 /// The diff of `meta` against the file, with declared indexes whose names
@@ -160,8 +146,8 @@ fn diff_in_file<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta) -> Result<Schema
     Ok(diff)
 }
 
-pub(crate) fn create_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
-    let meta = T::META;
+pub(crate) fn create_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
+    let meta = T::__META;
     conn.with_connection(|c| {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
@@ -207,17 +193,53 @@ pub(crate) fn create_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
     })
 }
 
-pub(crate) fn schema_diff<C: Conn, T: DocTable>(conn: &C) -> Result<SchemaDiff> {
-    let meta = T::META;
+pub(crate) fn schema_diff<C: Conn, T: Record>(conn: &C) -> Result<SchemaDiff> {
+    let meta = T::__META;
     conn.with_connection(|c| diff_in_file::<C::Backend>(c, meta))
 }
 
-pub(crate) fn rebuild_table<C: Conn, T: DocTable>(conn: &C) -> Result<RebuildReport> {
-    conn.with_connection(|c| C::Backend::rebuild_table::<T>(c))
+pub(crate) fn rebuild_table<C: Conn, T: Record>(conn: &C) -> Result<RebuildReport> {
+    conn.with_connection(|c| {
+        C::Backend::rebuild_table(c, T::__META, |row| {
+            read_row::<C::Backend, T>(row, 0).map(drop)
+        })
+    })
 }
 
-pub(crate) fn drop_table<C: Conn, T: DocTable>(conn: &C) -> Result<()> {
+pub(crate) fn drop_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
     let mut sql = String::from("DROP TABLE IF EXISTS ");
-    push_ident(&mut sql, T::META.name);
-    conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::META.name, &sql))
+    push_ident(&mut sql, T::__META.name);
+    conn.with_connection(|c| execute_ddl::<C::Backend>(c, T::__META.name, &sql))
+}
+
+/// The names of the tables in the database (not SQLite's own), sorted.
+///
+/// ```
+/// # use doctable::{DocTable, Persistent};
+/// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64> }
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// assert_eq!(doctable::list_tables(&db)?, ["doc"]);
+/// # Ok::<(), doctable::Error>(())
+/// ```
+pub fn list_tables<C: Conn>(conn: &C) -> Result<Vec<String>> {
+    conn.with_connection(C::Backend::list_tables)
+}
+
+/// The table named `table` as it is in the file, or `None` if there is none.
+///
+/// ```
+/// # use doctable::{DocTable, Persistent};
+/// #[derive(DocTable)]
+/// struct Doc { #[doctable(primary_key)] id: Option<i64>, #[doctable(unique)] title: String }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// let schema = doctable::reflect_table(&db, "doc")?.expect("created above");
+/// assert_eq!(schema.column("title").map(|c| c.not_null), Some(true));
+/// assert!(schema.indexes.iter().any(|i| i.unique && i.columns == ["title"]));
+/// # Ok::<(), doctable::Error>(())
+/// ```
+pub fn reflect_table<C: Conn>(conn: &C, table: &str) -> Result<Option<TableSchema>> {
+    conn.with_connection(|c| C::Backend::reflect(c, table))
 }

@@ -6,7 +6,7 @@
 //! [`failed_check`] reads back.
 
 use crate::error::Error;
-use crate::expr::Fragment;
+use crate::fragment::Fragment;
 use crate::query::checked::{CheckFailure, Target};
 use crate::value::{SqlType, Value};
 

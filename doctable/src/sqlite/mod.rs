@@ -22,13 +22,13 @@ use std::borrow::Cow;
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 
-use crate::backend::{Backend, Conflict, Dialect, sealed};
+use crate::backend::{Backend, Conflict, Dialect, RowCheck, sealed};
+use crate::catalog::{RebuildReport, TableSchema};
 use crate::column_type::ValueError;
 use crate::error::{Error, Result, SqlContext};
-use crate::expr::Fragment;
+use crate::fragment::Fragment;
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::query::checked::{CheckFailure, Target};
-use crate::schema::{RebuildReport, TableSchema};
-use crate::table::{ColumnMeta, DocTable};
 use crate::value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
 /// The SQLite backend: what [`Persistent`](crate::Persistent),
@@ -204,8 +204,12 @@ impl Backend for Sqlite {
         }
     }
 
-    fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildReport> {
-        rebuild::rebuild_table::<T>(conn)
+    fn rebuild_table(
+        conn: &Connection,
+        meta: &'static TableMeta,
+        check: RowCheck<Self>,
+    ) -> Result<RebuildReport> {
+        rebuild::rebuild_table(conn, meta, check)
     }
 }
 

@@ -32,42 +32,33 @@
 use rusqlite::Connection;
 
 use super::reflect::{TableSchema, reflect};
-use crate::backend::Dialect;
+use crate::backend::{Dialect, RowCheck};
 use crate::conn::{Conn, atomically};
 use crate::dialect::{push_ident, push_ident_list};
 use crate::error::{Error, Result, SqlContext};
-use crate::schema::{create_indexes, create_table_sql, execute};
+use crate::schema::{create_indexes_in, create_table_sql, execute_ddl};
 // The SQLite storage classes a rebuild converts between (bool is stored as
 // INTEGER, JSON as TEXT).
+use crate::catalog::RebuildReport;
+use crate::meta::TableMeta;
 use crate::sqlite::{Affinity as SqlType, Sqlite, SqliteDialect};
-use crate::table::{DocTable, TableMeta, read_row};
 
-/// What [`DocTable::rebuild_table`](crate::DocTable::rebuild_table) did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RebuildReport {
-    /// Rows copied into the rebuilt table.
-    pub rows: usize,
-    /// Columns of the old table that the struct no longer has: their data is gone.
-    pub dropped_columns: Vec<String>,
-    /// Columns whose type changed; every value converted exactly (a value
-    /// that would not convert, or would change, stops the rebuild).
-    pub converted_columns: Vec<String>,
-    /// Columns the struct added (filled with their default, or NULL).
-    pub added_columns: Vec<String>,
-    /// Indexes and triggers made outside the struct (by other programs or by
-    /// hand), recreated on the rebuilt table; triggers of the connection's
-    /// temporary schema included.
-    pub recreated: Vec<String>,
-    /// Views, and triggers on other tables, that name the table (directly or
-    /// through such a view): kept as they were written, and checked to still
-    /// compile against the rebuilt table.
-    pub dependents: Vec<String>,
+/// DDL on a SQLite connection, for the rebuild.
+fn execute(conn: &Connection, table: &str, sql: &str) -> Result<()> {
+    execute_ddl::<Sqlite>(conn, table, sql)
+}
+
+/// The declared indexes on a SQLite connection, for the rebuild.
+fn create_indexes(conn: &Connection, meta: &TableMeta) -> Result<()> {
+    create_indexes_in::<Sqlite>(conn, meta)
 }
 
 /// Rebuilds the table of `T` on a SQLite connection.
-pub(crate) fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildReport> {
-    let meta = T::META;
+pub(crate) fn rebuild_table(
+    conn: &Connection,
+    meta: &'static TableMeta,
+    check: RowCheck<Sqlite>,
+) -> Result<RebuildReport> {
     conn.with_connection(|c| {
         if !c.is_autocommit() {
             return Err(Error::Usage(format!(
@@ -90,7 +81,7 @@ pub(crate) fn rebuild_table<T: DocTable>(conn: &Connection) -> Result<RebuildRep
                     create_indexes(c, meta)?;
                     Ok(RebuildReport::default())
                 }
-                Some(old) => copy_into_new_table::<T>(c, &old),
+                Some(old) => copy_into_new_table(c, &old, meta, check),
             })
         });
         let restore_legacy = set_flag(c, meta.name, "legacy_alter_table", legacy_alter);
@@ -114,8 +105,12 @@ fn set_flag(c: &Connection, table: &str, pragma: &str, on: bool) -> Result<()> {
         .in_sql(Some(table), &format!("PRAGMA {pragma} = {on}"))
 }
 
-fn copy_into_new_table<T: DocTable>(c: &Connection, old: &TableSchema) -> Result<RebuildReport> {
-    let meta = T::META;
+fn copy_into_new_table(
+    c: &Connection,
+    old: &TableSchema,
+    meta: &'static TableMeta,
+    check: RowCheck<Sqlite>,
+) -> Result<RebuildReport> {
     let table = meta.name;
     let mut report = RebuildReport::default();
 
@@ -272,7 +267,7 @@ fn copy_into_new_table<T: DocTable>(c: &Connection, old: &TableSchema) -> Result
              first; the rebuild was rolled back and nothing changed:{broken}"
         )));
     }
-    read_every_row::<T>(c)?;
+    read_every_row(c, meta, check)?;
 
     if let Some(seq) = sequence
         && meta.columns.iter().any(|col| col.autoincrement)
@@ -911,8 +906,7 @@ fn check_utf8(
 }
 
 /// Every row of the rebuilt table reads back through the struct.
-fn read_every_row<T: DocTable>(c: &Connection) -> Result<()> {
-    let meta = T::META;
+fn read_every_row(c: &Connection, meta: &TableMeta, check: RowCheck<Sqlite>) -> Result<()> {
     let mut sql = String::from("SELECT ");
     push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
     sql.push_str(" FROM main.");
@@ -920,7 +914,7 @@ fn read_every_row<T: DocTable>(c: &Connection) -> Result<()> {
     let mut stmt = c.prepare(&sql).in_sql(Some(meta.name), &sql)?;
     let mut rows = stmt.query([]).in_sql(Some(meta.name), &sql)?;
     while let Some(row) = rows.next().in_sql(Some(meta.name), &sql)? {
-        if let Err(e) = read_row::<Sqlite, T>(row, 0) {
+        if let Err(e) = check(row) {
             return Err(match e {
                 Error::Conversion {
                     table,

@@ -1,0 +1,46 @@
+//! The low-level side of a table: its declaration and its row conversions,
+//! which the derive implements and every internal layer (statements, rows,
+//! queries, schema, backends) works from. [`DocTable`](crate::DocTable) is
+//! this plus the table operations.
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::meta::TableMeta;
+use crate::statements::StaticSql;
+
+/// A struct's table declaration and row conversions, implemented by
+/// `#[derive(DocTable)]`; a supertrait of [`DocTable`](crate::DocTable).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a table",
+    label = "not a `#[derive(DocTable)]` struct",
+    note = "derive the table with `#[derive(DocTable)]`"
+)]
+pub trait Record: Sized + 'static {
+    /// The table's name, columns, keys and indexes, as declared on the struct
+    /// (what [`DocTable::META`](crate::DocTable::META) is).
+    const __META: &'static TableMeta;
+
+    /// Binds every stored column of `self`, in declaration order, to parameters `1..=n`.
+    fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>) -> Result<()>;
+
+    /// Reads a row whose stored columns start at index `first`, in declaration order.
+    fn __read<B: Backend>(row: &B::Row<'_>, first: usize) -> Result<Self>;
+
+    /// This table's statement texts, built once.
+    fn __sql() -> &'static StaticSql;
+}
+
+/// Reads a whole row of `T` whose columns start at `first`; a value that does
+/// not fit its field is reported with the row's primary key, when there is one.
+pub(crate) fn read_row<B: Backend, T: Record>(row: &B::Row<'_>, first: usize) -> Result<T> {
+    T::__read::<B>(row, first).map_err(|e| {
+        match T::__META
+            .primary_key
+            .and_then(|i| B::value_at(row, first + i, T::__META.name).ok())
+        {
+            Some(key) => e.at_row(crate::value::sql_literal(key)),
+            None => e,
+        }
+    })
+}
