@@ -53,10 +53,14 @@ pub fn schema() -> Option<Schema> {
             if std::env::var("DOCTABLE_REQUIRE_PG").as_deref() == Ok("1") {
                 panic!("DOCTABLE_REQUIRE_PG=1 and no PostgreSQL server at {base}: {e}");
             }
+            // Written to the process's stderr directly, past the test
+            // harness's output capture: one line per test binary.
             SKIPPED.call_once(|| {
-                eprintln!(
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "postgres tests skipped: no server at {base} (set DOCTABLE_PG=..., see README)"
-                )
+                );
             });
             return None;
         }

@@ -1,0 +1,12 @@
+use doctable::DocTable;
+
+#[derive(DocTable)]
+struct Doc {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    year: i64,
+}
+
+fn main() {
+    let _ = Doc::select().filter(Doc::year.gt("x"));
+}
