@@ -91,7 +91,7 @@ pub trait Conn: Sealed {
 /// with a [`Persistent`](crate::Persistent)): a write could move rows the scan
 /// has yet to visit, or make it visit them again.
 #[cfg(feature = "sqlite")]
-pub struct Tx<'c, B: Backend = crate::sqlite::Sqlite> {
+pub struct Tx<'c, B: Backend = crate::sqlite::marker::Sqlite> {
     conn: &'c ConnOf<B>,
     state: &'c TxState,
 }

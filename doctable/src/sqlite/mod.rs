@@ -11,6 +11,7 @@ pub(crate) mod checked;
 mod error;
 mod external;
 pub(crate) mod locks;
+pub(crate) mod marker;
 pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
@@ -31,11 +32,7 @@ use crate::meta::{ColumnMeta, TableMeta};
 use crate::query::checked::{CheckFailure, Target};
 use crate::value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
-/// The SQLite backend: what [`Persistent`](crate::Persistent),
-/// [`PerQuery`](crate::PerQuery), a caller's `rusqlite::Connection`,
-/// `Transaction` or `Savepoint`, and their [`Tx`](crate::Tx), run on.
-#[derive(Debug, Clone, Copy)]
-pub enum Sqlite {}
+pub use marker::Sqlite;
 
 impl sealed::Sealed for Sqlite {}
 
