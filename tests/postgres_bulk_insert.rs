@@ -92,7 +92,12 @@ fn a_conflict_in_any_chunk_keeps_nothing() {
         let mut rows = items("c", 2 * CHUNK + 5);
         rows[at].name = "taken".into();
         match Item::insert_many(&db, &rows) {
-            Err(Error::Constraint { kind, .. }) => assert_eq!(kind, ConstraintKind::Unique),
+            Err(Error::Constraint { kind, sql, .. }) => {
+                assert_eq!(kind, ConstraintKind::Unique);
+                // The error names the statement by its first row, not 1,000 of them.
+                assert!(sql.len() < 300, "{} characters of SQL", sql.len());
+                assert!(sql.ends_with(" rows in one statement)"), "{sql}");
+            }
             other => panic!("conflict at row {at}: {other:?}"),
         }
         assert_eq!(stored(&db).len(), 1, "conflict at row {at} kept rows");

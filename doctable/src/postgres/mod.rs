@@ -439,14 +439,16 @@ impl Backend for Postgres {
                     remainder = multi_row_insert(meta, conflict, chunk.len());
                     &remainder
                 };
-                total += crate::exec::Stmt::write(meta, sql).execute::<Self>(c, |s| {
-                    for (k, row) in chunk.iter().enumerate() {
-                        s.offset = k * columns;
-                        row.__bind::<Self>(s)?;
-                    }
-                    s.offset = 0;
-                    Ok(())
-                })?;
+                total += crate::exec::Stmt::write(meta, sql)
+                    .execute::<Self>(c, |s| {
+                        for (k, row) in chunk.iter().enumerate() {
+                            s.offset = k * columns;
+                            row.__bind::<Self>(s)?;
+                        }
+                        s.offset = 0;
+                        Ok(())
+                    })
+                    .map_err(|e| shorten_sql(e, chunk.len()))?;
             }
             Ok(total)
         })
@@ -606,6 +608,20 @@ fn push_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
         }
         _ => PgDialect::push_placeholder(out, n),
     }
+}
+
+/// An error of a multi-row insert of `rows` rows, its SQL cut to the first
+/// row's values (a full statement is some 70 characters a row).
+fn shorten_sql(mut error: Error, rows: usize) -> Error {
+    if let Error::Constraint { sql, .. }
+    | Error::Postgres { sql, .. }
+    | Error::Serialization { sql, .. } = &mut error
+        && let Some(end) = sql.find("), (")
+    {
+        sql.truncate(end + 1);
+        sql.push_str(&format!(", ... ({rows} rows in one statement)"));
+    }
+    error
 }
 
 /// The most parameters one PostgreSQL statement takes (the wire protocol
