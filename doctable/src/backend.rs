@@ -152,6 +152,25 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
         meta: &'static TableMeta,
         check: RowCheck<Self>,
     ) -> Result<RebuildReport>;
+
+    /// Whether `insert_many` goes through [`insert_rows`](Backend::insert_rows)
+    /// (a backend with its own bulk form). A constant: a backend without one
+    /// (SQLite) runs its per-row path with no branch left at run time.
+    #[doc(hidden)]
+    const BULK_INSERT: bool = false;
+
+    /// Inserts `rows` in one transaction (a savepoint inside an open one),
+    /// all or nothing, with `conflict` handling; the number of rows written.
+    /// The default is the per-row path: one prepared single-row statement run
+    /// once per row.
+    #[doc(hidden)]
+    fn insert_rows<'r, T: crate::record::Record + 'r>(
+        conn: &Self::Connection,
+        rows: impl IntoIterator<Item = &'r T>,
+        conflict: Conflict,
+    ) -> Result<usize> {
+        crate::rows::insert_each::<Self, T>(conn, rows, conflict)
+    }
 }
 
 /// Reads one row back through a table's struct, for

@@ -45,7 +45,25 @@ pub(crate) fn insert_many<'r, C: Conn, T: Record>(
     rows: impl IntoIterator<Item = &'r T>,
     kind: InsertKind,
 ) -> Result<usize> {
+    if C::Backend::BULK_INSERT {
+        return conn.with_connection(|c| C::Backend::insert_rows::<T>(c, rows, kind.conflict()));
+    }
     write_many(conn, T::__sql().insert::<C::Backend>(T::__META, kind), rows)
+}
+
+/// The per-row `insert_many`: the single-row statement for `conflict`,
+/// prepared once and run per row in one transaction.
+pub(crate) fn insert_each<'r, B: Backend, T: Record + 'r>(
+    conn: &crate::conn::ConnOf<B>,
+    rows: impl IntoIterator<Item = &'r T>,
+    conflict: crate::backend::Conflict,
+) -> Result<usize> {
+    let kind = InsertKind::of_conflict(conflict);
+    Stmt::write(T::__META, T::__sql().insert::<B>(T::__META, kind)).execute_each::<B, _>(
+        conn,
+        rows,
+        |s, row| row.__bind::<B>(s),
+    )
 }
 
 pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<T> {

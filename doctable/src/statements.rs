@@ -27,7 +27,16 @@ impl InsertKind {
         self as usize
     }
 
-    fn conflict(self) -> Conflict {
+    /// The insert without read-back for `conflict`.
+    pub(crate) fn of_conflict(conflict: Conflict) -> Self {
+        match conflict {
+            Conflict::Fail => InsertKind::Plain,
+            Conflict::Ignore => InsertKind::OrIgnore,
+            Conflict::Replace => InsertKind::OrReplace,
+        }
+    }
+
+    pub(crate) fn conflict(self) -> Conflict {
         match self {
             InsertKind::Plain | InsertKind::Returning => Conflict::Fail,
             InsertKind::OrIgnore => Conflict::Ignore,

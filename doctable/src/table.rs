@@ -103,6 +103,8 @@ pub trait DocTable: Record {
 
     /// Inserts many rows in one transaction with one prepared statement, and
     /// returns how many were inserted. All or nothing: on an error none are kept.
+    /// On PostgreSQL the rows go as multi-row `INSERT`s of up to 1,000 rows
+    /// each (fewer for a table so wide that they would pass 65,535 parameters).
     fn insert_many<'r>(
         conn: &impl Conn,
         rows: impl IntoIterator<Item = &'r Self>,

@@ -158,6 +158,9 @@ pub struct PgBinder<'s> {
     client: RefMut<'s, Client>,
     stmt: Statement,
     params: Vec<Value>,
+    /// Added to every parameter number bound: a multi-row insert binds row
+    /// `k` (numbered from 1 by the derive) at `k * columns`.
+    offset: usize,
 }
 
 impl std::fmt::Debug for PgBinder<'_> {
@@ -227,6 +230,7 @@ impl Backend for Postgres {
         value: ToValue<'_>,
         table: &str,
     ) -> Result<()> {
+        let index = index + binder.offset;
         let Some(ty) = index
             .checked_sub(1)
             .and_then(|i| binder.stmt.params().get(i))
@@ -287,6 +291,7 @@ impl Backend for Postgres {
             client,
             stmt,
             params,
+            offset: 0,
         })
     }
 
@@ -403,6 +408,52 @@ impl Backend for Postgres {
 
     /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
     /// rebuild (copy into a new table, swap) is SQLite's way and is not done here.
+    const BULK_INSERT: bool = true;
+
+    /// Multi-row `INSERT ... VALUES (..), (..)` statements, each within
+    /// PostgreSQL's 65,535 parameters: full chunks of one cached statement
+    /// and at most one shorter remainder, all in one transaction. A replace
+    /// runs per row: one `ON CONFLICT DO UPDATE` statement cannot touch the
+    /// same row twice, which two rows of one batch with the same key would.
+    fn insert_rows<'r, T: crate::record::Record + 'r>(
+        conn: &PgConnection,
+        rows: impl IntoIterator<Item = &'r T>,
+        conflict: Conflict,
+    ) -> Result<usize> {
+        let meta = T::__META;
+        let columns = meta.columns.len();
+        if columns == 0 || conflict == Conflict::Replace {
+            return crate::rows::insert_each::<Self, T>(conn, rows, conflict);
+        }
+        let rows: Vec<&T> = rows.into_iter().collect();
+        let per_chunk = (MAX_PARAMETERS / columns).clamp(1, MAX_ROWS_PER_INSERT);
+        let table = Some(meta.name);
+        let mut full: Option<String> = None;
+        crate::conn::atomically::<Self, _>(conn, table, |c| {
+            let mut total = 0;
+            for chunk in rows.chunks(per_chunk) {
+                let remainder;
+                let sql: &str = if chunk.len() == per_chunk {
+                    full.get_or_insert_with(|| multi_row_insert(meta, conflict, per_chunk))
+                } else {
+                    remainder = multi_row_insert(meta, conflict, chunk.len());
+                    &remainder
+                };
+                total += crate::exec::Stmt::write(meta, sql)
+                    .execute::<Self>(c, |s| {
+                        for (k, row) in chunk.iter().enumerate() {
+                            s.offset = k * columns;
+                            row.__bind::<Self>(s)?;
+                        }
+                        s.offset = 0;
+                        Ok(())
+                    })
+                    .map_err(|e| shorten_sql(e, chunk.len()))?;
+            }
+            Ok(total)
+        })
+    }
+
     fn rebuild_table(
         _conn: &PgConnection,
         meta: &'static TableMeta,
@@ -437,20 +488,7 @@ impl Dialect for PgDialect {
     /// of its sequence: PostgreSQL stores an explicit NULL as given, where
     /// SQLite assigns a rowid.
     fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
-        match meta.columns.get(index) {
-            Some(column) if identity_key(column) => {
-                out.push_str("COALESCE(");
-                Self::push_placeholder(out, index + 1);
-                out.push_str(", nextval(pg_get_serial_sequence(");
-                let mut table = String::new();
-                push_ident(&mut table, meta.name);
-                push_literal(out, &table);
-                out.push_str(", ");
-                push_literal(out, column.name);
-                out.push_str(")))");
-            }
-            _ => Self::push_placeholder(out, index + 1),
-        }
+        push_value(out, meta, index, index + 1);
     }
 
     /// `ON CONFLICT DO NOTHING`, or for a replace `ON CONFLICT ("key") DO
@@ -550,6 +588,79 @@ impl Dialect for PgDialect {
             SqlType::Json => declared == "jsonb" || declared == "json",
         }
     }
+}
+
+/// The value of column `index` in an insert as parameter `n`: an identity
+/// key bound as NULL (a new row's `None`) takes the next value of its
+/// sequence, as PostgreSQL stores an explicit NULL as given.
+fn push_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
+    match meta.columns.get(index) {
+        Some(column) if identity_key(column) => {
+            out.push_str("COALESCE(");
+            PgDialect::push_placeholder(out, n);
+            out.push_str(", nextval(pg_get_serial_sequence(");
+            let mut table = String::new();
+            push_ident(&mut table, meta.name);
+            push_literal(out, &table);
+            out.push_str(", ");
+            push_literal(out, column.name);
+            out.push_str(")))");
+        }
+        _ => PgDialect::push_placeholder(out, n),
+    }
+}
+
+/// An error of a multi-row insert of `rows` rows, its SQL cut to the first
+/// row's values (a full statement is some 70 characters a row).
+fn shorten_sql(mut error: Error, rows: usize) -> Error {
+    if let Error::Constraint { sql, .. }
+    | Error::Postgres { sql, .. }
+    | Error::Serialization { sql, .. } = &mut error
+        && let Some(end) = sql.find("), (")
+    {
+        sql.truncate(end + 1);
+        sql.push_str(&format!(", ... ({rows} rows in one statement)"));
+    }
+    error
+}
+
+/// The most parameters one PostgreSQL statement takes (the wire protocol
+/// counts them in 16 bits).
+const MAX_PARAMETERS: usize = 65_535;
+
+/// The most rows one multi-row insert writes.
+const MAX_ROWS_PER_INSERT: usize = 1_000;
+
+/// `INSERT INTO "t" (..) VALUES (..), (..)` for `rows` rows, each row's
+/// values numbered on from the last (an identity key's `COALESCE($n,
+/// nextval(..))` as for one row), with the conflict clause and no `RETURNING`.
+fn multi_row_insert(meta: &TableMeta, conflict: Conflict, rows: usize) -> String {
+    let columns = meta.columns.len();
+    let mut sql = String::from(PgDialect::insert_prefix(conflict));
+    push_ident(&mut sql, meta.name);
+    sql.push_str(" (");
+    for (i, column) in meta.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        push_ident(&mut sql, column.name);
+    }
+    sql.push_str(") VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for i in 0..columns {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push_value(&mut sql, meta, i, row * columns + i + 1);
+        }
+        sql.push(')');
+    }
+    PgDialect::push_insert_suffix(&mut sql, meta, conflict);
+    sql
 }
 
 /// Whether the column is an integer primary key, made an identity column.
