@@ -4,10 +4,12 @@
 //! because peak memory is per process.
 #![cfg(feature = "postgres")]
 
+mod peak_memory;
 mod pg_backend_support;
 
 use doctable::DocTable;
 use doctable::postgres::Persistent;
+use peak_memory::{reset_peak, status_kib};
 use pg_backend_support::schema;
 
 #[derive(DocTable)]
@@ -16,25 +18,6 @@ struct Token {
     id: Option<i64>,
     text: String,
     doc: i64,
-}
-
-/// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` current).
-fn status_kib(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .expect("status line");
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .expect("a number")
-}
-
-/// Resets the peak to the current resident size (Linux 4.0+), and returns that size.
-fn reset_peak() -> u64 {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
-    status_kib("VmRSS:")
 }
 
 #[test]
