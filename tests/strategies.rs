@@ -2,6 +2,14 @@
 //! between threads, refuses re-entrant use instead of deadlocking),
 //! `PerQuery` (refuses in-memory databases, opens per call), the options every
 //! connection the crate opens gets, and opening files that are not databases.
+//!
+//! The tests that mean the same on both engines are written once
+//! (`on_shared!`, tests/support/shared.rs) and run on SQLite's `Persistent` /
+//! `PerQuery` and PostgreSQL's `Persistent` / `PerQuery` / `Pool`, each
+//! PostgreSQL test in its own schema. The rest are SQLite's own (PRAGMA
+//! settings, busy timeout, files, in-memory databases; README "What runs on
+//! which engine"). Transactions, savepoints and rollback on `Err` and on a
+//! panic, on every strategy of both engines, are in tests/crud.rs.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier};
@@ -11,7 +19,14 @@ use std::time::{Duration, Instant};
 use doctable::rusqlite;
 use doctable::{Conn, DocTable, Error, Options, PerQuery, Persistent, Synchronous};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+#[macro_use]
+#[path = "support/backends.rs"]
+mod backends;
+#[macro_use]
+#[path = "support/shared.rs"]
+mod shared;
+use backends::{Kind, TestResult};
+use shared::{Opener, Shared};
 
 #[derive(DocTable, Debug, Clone, PartialEq)]
 #[doctable(table = "docs")]
@@ -123,32 +138,32 @@ fn per_query_refuses_in_memory_databases() {
     );
 }
 
-#[test]
-fn per_query_opens_a_fresh_connection_for_every_call() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("per_query.db");
-    let db = PerQuery::open(&path)?;
-    assert_eq!(db.path(), path);
-    // A TEMP table lives only as long as its connection.
-    db.transaction(|tx| {
-        tx.connection()
-            .execute_batch("CREATE TEMP TABLE scratch (x)")
-            .map_err(|e| Error::Usage(e.to_string()))
-    })?;
-    let temp_tables: i64 = db.transaction(|tx| {
-        tx.connection()
-            .query_row("SELECT count(*) FROM sqlite_temp_master", [], |r| r.get(0))
-            .map_err(|e| Error::Usage(e.to_string()))
-    })?;
-    assert_eq!(temp_tables, 0, "the next call had a new connection");
+on_shared!(
+    temp_tables_live_as_long_as_their_connection => [persistent, per_query, pg_persistent, pg_per_query],
+);
 
-    // The same with Persistent keeps its one connection.
-    let kept = Persistent::open(dir.path().join("persistent.db"))?;
-    kept.with_rusqlite(|c| c.execute_batch("CREATE TEMP TABLE scratch (x)"))??;
-    let temp_tables: i64 = kept.with_rusqlite(|c| {
-        c.query_row("SELECT count(*) FROM sqlite_temp_master", [], |r| r.get(0))
-    })??;
-    assert_eq!(temp_tables, 1);
+/// A TEMP table lives only as long as its connection: `PerQuery` has a new
+/// connection for every call, so the next call does not see it; `Persistent`
+/// keeps its one connection, so it does.
+fn temp_tables_live_as_long_as_their_connection<O: Opener>(s: &Shared<O>) -> TestResult {
+    let db = s.open()?;
+    let (create, count) = match s.kind() {
+        Kind::Sqlite => (
+            "CREATE TEMP TABLE scratch (x)",
+            "SELECT count(*) FROM sqlite_temp_master WHERE name = 'scratch'",
+        ),
+        Kind::Postgres => (
+            "CREATE TEMP TABLE scratch (x bigint)",
+            "SELECT count(*) FROM (SELECT to_regclass('pg_temp.scratch') AS t) s WHERE t IS NOT NULL",
+        ),
+    };
+    backends::raw_batch(&db, create)?;
+    let seen = backends::raw_i64(&db, count)?;
+    if O::NAME.ends_with("per_query") {
+        assert_eq!(seen, 0, "the next call had a new connection");
+    } else {
+        assert_eq!(seen, 1, "the next call had the same connection");
+    }
     Ok(())
 }
 
@@ -159,6 +174,7 @@ fn per_query_inside_its_own_transaction_is_refused_at_once() -> TestResult {
     // at once instead, with a message that says to use the `tx`.
     let dir = tempfile::tempdir()?;
     let db = PerQuery::open(dir.path().join("busy.db"))?;
+    assert_eq!(db.path(), dir.path().join("busy.db"));
     Doc::create_table(&db)?;
     let started = Instant::now();
     db.transaction(|tx| {
@@ -186,15 +202,36 @@ const _: () = {
     send_and_sync::<Arc<Persistent>>();
     send_and_sync::<PerQuery>();
     send_and_sync::<Error>();
+    #[cfg(feature = "postgres")]
+    {
+        send_and_sync::<doctable::postgres::Persistent>();
+        send_and_sync::<Arc<doctable::postgres::Persistent>>();
+        send_and_sync::<doctable::postgres::PerQuery>();
+        send_and_sync::<doctable::postgres::Pool>();
+    }
 };
 
-#[test]
-fn persistent_serves_many_threads_through_an_arc() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let db = Arc::new(Persistent::open(dir.path().join("threads.db"))?);
-    Doc::create_table(&db)?;
+on_shared!(
+    serves_many_threads_through_an_arc => [persistent, per_query, pg_persistent, pg_per_query, pg_pool],
+    used_inside_its_own_transaction_is_an_error_not_a_deadlock => [persistent, pg_persistent],
+    other_threads_wait_for_a_transaction_instead_of_failing => [persistent, pg_persistent],
+    a_panic_in_one_threads_transaction_leaves_the_connection_usable =>
+        [persistent, per_query, pg_persistent, pg_per_query, pg_pool],
+);
+
+/// Four threads share one connection through an `Arc`, with plain inserts
+/// and transactions: every row is there once. On a strategy with one
+/// connection (`Persistent`), transactions from different threads take turns,
+/// so a count inside one sees exactly its own insert added; with a
+/// connection per call (`PerQuery`) or per checkout (`Pool`), PostgreSQL's
+/// transactions run side by side (READ COMMITTED: another thread's commit
+/// may show between two statements), SQLite's take turns (BEGIN IMMEDIATE).
+fn serves_many_threads_through_an_arc<O: Opener>(s: &Shared<O>) -> TestResult {
+    let db = Arc::new(s.open()?);
+    Doc::create_table(&*db)?;
     let threads = 4;
     let per_thread = 25;
+    let takes_turns = s.kind() == Kind::Sqlite || O::NAME == "pg_persistent";
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -204,15 +241,19 @@ fn persistent_serves_many_threads_through_an_arc() -> TestResult {
                 barrier.wait();
                 for i in 0..per_thread {
                     if i % 5 == 0 {
-                        // Transactions from different threads take turns too.
-                        db.transaction(|tx| {
+                        db.atomic(|tx| {
                             let before = Doc::count().get(tx)?;
                             Doc::insert(tx, &doc(&format!("{t}-{i}")))?;
-                            assert_eq!(Doc::count().get(tx)?, before + 1);
+                            let after = Doc::count().get(tx)?;
+                            if takes_turns {
+                                assert_eq!(after, before + 1);
+                            } else {
+                                assert!(after > before, "{before} -> {after}");
+                            }
                             Ok(())
                         })?;
                     } else {
-                        Doc::insert(&db, &doc(&format!("{t}-{i}")))?;
+                        Doc::insert(&*db, &doc(&format!("{t}-{i}")))?;
                     }
                 }
                 Ok(())
@@ -225,8 +266,8 @@ fn persistent_serves_many_threads_through_an_arc() -> TestResult {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     }
-    assert_eq!(Doc::count().get(&db)?, (threads * per_thread) as i64);
-    let mut all = titles(&db)?;
+    assert_eq!(Doc::count().get(&*db)?, (threads * per_thread) as i64);
+    let mut all = titles(&*db)?;
     all.sort();
     let mut expected: Vec<String> = (0..threads)
         .flat_map(|t| (0..per_thread).map(move |i| format!("{t}-{i}")))
@@ -236,13 +277,17 @@ fn persistent_serves_many_threads_through_an_arc() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn persistent_used_inside_its_own_transaction_is_an_error_not_a_deadlock() -> TestResult {
-    within(Duration::from_secs(20), || {
-        let dir = tempfile::tempdir()?;
-        let db = Persistent::open(dir.path().join("reentrant.db"))?;
+/// The one connection of a `Persistent`, used again from inside its own
+/// transaction (instead of the `tx`), is a `Usage` error at once, not a
+/// deadlock, on both engines.
+fn used_inside_its_own_transaction_is_an_error_not_a_deadlock<O: Opener>(
+    s: &Shared<O>,
+) -> TestResult {
+    let opener = s.opener.clone();
+    within(Duration::from_secs(20), move || {
+        let db = opener.open()?;
         Doc::create_table(&db)?;
-        db.transaction(|tx| {
+        db.atomic(|tx| {
             Doc::insert(tx, &doc("inside"))?;
             let err = expect_err(Doc::insert(&db, &doc("outer handle")));
             assert!(
@@ -251,11 +296,11 @@ fn persistent_used_inside_its_own_transaction_is_an_error_not_a_deadlock() -> Te
             );
             let err = expect_err(Doc::count().get(&db));
             assert!(matches!(&err, Error::Usage(_)), "{err:?}");
-            let err = expect_err(db.transaction(|_| Ok(())));
+            let err = expect_err(db.atomic(|_| Ok(())));
             assert!(matches!(&err, Error::Usage(_)), "{err:?}");
             let err = expect_err(Doc::select().all(&&db));
             assert!(matches!(&err, Error::Usage(_)), "{err:?}");
-            let err = expect_err(db.with_rusqlite(|_| ()));
+            let err = expect_err(db.with_connection(|_| Ok(())));
             assert!(matches!(&err, Error::Usage(_)), "{err:?}");
             Ok(())
         })?;
@@ -264,7 +309,7 @@ fn persistent_used_inside_its_own_transaction_is_an_error_not_a_deadlock() -> Te
         Doc::insert(&db, &doc("after"))?;
 
         // Passed on with `?`, the error rolls the transaction back.
-        let result = db.transaction(|tx| {
+        let result = db.atomic(|tx| {
             Doc::insert(tx, &doc("rolled back"))?;
             Doc::insert(&db, &doc("outer handle"))?;
             Ok(())
@@ -274,7 +319,7 @@ fn persistent_used_inside_its_own_transaction_is_an_error_not_a_deadlock() -> Te
 
         // The same through an Arc, from inside a transaction on it.
         let shared = Arc::new(db);
-        shared.transaction(|_| {
+        shared.atomic(|_| {
             let err = expect_err(Doc::count().get(&shared));
             assert!(matches!(&err, Error::Usage(_)), "{err:?}");
             Ok(())
@@ -283,17 +328,20 @@ fn persistent_used_inside_its_own_transaction_is_an_error_not_a_deadlock() -> Te
     })
 }
 
-#[test]
-fn other_threads_wait_for_a_transaction_instead_of_failing() -> TestResult {
-    within(Duration::from_secs(20), || {
-        let dir = tempfile::tempdir()?;
-        let db = Arc::new(Persistent::open(dir.path().join("wait.db"))?);
-        Doc::create_table(&db)?;
+/// A call from another thread waits for the transaction holding the one
+/// connection, then runs: it does not fail.
+fn other_threads_wait_for_a_transaction_instead_of_failing<O: Opener>(
+    s: &Shared<O>,
+) -> TestResult {
+    let opener = s.opener.clone();
+    within(Duration::from_secs(20), move || {
+        let db = Arc::new(opener.open()?);
+        Doc::create_table(&*db)?;
         let (started_send, started_recv) = mpsc::channel();
         let holder = {
             let db = Arc::clone(&db);
             thread::spawn(move || {
-                db.transaction(|tx| {
+                db.atomic(|tx| {
                     Doc::insert(tx, &doc("first"))?;
                     let _ = started_send.send(());
                     thread::sleep(Duration::from_millis(200));
@@ -302,8 +350,14 @@ fn other_threads_wait_for_a_transaction_instead_of_failing() -> TestResult {
             })
         };
         started_recv.recv()?;
+        let started = Instant::now();
         // Blocks until the other thread's transaction ends, then runs.
         Doc::insert(&*db, &doc("second"))?;
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "did not wait: {:?}",
+            started.elapsed()
+        );
         match holder.join() {
             Ok(result) => result?,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -311,6 +365,47 @@ fn other_threads_wait_for_a_transaction_instead_of_failing() -> TestResult {
         assert_eq!(titles(&*db)?, ["first", "second"]);
         Ok(())
     })
+}
+
+/// A thread panics inside a transaction on a shared connection: its writes
+/// are rolled back, and the connection (the `Persistent`'s one, or the
+/// pooled one it had) serves the other threads and later calls as before.
+fn a_panic_in_one_threads_transaction_leaves_the_connection_usable<O: Opener>(
+    s: &Shared<O>,
+) -> TestResult {
+    let db = Arc::new(s.open()?);
+    Doc::create_table(&*db)?;
+    Doc::insert(&*db, &doc("before"))?;
+    let panicker = {
+        let db = Arc::clone(&db);
+        thread::spawn(move || {
+            let _ = db.atomic(|tx| -> doctable::Result<()> {
+                Doc::insert(tx, &doc("rolled back"))?;
+                panic!("a panic inside a transaction (expected by this test)");
+            });
+        })
+    };
+    assert!(panicker.join().is_err(), "the thread panicked");
+    // Other threads, and this one, go on with the same connection.
+    let others: Vec<_> = (0..3)
+        .map(|t| {
+            let db = Arc::clone(&db);
+            thread::spawn(move || -> doctable::Result<()> {
+                db.atomic(|tx| Doc::insert(tx, &doc(&format!("after {t}"))).map(drop))
+            })
+        })
+        .collect();
+    for handle in others {
+        match handle.join() {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    Doc::insert(&*db, &doc("last"))?;
+    let mut got = titles(&*db)?;
+    got.sort();
+    assert_eq!(got, ["after 0", "after 1", "after 2", "before", "last"]);
+    Ok(())
 }
 
 #[test]
@@ -541,6 +636,48 @@ fn every_strategy_sees_the_others_writes() -> TestResult {
     assert_eq!(titles(&external)?, expected);
     assert_eq!(titles(&tx_conn)?, expected);
     Ok(())
+}
+
+/// PostgreSQL's strategies on one schema, and another program's own client:
+/// each sees the others' committed writes.
+#[cfg(feature = "postgres")]
+#[test]
+fn every_postgres_strategy_sees_the_others_writes() -> TestResult {
+    use doctable::postgres;
+    backends::with_pg_schema(|schema| {
+        let persistent = postgres::Persistent::connect(&schema.params)?;
+        let per_query = postgres::PerQuery::connect(&schema.params)?;
+        let pool = postgres::Pool::connect(&schema.params, 2)?;
+        Doc::create_table(&persistent)?;
+        Doc::create_table(&per_query)?;
+        Doc::create_table(&pool)?;
+        Doc::insert(&persistent, &doc("from persistent"))?;
+        Doc::insert(&per_query, &doc("from per-query"))?;
+        Doc::insert(&pool, &doc("from the pool"))?;
+        pool.transaction(|tx| Doc::insert(tx, &doc("from a committed transaction")))?;
+        let mut other = schema.client();
+        other.execute(
+            "INSERT INTO docs (title, year) VALUES ($1, 2000)",
+            &[&"from another program"],
+        )?;
+        let expected = [
+            "from persistent",
+            "from per-query",
+            "from the pool",
+            "from a committed transaction",
+            "from another program",
+        ];
+        assert_eq!(titles(&persistent)?, expected);
+        assert_eq!(titles(&per_query)?, expected);
+        assert_eq!(titles(&pool)?, expected);
+        let seen: Vec<String> = other
+            .query("SELECT title FROM docs ORDER BY id", &[])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(seen, expected);
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------
