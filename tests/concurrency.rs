@@ -1,13 +1,15 @@
-//! Concurrent writers: separate processes, threads sharing one `Persistent`,
+//! Concurrent writers: separate processes, threads sharing one connection,
 //! threads each with a `PerQuery`, and a writer that waits past its busy timeout.
 //!
-//! The two-process test re-executes this test binary as its own child: when
-//! `DOCTABLE_CHILD_WRITER=<path>:<first-id>:<count>` is set, the test
-//! `two_processes_insert_row_by_row_at_once` is the writer, not the parent.
+//! The first three run on both engines from one source (`on_shared!`,
+//! tests/support/shared.rs): SQLite on one file, PostgreSQL in one schema of
+//! its own per test, with the `Persistent` and the `Pool` (and `PerQuery`).
+//! The busy timeout and the first open of a new file are SQLite's own.
+//!
+//! The two-process test re-executes this test binary as its own child (the
+//! same test, with the database and `<first-id>:<count>` in the environment).
 
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
@@ -18,9 +20,16 @@ use doctable::{Conn, DocTable, Error, Options, PerQuery, Persistent};
 mod reliability_support;
 use reliability_support::wait_all;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+#[macro_use]
+#[path = "support/backends.rs"]
+mod backends;
+#[macro_use]
+#[path = "support/shared.rs"]
+mod shared;
+use backends::TestResult;
+use shared::{Opener, Shared};
 
-/// One row per writer call. `seq` is assigned by SQLite; `id` is chosen by the
+/// One row per writer call. `seq` is assigned by the engine; `id` is chosen by the
 /// writer and unique, so a row written twice would be a constraint error.
 #[derive(DocTable, Debug, Clone, PartialEq)]
 #[doctable(table = "numbers")]
@@ -70,47 +79,30 @@ fn assert_exactly(db: &impl Conn, expected: impl IntoIterator<Item = i64>) -> Te
 // (a) Two processes, row by row, at the same time.
 // ---------------------------------------------------------------------------
 
-const CHILD_ENV: &str = "DOCTABLE_CHILD_WRITER";
-const TWO_PROCESS_TEST: &str = "two_processes_insert_row_by_row_at_once";
 const ROWS_PER_PROCESS: i64 = 5_000;
 
+on_shared!(
+    two_processes_insert_row_by_row_at_once => [persistent, pg_persistent, pg_pool],
+    threads_share_one_connection => [persistent, pg_persistent, pg_pool],
+    threads_each_with_their_own_per_query => [per_query, pg_per_query],
+);
+
 /// The parent creates the table and starts two copies of this test binary as
-/// writers; each opens its own `Persistent` and inserts its rows one by one,
+/// writers; each opens its own connection and inserts its rows one by one,
 /// each insert its own autocommit transaction. Both must exit 0 without any
 /// error output, and every row must be there exactly once.
-#[test]
-fn two_processes_insert_row_by_row_at_once() -> TestResult {
-    if let Ok(spec) = std::env::var(CHILD_ENV) {
-        return child_writer(&spec);
+fn two_processes_insert_row_by_row_at_once<O: Opener>(s: &Shared<O>) -> TestResult {
+    if let Some(role) = &s.role {
+        return child_writer(s, role);
     }
 
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("two-processes.db");
-    let db = Persistent::open(&path)?;
+    let db = s.open()?;
     Number::create_table(&db)?;
 
-    let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for writer in 0..2 {
-        let spec = format!(
-            "{}:{}:{}",
-            path.display(),
-            writer * ROWS_PER_PROCESS,
-            ROWS_PER_PROCESS
-        );
-        let child = Command::new(&exe)
-            .args([
-                "--exact",
-                TWO_PROCESS_TEST,
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, spec)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        children.push(child);
+        let role = format!("{}:{}", writer * ROWS_PER_PROCESS, ROWS_PER_PROCESS);
+        children.push(s.child_command(&role)?.spawn()?);
     }
     // Both children wait for a byte on stdin before writing, so they start together.
     for child in &mut children {
@@ -168,7 +160,8 @@ fn two_processes_insert_row_by_row_at_once() -> TestResult {
         assert_eq!(rows, ROWS_PER_PROCESS, "rows from writer {writer}");
     }
     eprintln!(
-        "two processes inserted 2 x {ROWS_PER_PROCESS} rows in {:.2} s, overlapping {:.2} s",
+        "{}: two processes inserted 2 x {ROWS_PER_PROCESS} rows in {:.2} s, overlapping {:.2} s",
+        O::NAME,
         elapsed.as_secs_f64(),
         (overlap_end - overlap_start) as f64 / 1e6
     );
@@ -182,17 +175,16 @@ fn unix_micros() -> u128 {
         .unwrap_or(0)
 }
 
-/// The child side: `<path>:<first-id>:<count>` (the path may itself hold colons).
-fn child_writer(spec: &str) -> TestResult {
-    let mut parts = spec.rsplitn(3, ':');
-    let (Some(count), Some(first), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("bad {CHILD_ENV}={spec:?}").into());
+/// The child side: its role is `<first-id>:<count>`.
+fn child_writer<O: Opener>(s: &Shared<O>, role: &str) -> TestResult {
+    let Some((first, count)) = role.split_once(':') else {
+        return Err(format!("bad role {role:?}").into());
     };
     let count: i64 = count.parse()?;
     let first: i64 = first.parse()?;
     let writer = first / ROWS_PER_PROCESS;
 
-    let db = Persistent::open(Path::new(path))?;
+    let db = s.open()?;
     let mut go = [0u8; 1];
     std::io::stdin().read_exact(&mut go)?;
     let started = unix_micros();
@@ -205,24 +197,23 @@ fn child_writer(spec: &str) -> TestResult {
 }
 
 // ---------------------------------------------------------------------------
-// (b) Eight threads sharing one Arc<Persistent>, with readers.
+// (b) Eight threads sharing one connection (an Arc<Persistent>, a Pool), with readers.
 // ---------------------------------------------------------------------------
 
-/// Eight writer threads share one connection: each inserts 1,000 rows one by
-/// one and 4 batches of 50 with `insert_many`, while two reader threads keep
-/// selecting and counting. No call fails, readers never see the count go down
-/// or a half-written batch, and the final count is exact.
-#[test]
-fn threads_share_one_persistent() -> TestResult {
+/// Eight writer threads share one connection (`Persistent`; or a `Pool`, four
+/// connections for ten threads): each inserts 1,000 rows one by one and 4
+/// batches of 50 with `insert_many`, while two reader threads keep selecting
+/// and counting. No call fails, readers never see the count go down or a
+/// half-written batch, and the final count is exact.
+fn threads_share_one_connection<O: Opener>(s: &Shared<O>) -> TestResult {
     const WRITERS: i64 = 8;
     const SINGLE: i64 = 1_000;
     const BATCHES: i64 = 4;
     const BATCH: i64 = 50;
     const PER_WRITER: i64 = SINGLE + BATCHES * BATCH;
 
-    let dir = tempfile::tempdir()?;
-    let db = Arc::new(Persistent::open(dir.path().join("shared.db"))?);
-    Number::create_table(&db)?;
+    let db = Arc::new(s.open()?);
+    Number::create_table(&*db)?;
 
     let start = Arc::new(Barrier::new(WRITERS as usize + 2));
     let writers_done = Arc::new(AtomicBool::new(false));
@@ -234,13 +225,13 @@ fn threads_share_one_persistent() -> TestResult {
                 start.wait();
                 let base = w * 100_000;
                 for i in 0..SINGLE {
-                    Number::insert(&db, &number(base + i, w))?;
+                    Number::insert(&*db, &number(base + i, w))?;
                     // Every 250 rows, a batch: all of it or none, atomically.
                     if i % 250 == 249 {
                         let first = base + 50_000 + (i / 250) * BATCH;
                         let batch: Vec<Number> =
                             (first..first + BATCH).map(|id| number(id, w)).collect();
-                        let n = Number::insert_many(&db, &batch)?;
+                        let n = Number::insert_many(&*db, &batch)?;
                         assert_eq!(n, BATCH as usize);
                     }
                 }
@@ -260,7 +251,7 @@ fn threads_share_one_persistent() -> TestResult {
                 start.wait();
                 let mut last = 0;
                 while !done.load(Ordering::Acquire) {
-                    let now = Number::count().get(&db)?;
+                    let now = Number::count().get(&*db)?;
                     assert!(
                         now >= last,
                         "reader {r}: count went from {last} down to {now}"
@@ -271,7 +262,7 @@ fn threads_share_one_persistent() -> TestResult {
                     let lo = w * 100_000 + 50_000;
                     let batch_rows = Number::select()
                         .filter(Number::id.between(lo, lo + BATCHES * BATCH - 1))
-                        .all(&db)?;
+                        .all(&*db)?;
                     assert_eq!(
                         batch_rows.len() as i64 % BATCH,
                         0,
@@ -308,11 +299,12 @@ fn threads_share_one_persistent() -> TestResult {
         let base = w * 100_000;
         (base..base + SINGLE).chain(base + 50_000..base + 50_000 + BATCHES * BATCH)
     });
-    assert_exactly(&db, expected)?;
-    assert_eq!(Number::count().get(&db)?, WRITERS * PER_WRITER);
+    assert_exactly(&*db, expected)?;
+    assert_eq!(Number::count().get(&*db)?, WRITERS * PER_WRITER);
     assert!(reads.load(Ordering::Relaxed) > 0, "the readers never ran");
     eprintln!(
-        "8 threads on one Persistent: {} rows in {:.2} s, {} reader passes meanwhile",
+        "8 threads on one {}: {} rows in {:.2} s, {} reader passes meanwhile",
+        O::NAME,
         WRITERS * PER_WRITER,
         elapsed.as_secs_f64(),
         reads.load(Ordering::Relaxed)
@@ -324,28 +316,25 @@ fn threads_share_one_persistent() -> TestResult {
 // (c) Four threads, each with its own PerQuery.
 // ---------------------------------------------------------------------------
 
-/// Four threads, each with its own `PerQuery` on one file (so every insert
-/// opens, writes, commits and closes its own connection), insert row by row at
-/// the same time. No call fails and the count is exact.
-#[test]
-fn threads_each_with_their_own_per_query() -> TestResult {
+/// Four threads, each with its own `PerQuery` on one database (so every
+/// insert opens, writes, commits and closes its own connection), insert row
+/// by row at the same time. No call fails and the count is exact.
+fn threads_each_with_their_own_per_query<O: Opener>(s: &Shared<O>) -> TestResult {
     const THREADS: i64 = 4;
     const ROWS: i64 = 250;
 
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("per-query.db");
-    Number::create_table(&PerQuery::open(&path)?)?;
+    Number::create_table(&s.open()?)?;
 
     let start = Arc::new(Barrier::new(THREADS as usize));
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
-            let path = path.clone();
+            let opener = s.opener.clone();
             let start = Arc::clone(&start);
-            thread::spawn(move || -> doctable::Result<()> {
-                let db = PerQuery::open(&path)?;
+            thread::spawn(move || -> Result<(), String> {
+                let db = opener.open().map_err(|e| e.to_string())?;
                 start.wait();
                 for i in 0..ROWS {
-                    Number::insert(&db, &number(t * 10_000 + i, t))?;
+                    Number::insert(&db, &number(t * 10_000 + i, t)).map_err(|e| e.to_string())?;
                 }
                 Ok(())
             })
@@ -360,13 +349,14 @@ fn threads_each_with_their_own_per_query() -> TestResult {
     }
     let elapsed = clock.elapsed();
 
-    let db = PerQuery::open(&path)?;
+    let db = s.open()?;
     assert_exactly(
         &db,
         (0..THREADS).flat_map(|t| t * 10_000..t * 10_000 + ROWS),
     )?;
     eprintln!(
-        "4 threads with PerQuery: {} rows, one connection each, in {:.2} s",
+        "4 threads with {}: {} rows, one connection each, in {:.2} s",
+        O::NAME,
         THREADS * ROWS,
         elapsed.as_secs_f64()
     );

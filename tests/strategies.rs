@@ -330,9 +330,7 @@ fn used_inside_its_own_transaction_is_an_error_not_a_deadlock<O: Opener>(
 
 /// A call from another thread waits for the transaction holding the one
 /// connection, then runs: it does not fail.
-fn other_threads_wait_for_a_transaction_instead_of_failing<O: Opener>(
-    s: &Shared<O>,
-) -> TestResult {
+fn other_threads_wait_for_a_transaction_instead_of_failing<O: Opener>(s: &Shared<O>) -> TestResult {
     let opener = s.opener.clone();
     within(Duration::from_secs(20), move || {
         let db = Arc::new(opener.open()?);

@@ -324,13 +324,18 @@ fn redact_query_password(tail: &str) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
-/// `base` with `search_path` set to `schema` for every session it opens.
+/// `base` with `search_path` set to `schema` for every session it opens,
+/// and `synchronous_commit` off: a commit returns before its WAL reaches the
+/// disk (it is as visible to every other session as ever; only a server
+/// crash could lose it). No test in a per-test schema crashes the server
+/// (tests/postgres_faults.rs, which does, runs its own cluster), and on a
+/// loaded 2-core machine the flush per commit tripled the row-by-row tests.
 pub fn with_search_path(base: &str, schema: &str) -> String {
     if base.starts_with("postgres://") || base.starts_with("postgresql://") {
         let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        format!("{base}{sep}options=-c%20search_path%3D{schema}%20-c%20synchronous_commit%3Doff")
     } else {
-        format!("{base} options='-c search_path={schema}'")
+        format!("{base} options='-c search_path={schema} -c synchronous_commit=off'")
     }
 }
 
