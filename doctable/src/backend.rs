@@ -142,6 +142,16 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn index_owner(conn: &Self::Connection, table: &str, index: &str) -> Result<Option<String>>;
 
+    /// Called first inside `create_table`'s transaction: makes a second
+    /// connection creating or extending the same table wait until this
+    /// transaction ends, so that it compares against the finished table.
+    /// Nothing by default: SQLite's `BEGIN IMMEDIATE` already takes the
+    /// database's write lock.
+    #[doc(hidden)]
+    fn lock_table_schema(_conn: &Self::Connection, _table: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Rebuilds the table declared by `meta` to match it (see
     /// [`DocTable::rebuild_table`](crate::DocTable::rebuild_table)); `check`
     /// reads one row of the rebuilt table (its columns in declaration order)

@@ -406,6 +406,21 @@ impl Backend for Postgres {
         conn.note(reflect::index_owner(&mut *conn.client_mut()?, table, index))
     }
 
+    /// A transaction-scoped advisory lock keyed on the schema and the table's
+    /// name: `BEGIN` alone takes no lock, so two sessions migrating one table
+    /// at once would both see a column missing and both add it (the second
+    /// failing with 42701). The second now waits, then finds nothing to do.
+    fn lock_table_schema(conn: &PgConnection, table: &str) -> Result<()> {
+        const SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended(\
+                           coalesce(current_schema(), '') || '.' || $1, 0))";
+        let result = conn
+            .client_mut()?
+            .execute(SQL, &[&table])
+            .map(drop)
+            .map_err(|e| pg_error(e, Some(table), SQL));
+        conn.note(result)
+    }
+
     /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
     /// rebuild (copy into a new table, swap) is SQLite's way and is not done here.
     const BULK_INSERT: bool = true;

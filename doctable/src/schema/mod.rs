@@ -152,6 +152,7 @@ pub(crate) fn create_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
         // One write transaction: two processes creating or extending the same
         // table at once take turns, and the second sees the first one's work.
         atomically::<C::Backend, _>(c, Some(meta.name), |c| {
+            C::Backend::lock_table_schema(c, meta.name)?;
             let diff = diff_in_file::<C::Backend>(c, meta)?;
             if let Some(SchemaChange::Mismatch {
                 column,
