@@ -1,13 +1,19 @@
-//! Concurrency under load: many writers and readers on one file at once.
+//! Concurrency under load: many writers and readers on one database at once.
 //!
 //! Four row writers (`insert`, one row per call and per transaction), two batch
 //! writers (`insert_many`, `BATCH` rows per call) and two readers (counting and
 //! grouping in a loop) run at the same moment on one database file:
 //!
-//! - `processes_with_persistent`: eight processes, each with its own `Persistent`;
+//! - `processes_with_persistent`: eight processes, each with its own
+//!   `Persistent` (on PostgreSQL also each with its own `Pool`);
 //! - `processes_with_per_query`: eight processes, each with a `PerQuery`
 //!   (a fresh connection for every call);
-//! - `threads_sharing_one_persistent`: eight threads on one `Arc<Persistent>`.
+//! - `threads_sharing_one_connection`: eight threads on one `Arc<Persistent>`
+//!   (on PostgreSQL also on one `Pool`).
+//!
+//! Each runs on both engines from one source (`on_shared!`,
+//! tests/support/shared.rs): SQLite on one file (checked with `PRAGMA
+//! integrity_check` afterwards), PostgreSQL in a schema of its own per test.
 //!
 //! Every writer finishes without error, the final rows are exactly the rows
 //! written (each once), and no reader ever sees part of a batch: the number of
@@ -16,8 +22,9 @@
 //! timeout is `tests/concurrency.rs`'s.)
 //!
 //! Sizes are CI sizes; `DOCTABLE_RELIABILITY_SCALE=10` runs ten times the rows
-//! (see RELIABILITY.md). A child process is this test binary re-executed with
-//! `DOCTABLE_LOAD_CHILD=<role>,<strategy>,<index>,<count>` and `DOCTABLE_LOAD_PATH`.
+//! (see RELIABILITY.md). A child process is this test binary re-executed on
+//! the same test, with the database and `<role>,<index>,<count>` in its
+//! environment (tests/support/shared.rs).
 
 mod reliability_support;
 
@@ -28,11 +35,19 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use doctable::{Conn, DocTable, PerQuery, Persistent};
+use doctable::{Conn, DocTable};
 use reliability_support::{
-    TestResult, assert_clean_exit, child_command, integrity_check, report_fields, scale,
-    unix_micros, wait_all,
+    TestResult, assert_clean_exit, integrity_check, report_fields, scale, unix_micros, wait_all,
 };
+
+#[macro_use]
+#[path = "support/backends.rs"]
+mod backends;
+#[macro_use]
+#[path = "support/shared.rs"]
+mod shared;
+use backends::Kind;
+use shared::{Opener, Shared};
 
 #[derive(DocTable, Debug, Clone, PartialEq)]
 #[doctable(table = "load", index(by_writer_n = [writer, n]))]
@@ -204,60 +219,56 @@ fn assert_complete(db: &impl Conn) -> TestResult {
 // ---------------------------------------------------------------------------
 // Processes.
 
-const CHILD_ENV: &str = "DOCTABLE_LOAD_CHILD";
-const PATH_ENV: &str = "DOCTABLE_LOAD_PATH";
+on_shared!(
+    processes_with_persistent => [persistent, pg_persistent, pg_pool],
+    processes_with_per_query => [per_query, pg_per_query],
+    threads_sharing_one_connection => [persistent, pg_persistent, pg_pool],
+);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Strategy {
-    Persistent,
-    PerQuery,
+fn processes_with_persistent<O: Opener>(s: &Shared<O>) -> TestResult {
+    run_processes(s)
 }
 
-impl Strategy {
-    fn name(self) -> &'static str {
-        match self {
-            Strategy::Persistent => "persistent",
-            Strategy::PerQuery => "per_query",
-        }
+fn processes_with_per_query<O: Opener>(s: &Shared<O>) -> TestResult {
+    run_processes(s)
+}
+
+/// The SQLite file's integrity, `ok` for PostgreSQL (the server keeps its own).
+fn integrity<O: Opener>(s: &Shared<O>) -> Result<String, Box<dyn std::error::Error>> {
+    match s.kind() {
+        Kind::Sqlite => integrity_check(Path::new(&s.opener.target())),
+        Kind::Postgres => Ok("ok".to_owned()),
     }
 }
 
 /// The file whose existence tells the readers to stop.
-fn stop_file(db_path: &Path) -> PathBuf {
-    db_path.with_extension("stop")
+fn stop_file(scratch: &Path) -> PathBuf {
+    scratch.join("stop")
 }
 
-/// The child side: `<role>,<strategy>,<index>,<count>`; waits for a byte on
+/// The child side: its role is `<role>,<index>,<count>`; waits for a byte on
 /// stdin, does its part and prints a report line.
-fn child(spec: &str) -> TestResult {
-    let path = PathBuf::from(std::env::var(PATH_ENV)?);
+fn child<O: Opener>(s: &Shared<O>, spec: &str) -> TestResult {
     let fields: Vec<&str> = spec.split(',').collect();
-    let [role, strategy, index, count] = fields[..] else {
-        return Err(format!("bad {CHILD_ENV}={spec:?}").into());
+    let [role, index, count] = fields[..] else {
+        return Err(format!("bad role {spec:?}").into());
     };
     let index: i64 = index.parse()?;
     let count: i64 = count.parse()?;
-    match strategy {
-        "persistent" => child_work(&Persistent::open(&path)?, &path, role, index, count),
-        "per_query" => child_work(&PerQuery::open(&path)?, &path, role, index, count),
-        other => Err(format!("unknown strategy {other}").into()),
-    }
-}
-
-fn child_work(db: &impl Conn, path: &Path, role: &str, index: i64, count: i64) -> TestResult {
+    let db = s.open()?;
     let mut go = [0u8; 1];
     std::io::stdin().read_exact(&mut go)?;
     let started = unix_micros();
     match role {
-        "rows" => write_rows(db, index, count)?,
-        "batches" => write_batches(db, index, count)?,
+        "rows" => write_rows(&db, index, count)?,
+        "batches" => write_batches(&db, index, count)?,
         "reader" => {
-            let stop = stop_file(path);
+            let stop = stop_file(&s.scratch);
             let deadline = Instant::now() + Duration::from_secs(600);
-            let s = read_until(db, || stop.exists() || Instant::now() > deadline)?;
+            let st = read_until(&db, || stop.exists() || Instant::now() > deadline)?;
             println!(
                 "\nREADER-DONE {} {} {} {}",
-                s.passes, s.first_total, s.last_total, s.max_batches_seen
+                st.passes, st.first_total, st.last_total, st.max_batches_seen
             );
             return Ok(());
         }
@@ -268,19 +279,16 @@ fn child_work(db: &impl Conn, path: &Path, role: &str, index: i64, count: i64) -
     Ok(())
 }
 
-/// Eight processes on one file: four row writers, two batch writers, two readers.
-fn run_processes(test: &str, strategy: Strategy) -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("load.db");
-    Load::create_table(&Persistent::open(&path)?)?;
+/// Eight processes on one database: four row writers, two batch writers, two readers.
+fn run_processes<O: Opener>(s: &Shared<O>) -> TestResult {
+    if let Some(role) = &s.role {
+        return child(s, role);
+    }
+    Load::create_table(&s.open()?)?;
 
     let spawn = |role: &str, index: i64, count: i64| {
-        let spec = format!("{role},{},{index},{count}", strategy.name());
-        child_command(
-            test,
-            &[(CHILD_ENV, spec), (PATH_ENV, path.display().to_string())],
-        )
-        .and_then(|mut c| c.spawn())
+        s.child_command(&format!("{role},{index},{count}"))
+            .and_then(|mut c| c.spawn())
     };
     let mut writers = Vec::new();
     for w in 0..ROW_WRITERS {
@@ -304,7 +312,7 @@ fn run_processes(test: &str, strategy: Strategy) -> TestResult {
     let writer_outputs = wait_all(writers, limit);
     let elapsed = clock.elapsed();
     // Stop the readers whatever happened to the writers.
-    std::fs::write(stop_file(&path), b"stop")?;
+    std::fs::write(stop_file(&s.scratch), b"stop")?;
     let reader_outputs = wait_all(readers, Duration::from_secs(60))?;
     let writer_outputs = writer_outputs?;
 
@@ -320,7 +328,8 @@ fn run_processes(test: &str, strategy: Strategy) -> TestResult {
         };
         windows.push((start, end));
     }
-    let total = Load::count().get(&Persistent::open(&path)?)?;
+    let db = s.open()?;
+    let total = Load::count().get(&db)?;
     let mut reader_lines = Vec::new();
     for (r, output) in reader_outputs.iter().enumerate() {
         assert_clean_exit(&format!("reader {r}"), output);
@@ -349,13 +358,12 @@ fn run_processes(test: &str, strategy: Strategy) -> TestResult {
         "the row writers did not run at the same time: {rows_windows:?}"
     );
 
-    let db = Persistent::open(&path)?;
     assert_complete(&db)?;
-    assert_eq!(integrity_check(&path)?, "ok");
+    assert_eq!(integrity(s)?, "ok");
     eprintln!(
         "{}: {} processes wrote {total} rows in {:.2} s ({ROW_WRITERS} x {} rows one by one, \
          {BATCH_WRITERS} x {} batches of {BATCH}); readers made {:?} passes",
-        strategy.name(),
+        O::NAME,
         ROW_WRITERS + BATCH_WRITERS + READERS,
         elapsed.as_secs_f64(),
         rows_per_writer(),
@@ -365,34 +373,14 @@ fn run_processes(test: &str, strategy: Strategy) -> TestResult {
     Ok(())
 }
 
-#[test]
-fn processes_with_persistent() -> TestResult {
-    if let Ok(spec) = std::env::var(CHILD_ENV) {
-        return child(&spec);
-    }
-    run_processes("processes_with_persistent", Strategy::Persistent)
-}
-
-#[test]
-fn processes_with_per_query() -> TestResult {
-    if let Ok(spec) = std::env::var(CHILD_ENV) {
-        return child(&spec);
-    }
-    run_processes("processes_with_per_query", Strategy::PerQuery)
-}
-
 // ---------------------------------------------------------------------------
 // Threads on one connection.
 
-/// The same eight roles as threads sharing one `Arc<Persistent>`.
-#[test]
-fn threads_sharing_one_persistent() -> TestResult {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return Ok(());
-    }
-    let dir = tempfile::tempdir()?;
-    let db = Arc::new(Persistent::open(dir.path().join("threads.db"))?);
-    Load::create_table(&db)?;
+/// The same eight roles as threads sharing one connection (`Arc<Persistent>`,
+/// or a `Pool` of four connections for the eight threads).
+fn threads_sharing_one_connection<O: Opener>(s: &Shared<O>) -> TestResult {
+    let db = Arc::new(s.open()?);
+    Load::create_table(&*db)?;
 
     let roles = (ROW_WRITERS + BATCH_WRITERS + READERS) as usize;
     let start = Arc::new(Barrier::new(roles));
@@ -404,9 +392,9 @@ fn threads_sharing_one_persistent() -> TestResult {
             thread::spawn(move || {
                 start.wait();
                 if w < ROW_WRITERS {
-                    write_rows(&db, w, rows_per_writer())
+                    write_rows(&*db, w, rows_per_writer())
                 } else {
-                    write_batches(&db, w, batches_per_writer())
+                    write_batches(&*db, w, batches_per_writer())
                 }
             })
         })
@@ -418,7 +406,7 @@ fn threads_sharing_one_persistent() -> TestResult {
             let done = Arc::clone(&done);
             thread::spawn(move || {
                 start.wait();
-                read_until(&db, || done.load(Ordering::Acquire))
+                read_until(&*db, || done.load(Ordering::Acquire))
             })
         })
         .collect();
@@ -434,7 +422,7 @@ fn threads_sharing_one_persistent() -> TestResult {
             Err(_) => return Err(format!("writer thread {w} panicked").into()),
         }
     }
-    let total = Load::count().get(&db)?;
+    let total = Load::count().get(&*db)?;
     let mut passes = Vec::new();
     let mut any_early = false;
     for (r, result) in read.into_iter().enumerate() {
@@ -448,10 +436,11 @@ fn threads_sharing_one_persistent() -> TestResult {
         passes.push(stats.passes);
     }
     assert!(any_early, "no reader ran before the writers finished");
-    assert_complete(&db)?;
-    assert_eq!(integrity_check(db.path())?, "ok");
+    assert_complete(&*db)?;
+    assert_eq!(integrity(s)?, "ok");
     eprintln!(
-        "threads on one Persistent: {total} rows in {:.2} s; readers made {passes:?} passes",
+        "threads on one {}: {total} rows in {:.2} s; readers made {passes:?} passes",
+        O::NAME,
         elapsed.as_secs_f64()
     );
     Ok(())
