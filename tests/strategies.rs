@@ -217,7 +217,53 @@ on_shared!(
     other_threads_wait_for_a_transaction_instead_of_failing => [persistent, pg_persistent],
     a_panic_in_one_threads_transaction_leaves_the_connection_usable =>
         [persistent, per_query, pg_persistent, pg_per_query, pg_pool],
+    a_connection_per_call_inside_its_own_transaction_is_refused_at_once =>
+        [per_query, pg_per_query, pg_pool],
 );
+
+/// A `PerQuery` (or `Pool`) used instead of the `tx` inside its own
+/// transaction would run on another connection, outside the transaction. A
+/// write there is refused at once on both engines: on SQLite it could only
+/// wait for the transaction's write lock until the busy timeout; on
+/// PostgreSQL a write of the row the transaction holds (here: the same
+/// UNIQUE title) would wait for it forever. Reads and nested transactions
+/// are refused too (they would not see the transaction's rows). Outside a
+/// transaction, a call inside another (a count inside a `for_each`
+/// callback) still runs, on its own connection.
+fn a_connection_per_call_inside_its_own_transaction_is_refused_at_once<O: Opener>(
+    s: &Shared<O>,
+) -> TestResult {
+    let opener = s.opener.clone();
+    within(Duration::from_secs(20), move || {
+        let db = opener.open()?;
+        Doc::create_table(&db)?;
+        let started = Instant::now();
+        db.atomic(|tx| {
+            Doc::insert(tx, &doc("inside"))?;
+            let err = expect_err(Doc::insert(&db, &doc("inside")));
+            assert!(
+                matches!(&err, Error::Usage(m) if m.contains("`tx`")),
+                "{err:?}"
+            );
+            let err = expect_err(Doc::count().get(&db));
+            assert!(matches!(&err, Error::Usage(_)), "{err:?}");
+            let err = expect_err(db.atomic(|_| Ok(())));
+            assert!(matches!(&err, Error::Usage(_)), "{err:?}");
+            Ok(())
+        })?;
+        assert!(started.elapsed() < Duration::from_secs(2), "no wait");
+        // The handle works again once the transaction is over.
+        Doc::insert(&db, &doc("after"))?;
+        assert_eq!(titles(&db)?, ["inside", "after"]);
+        let mut counts = Vec::new();
+        Doc::select().order_by(Doc::id).for_each(&db, |d| {
+            counts.push((d.title, Doc::count().get(&db)?));
+            Ok(())
+        })?;
+        assert_eq!(counts, [("inside".into(), 2), ("after".into(), 2)]);
+        Ok(())
+    })
+}
 
 /// Four threads share one connection through an `Arc`, with plain inserts
 /// and transactions: every row is there once. On a strategy with one

@@ -437,8 +437,14 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
+        // A bounded wait: a test that failed by hanging may leave a session
+        // holding locks in the schema; the drop then says so instead of
+        // hanging too (the server drops the session when this process ends).
         let dropped = pg_client(&self.base).and_then(|mut c| {
-            c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+            c.batch_execute(&format!(
+                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.name
+            ))
         });
         if let Err(e) = dropped {
             let _ = writeln!(

@@ -27,6 +27,7 @@ mod external;
 mod per_query;
 mod persistent;
 mod pool;
+mod reentry;
 mod reflect;
 
 use std::cell::{Cell, RefCell, RefMut};

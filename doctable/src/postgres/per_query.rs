@@ -9,6 +9,10 @@ use crate::error::Result;
 /// Keeps only the connection parameters and connects for each call,
 /// disconnecting afterwards: no server connection is held between calls, at
 /// the cost of a connect (and fresh statement preparation) per call.
+///
+/// Used (instead of the `tx`) inside its own transaction, on the same
+/// thread, a call is an [`Error::Usage`](crate::Error::Usage): it would run
+/// on another connection, outside the transaction.
 pub struct PerQuery {
     config: Config,
     described: String,
@@ -59,7 +63,10 @@ impl Sealed for PerQuery {}
 impl Conn for PerQuery {
     type Backend = Postgres;
     fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
-        let conn = PgConnection::connect(&self.config, &self.described)?;
+        let key = std::ptr::from_ref(self) as usize;
+        super::reentry::refuse_inside_own_transaction(key, "PerQuery")?;
+        let conn = std::rc::Rc::new(PgConnection::connect(&self.config, &self.described)?);
+        let _running = super::reentry::enter(key, &conn);
         f(&conn)
     }
 }

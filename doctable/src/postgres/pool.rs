@@ -25,6 +25,12 @@ impl std::fmt::Display for ConnectFailed {
 
 impl std::error::Error for ConnectFailed {}
 
+impl super::reentry::InTransaction for r2d2::PooledConnection<Manager> {
+    fn in_transaction(&self) -> bool {
+        (**self).in_transaction()
+    }
+}
+
 impl r2d2::ManageConnection for Manager {
     type Connection = PgConnection;
     type Error = ConnectFailed;
@@ -54,6 +60,10 @@ impl r2d2::ManageConnection for Manager {
 ///
 /// A connection whose server link was lost fails the call in flight and is
 /// discarded when it returns to the pool; the next call gets a fresh one.
+///
+/// Used (instead of the `tx`) inside its own transaction, on the same
+/// thread, a call is an [`Error::Usage`]: it would run on another pooled
+/// connection, outside the transaction.
 #[derive(Clone)]
 pub struct Pool {
     pool: r2d2::Pool<Manager>,
@@ -124,6 +134,9 @@ impl Sealed for Pool {}
 impl Conn for Pool {
     type Backend = Postgres;
     fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
+        // The clones of a pool share `described`: one key for all of them.
+        let key = std::sync::Arc::as_ptr(&self.described).cast::<u8>() as usize;
+        super::reentry::refuse_inside_own_transaction(key, "Pool")?;
         let conn = self.pool.get().map_err(|e| Error::Postgres {
             table: None,
             sql: format!("(taking a pooled connection to {})", self.described),
@@ -131,6 +144,8 @@ impl Conn for Pool {
             message: e.to_string(),
             source: Box::new(e),
         })?;
+        let conn = std::rc::Rc::new(conn);
+        let _running = super::reentry::enter(key, &conn);
         f(&conn)
     }
 }
