@@ -20,6 +20,7 @@ use doctable::{Conn, DocTable, Error, Options, PerQuery, Persistent};
 mod reliability_support;
 use reliability_support::wait_all;
 
+#[allow(unused_macros)]
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;

@@ -40,6 +40,7 @@ use reliability_support::{
     TestResult, assert_clean_exit, integrity_check, report_fields, scale, unix_micros, wait_all,
 };
 
+#[allow(unused_macros)]
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;

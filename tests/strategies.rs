@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use doctable::rusqlite;
 use doctable::{Conn, DocTable, Error, Options, PerQuery, Persistent, Synchronous};
 
+#[allow(unused_macros)]
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;

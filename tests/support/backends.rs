@@ -14,7 +14,7 @@
 //! `DOCTABLE_REQUIRE_PG` is set (as `.ci/run` does): then it fails, naming the
 //! parameters (password redacted) and the connection error.
 
-#![allow(dead_code, unreachable_pub, unused_macros)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::Write;
 use std::sync::OnceLock;
