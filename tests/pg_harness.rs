@@ -22,6 +22,11 @@ fn each_schema_is_fresh_confined_and_dropped() -> TestResult {
         .query_one("SELECT current_schema()", &[])?
         .try_get(0)?;
     assert_eq!(schema, first.name);
+    // Commits do not wait for the WAL flush (see `with_search_path`).
+    let sync: String = client
+        .query_one("SHOW synchronous_commit", &[])?
+        .try_get(0)?;
+    assert_eq!(sync, "off");
     client.batch_execute("CREATE TABLE t (id BIGINT); INSERT INTO t VALUES (1)")?;
     assert_eq!(first.table_count(), 1);
     // The other schema does not see it.
@@ -92,14 +97,14 @@ fn passwords_are_redacted_from_parameters() {
 fn search_path_is_added_to_either_form() {
     assert_eq!(
         with_search_path("host=h dbname=d", "s1"),
-        "host=h dbname=d options='-c search_path=s1'"
+        "host=h dbname=d options='-c search_path=s1 -c synchronous_commit=off'"
     );
     assert_eq!(
         with_search_path("postgres://u@h/d", "s1"),
-        "postgres://u@h/d?options=-c%20search_path%3Ds1"
+        "postgres://u@h/d?options=-c%20search_path%3Ds1%20-c%20synchronous_commit%3Doff"
     );
     assert_eq!(
         with_search_path("postgres://u@h/d?sslmode=disable", "s1"),
-        "postgres://u@h/d?sslmode=disable&options=-c%20search_path%3Ds1"
+        "postgres://u@h/d?sslmode=disable&options=-c%20search_path%3Ds1%20-c%20synchronous_commit%3Doff"
     );
 }
