@@ -26,7 +26,7 @@ use crate::value::Value;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a primary key value of table `{T}`",
     label = "expected a key of type `{K}`",
-    note = "the key of `{T}` is `{K}`: give one value per key column, in key order (a tuple for a composite key); each value as a filter on that column takes it (`&str` for `String`, an integer literal for an integer)"
+    note = "the key of `{T}` is `{K}`: write its values in that order, as a tuple for a composite key (each value as a filter on its column takes it: `&str` for `String`, an integer literal for an integer)"
 )]
 pub trait IntoKey<T, K> {
     /// The key's values, one per key column (a `[Operand; N]`).

@@ -257,6 +257,38 @@ pub trait DocTable: Record {
 /// need. The key is one field marked `#[doctable(primary_key)]`, or several
 /// (a composite key: several fields marked, in declaration order, or
 /// `#[doctable(primary_key(a, b))]` on the struct, in the order listed).
+///
+/// A composite key is a `PRIMARY KEY ("a", "b")` table constraint; its
+/// values are always given on insert (none is assigned, so `insert` returns
+/// no key: SQLite's rowid, or 0 on PostgreSQL).
+///
+/// ```
+/// use doctable::{DocTable, HasPrimaryKey, Persistent};
+///
+/// #[derive(DocTable, Debug, PartialEq)]
+/// struct WordCount {
+///     #[doctable(primary_key)]
+///     lang: String,
+///     #[doctable(primary_key)]
+///     word: String,
+///     n: i64,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// WordCount::create_table(&db)?;
+/// let (lang, word) = WordCount::KEY;
+/// assert_eq!((lang.name(), word.name()), ("lang", "word"));
+///
+/// let mut the = WordCount { lang: "en".into(), word: "the".into(), n: 7 };
+/// WordCount::insert(&db, &the)?;
+/// the.n = 8;
+/// WordCount::update_row(&db, &the)?;
+/// let bump = WordCount::upsert().on_conflict(WordCount::KEY).update(WordCount::n);
+/// bump.run(&db, &WordCount { lang: "en".into(), word: "the".into(), n: 9 })?;
+/// assert_eq!(WordCount::get(&db, ("en", "the"))?.map(|w| w.n), Some(9));
+/// assert_eq!(WordCount::get(&db, ("de", "the"))?, None);
+/// # Ok::<(), doctable::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "table `{Self}` has no primary key",
     label = "`get`, `update_row` and `delete_key` look rows up by primary key",
