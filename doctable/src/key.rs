@@ -2,7 +2,9 @@
 //! one column, a tuple of values (in key order) for a composite key.
 
 use crate::column_type::ColumnType;
+use crate::error::{Error, Result};
 use crate::expr::{IntoOperand, Operand};
+use crate::meta::TableMeta;
 use crate::value::Value;
 
 /// A value for the primary key of table `T`, whose key type is `K`: for a key
@@ -29,22 +31,23 @@ use crate::value::Value;
     note = "the key of `{T}` is `{K}`: write its values in that order, as a tuple for a composite key (each value as a filter on its column takes it: `&str` for `String`, an integer literal for an integer)"
 )]
 pub trait IntoKey<T, K> {
-    /// The key's values, one per key column (a `[Operand; N]`).
+    /// The key's values, one per key column (a `[Value; N]`).
     #[doc(hidden)]
-    type Operands: AsRef<[Operand]>;
+    type Values: AsRef<[Value]>;
 
-    /// The key's values, in key order.
+    /// The key's values, in key order; a value that does not fit its key
+    /// column of `meta` is an error naming that column.
     #[doc(hidden)]
-    fn into_operands(self) -> Self::Operands;
+    fn into_key_values(self, meta: &TableMeta) -> Result<Self::Values>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T, K: ColumnType, V: IntoOperand<T, K>> IntoKey<T, K> for V {
-    type Operands = [Operand; 1];
+    type Values = [Value; 1];
 
     #[inline]
-    fn into_operands(self) -> [Operand; 1] {
-        [self.into_operand()]
+    fn into_key_values(self, meta: &TableMeta) -> Result<[Value; 1]> {
+        Ok([key_value(self.into_operand(), meta, 0)?])
     }
 }
 
@@ -52,10 +55,10 @@ macro_rules! key_tuple {
     ($n:literal: $($key:ident $value:ident $index:tt),+) => {
         #[diagnostic::do_not_recommend]
         impl<T, $($key: ColumnType, $value: IntoOperand<T, $key>),+> IntoKey<T, ($($key,)+)> for ($($value,)+) {
-            type Operands = [Operand; $n];
+            type Values = [Value; $n];
 
-            fn into_operands(self) -> [Operand; $n] {
-                [$(self.$index.into_operand()),+]
+            fn into_key_values(self, meta: &TableMeta) -> Result<[Value; $n]> {
+                Ok([$(key_value(self.$index.into_operand(), meta, $index)?),+])
             }
         }
     };
@@ -65,6 +68,30 @@ key_tuple!(3: KA A 0, KB B 1, KC C 2);
 key_tuple!(4: KA A 0, KB B 1, KC C 2, KD D 3);
 key_tuple!(5: KA A 0, KB B 1, KC C 2, KD D 3, KE E 4);
 key_tuple!(6: KA A 0, KB B 1, KC C 2, KD D 3, KE E 4, KF F 5);
+
+/// The value of key column number `position` (0-based, in key order) of `meta`.
+#[inline]
+fn key_value(operand: Operand, meta: &TableMeta, position: usize) -> Result<Value> {
+    match operand {
+        Operand::Value(value) => Ok(value),
+        other => Err(not_a_key_value(other, meta, position)),
+    }
+}
+
+#[cold]
+fn not_a_key_value(operand: Operand, meta: &TableMeta, position: usize) -> Error {
+    let column = meta
+        .key_columns()
+        .nth(position)
+        .map_or("(key)", |c| c.name);
+    match operand {
+        Operand::Invalid(detail) => Error::conversion(meta.name, column, detail),
+        Operand::Value(_) | Operand::Sql(_) => Error::Usage(format!(
+            "table `{}`: a key is given as values, not as a column or expression; use `select().filter(..)`",
+            meta.name
+        )),
+    }
+}
 
 /// One key column's value as SQL would print it, for messages; `None` for a
 /// value that cannot be printed.

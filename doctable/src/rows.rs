@@ -4,12 +4,11 @@ use crate::backend::Backend;
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
-use crate::expr::Operand;
 use crate::key::IntoKey;
 use crate::record::{Record, read_row};
 use crate::statements::InsertKind;
 use crate::table::HasPrimaryKey;
-use crate::value::ToValue;
+use crate::value::{ToValue, Value};
 
 /// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
 pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
@@ -89,33 +88,11 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
     })
 }
 
-/// The key's values as parameters: an error names the key column a value
-/// does not fit.
-fn key_values<T: Record, O: AsRef<[Operand]>>(operands: O) -> Result<O> {
-    let meta = T::__META;
-    for (operand, column) in operands.as_ref().iter().zip(meta.key_columns()) {
-        match operand {
-            Operand::Value(_) => {}
-            Operand::Invalid(detail) => {
-                return Err(Error::conversion(meta.name, column.name, detail));
-            }
-            Operand::Sql(_) => {
-                return Err(Error::Usage(format!(
-                    "table `{}`: a key is given as values, not as a column or expression; use `select().filter(..)`",
-                    meta.name
-                )));
-            }
-        }
-    }
-    Ok(operands)
-}
-
-/// Binds the key's values (checked by [`key_values`]) to parameters `1..`.
-fn bind_key<B: Backend>(s: &mut B::Binder<'_>, key: &[Operand], table: &str) -> Result<()> {
-    for (i, operand) in key.iter().enumerate() {
-        if let Operand::Value(v) = operand {
-            B::bind(s, i + 1, ToValue::Borrowed(v.as_ref()), table)?;
-        }
+/// Binds the key's values to parameters `1..`.
+#[inline(always)]
+fn bind_key<B: Backend>(s: &mut B::Binder<'_>, key: &[Value], table: &str) -> Result<()> {
+    for (i, value) in key.iter().enumerate() {
+        B::bind(s, i + 1, ToValue::Borrowed(value.as_ref()), table)?;
     }
     Ok(())
 }
@@ -127,7 +104,7 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
 ) -> Result<Option<T>> {
     let meta = T::__META;
     let sql = T::__sql().get::<C::Backend>(meta);
-    let key = key_values::<T, _>(key.into_operands())?;
+    let key = key.into_key_values(meta)?;
     let mut found = None;
     conn.with_connection(|c| {
         Stmt::read(meta.name, sql).rows::<C::Backend>(
@@ -149,7 +126,7 @@ pub(crate) fn delete_key<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
 ) -> Result<bool> {
     let meta = T::__META;
     let sql = T::__sql().delete_key::<C::Backend>(meta);
-    let key = key_values::<T, _>(key.into_operands())?;
+    let key = key.into_key_values(meta)?;
     let changed = conn.with_connection(|c| {
         Stmt::write(meta, sql)
             .execute::<C::Backend>(c, |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name))
