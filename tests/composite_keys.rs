@@ -204,7 +204,10 @@ where
     C::Backend: Engine,
 {
     seeded(db)?;
-    assert_eq!(WordCount::insert_or_ignore(db, &wc("en", "the", 100))?, None);
+    assert_eq!(
+        WordCount::insert_or_ignore(db, &wc("en", "the", 100))?,
+        None
+    );
     assert!(WordCount::insert_or_ignore(db, &wc("fr", "the", 4))?.is_some());
     WordCount::insert_or_replace(db, &wc("en", "a", 30))?;
     assert_eq!(
@@ -315,7 +318,11 @@ where
     );
     match kind(db) {
         Kind::Sqlite => {
-            assert!(schema.sql.contains(r#"PRIMARY KEY ("seq", "year")"#), "{}", schema.sql);
+            assert!(
+                schema.sql.contains(r#"PRIMARY KEY ("seq", "year")"#),
+                "{}",
+                schema.sql
+            );
             assert!(!schema.sql.contains("AUTOINCREMENT"), "{}", schema.sql);
         }
         Kind::Postgres => {

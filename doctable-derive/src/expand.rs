@@ -169,9 +169,10 @@ fn meta(table: &Table<'_>) -> TokenStream {
             }
         }
     });
-    let key_indexes = table.key_fields().into_iter().filter_map(|k| {
-        table.stored_fields().position(|f| f.ident == k.ident)
-    });
+    let key_indexes = table
+        .key_fields()
+        .into_iter()
+        .filter_map(|k| table.stored_fields().position(|f| f.ident == k.ident));
     let primary_key = quote!(&[#(#key_indexes),*]);
     let field_indexes = table.stored_fields().filter(|f| f.attrs.index.is_some()).map(|f| {
         let index_name = crate::valid::field_index_name(table, f);

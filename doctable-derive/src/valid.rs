@@ -164,7 +164,10 @@ fn check_key(table: &Table<'_>, errors: &mut Errors) {
         match table.field_named(ident) {
             None => errors.push(syn::Error::new(
                 ident.span(),
-                format!("`primary_key` names `{ident}`, which is not a field of `{}`", table.ident),
+                format!(
+                    "`primary_key` names `{ident}`, which is not a field of `{}`",
+                    table.ident
+                ),
             )),
             Some(f) if !f.stored() => errors.push(syn::Error::new(
                 ident.span(),

@@ -80,10 +80,7 @@ fn key_value(operand: Operand, meta: &TableMeta, position: usize) -> Result<Valu
 
 #[cold]
 fn not_a_key_value(operand: Operand, meta: &TableMeta, position: usize) -> Error {
-    let column = meta
-        .key_columns()
-        .nth(position)
-        .map_or("(key)", |c| c.name);
+    let column = meta.key_columns().nth(position).map_or("(key)", |c| c.name);
     match operand {
         Operand::Invalid(detail) => Error::conversion(meta.name, column, detail),
         Operand::Value(_) | Operand::Sql(_) => Error::Usage(format!(

@@ -149,11 +149,13 @@ impl StaticSql {
         if kind == InsertKind::Returning {
             sql.push_str(B::Dialect::RETURNING);
             sql.push_str(self.columns(meta));
-        } else if key {
-            if let Some(column) = meta.key_column().filter(|c| c.sql_type == crate::value::SqlType::Integer) {
-                sql.push_str(B::Dialect::RETURNING);
-                push_ident(&mut sql, column.name);
-            }
+        } else if key
+            && let Some(column) = meta
+                .key_column()
+                .filter(|c| c.sql_type == crate::value::SqlType::Integer)
+        {
+            sql.push_str(B::Dialect::RETURNING);
+            push_ident(&mut sql, column.name);
         }
         sql
     }

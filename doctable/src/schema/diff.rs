@@ -198,8 +198,8 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
                 || meta.key_columns().any(|k| k.name == column.name) =>
             {
                 changes.push(mismatch(
-                column.name,
-                column_definition::<D>(column),
+                    column.name,
+                    column_definition::<D>(column),
                     "no such column (a key or UNIQUE column cannot be added to an existing table)"
                         .into(),
                 ))
