@@ -33,6 +33,11 @@ pub(crate) enum Storage<'a> {
 }
 
 impl Field<'_> {
+    /// Whether the field's type is written `Option<..>`.
+    pub(crate) fn is_option(&self) -> bool {
+        option_inner(self.ty).is_some()
+    }
+
     pub(crate) fn stored(&self) -> bool {
         self.attrs.skip.is_none()
     }
@@ -131,6 +136,29 @@ impl<'a> Table<'a> {
 
     pub(crate) fn stored_fields(&self) -> impl Iterator<Item = &Field<'a>> {
         self.fields.iter().filter(|f| f.stored())
+    }
+
+    /// The primary key's fields, in key order: those `primary_key(a, b)` on
+    /// the struct names (unknown names left out; `valid` reports them), else
+    /// the fields marked `primary_key`, in declaration order. Empty: no key.
+    pub(crate) fn key_fields(&self) -> Vec<&Field<'a>> {
+        match &self.attrs.primary_key {
+            Some(list) => list
+                .value
+                .iter()
+                .filter_map(|ident| self.field_named(ident))
+                .collect(),
+            None => self
+                .fields
+                .iter()
+                .filter(|f| f.attrs.primary_key.is_some())
+                .collect(),
+        }
+    }
+
+    /// Whether `field` is one of the key's fields.
+    pub(crate) fn in_key(&self, field: &Field<'_>) -> bool {
+        self.key_fields().iter().any(|k| k.ident == field.ident)
     }
 
     pub(crate) fn field_named(&self, ident: &Ident) -> Option<&Field<'a>> {

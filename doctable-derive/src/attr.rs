@@ -44,6 +44,9 @@ pub(crate) struct ContainerAttrs {
     pub(crate) indexes: Vec<NamedFields>,
     pub(crate) uniques: Vec<NamedFields>,
     pub(crate) checks: Vec<Spanned<String>>,
+    /// `primary_key(a, b)`: the key's fields, in key order; the span is the
+    /// attribute's name.
+    pub(crate) primary_key: Option<Spanned<Vec<Ident>>>,
 }
 
 /// The target of `references`.
@@ -74,8 +77,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) on_update: Option<Spanned<String>>,
 }
 
-const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`, `check = \"...\"`";
-const CONTAINER_KEY_NAMES: &[&str] = &["table", "index", "unique", "check"];
+const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`, `check = \"...\"`, `primary_key(field, ...)`";
+const CONTAINER_KEY_NAMES: &[&str] = &["table", "index", "unique", "check", "primary_key"];
 const FIELD_KEY_NAMES: &[&str] = &[
     "primary_key",
     "autoincrement",
@@ -298,6 +301,34 @@ fn parse_named_fields(meta: &ParseNestedMeta<'_>, out: &mut Vec<NamedFields>) ->
     })
 }
 
+/// Parses `primary_key(a, b)` on the struct: the key's fields, in key order.
+fn parse_key_fields(
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<Spanned<Vec<Ident>>>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    const HELP: &str = "on the struct, `primary_key` lists the key's fields, as in `primary_key(lang, word)`; a key of one field can also be marked on the field";
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(HELP));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let fields = Punctuated::<Ident, Token![,]>::parse_terminated(&content)
+        .map_err(|e| syn::Error::new(e.span(), format!("{e}; {HELP}")))?;
+    if fields.is_empty() {
+        return Err(meta.error(HELP));
+    }
+    if slot.is_some() {
+        errors.push(duplicate(meta));
+    } else {
+        *slot = Some(Spanned {
+            value: fields.into_iter().collect(),
+            span: meta.path.segments[0].ident.span(),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
     let mut out = ContainerAttrs::default();
     for attr in doctable_attrs(attrs) {
@@ -313,6 +344,8 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
                 set_string(&mut one, &meta, errors)?;
                 out.checks.extend(one);
                 Ok(())
+            } else if meta.path.is_ident("primary_key") {
+                parse_key_fields(&meta, &mut out.primary_key, errors)
             } else if is_field_key(&meta) {
                 Err(meta.error(format!(
                     "`{}` goes on a field, not on the struct",

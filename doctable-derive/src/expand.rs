@@ -143,7 +143,9 @@ fn meta(table: &Table<'_>) -> TokenStream {
                 }))
             }
         };
-        let primary_key = f.attrs.primary_key.is_some();
+        // A key of one column is declared on it; a composite key's columns
+        // are listed in the table's `primary_key` instead.
+        let primary_key = matches!(table.key_fields().as_slice(), [only] if only.ident == f.ident);
         let autoincrement = f.attrs.autoincrement.is_some();
         let unique = f.attrs.unique.is_some();
         let default = match &f.attrs.default {
@@ -167,13 +169,11 @@ fn meta(table: &Table<'_>) -> TokenStream {
             }
         }
     });
-    let primary_key = match table
-        .stored_fields()
-        .position(|f| f.attrs.primary_key.is_some())
-    {
-        Some(i) => quote!(::core::option::Option::Some(#i)),
-        None => quote!(::core::option::Option::None),
-    };
+    let key_indexes = table
+        .key_fields()
+        .into_iter()
+        .filter_map(|k| table.stored_fields().position(|f| f.ident == k.ident));
+    let primary_key = quote!(&[#(#key_indexes),*]);
     let field_indexes = table.stored_fields().filter(|f| f.attrs.index.is_some()).map(|f| {
         let index_name = crate::valid::field_index_name(table, f);
         let column = &f.column;
@@ -257,30 +257,40 @@ fn read(table: &Table<'_>) -> TokenStream {
 }
 
 pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {
-    // A `json` key is refused in `valid`; `fallback` then makes no key impl.
-    let Some(key) = table
-        .stored_fields()
-        .find(|f| f.attrs.primary_key.is_some() && f.attrs.json.is_none())
-    else {
+    let key = table.key_fields();
+    // A `json` or `skip` key is refused in `valid`; `fallback` then makes no key impl.
+    if key.is_empty() || key.iter().any(|f| f.attrs.json.is_some() || !f.stored()) {
         return TokenStream::new();
-    };
+    }
     let ident = table.ident;
-    let field = key.ident;
-    let ty = key.ty;
-    // `Key: ColumnType` is the trait's own bound. Stated again as a
-    // higher-ranked bound, it is checked where the impl is used rather than
-    // here, so an unmapped key type is reported once, at the field, like any
-    // other field's type.
+    let fields: Vec<_> = key.iter().map(|f| f.ident).collect();
+    let types: Vec<_> = key.iter().map(|f| f.ty).collect();
+    // `ColumnType` on each key type is stated as a higher-ranked bound, so it
+    // is checked where the impl is used rather than here: an unmapped key
+    // type is reported once, at the field, like any other field's type.
+    let (key_type, columns_type, key_const) = match (fields.as_slice(), types.as_slice()) {
+        ([field], [ty]) => (
+            quote!(#ty),
+            quote!(::doctable::__private::Column<Self, #ty>),
+            quote!(#ident::#field),
+        ),
+        _ => (
+            quote!((#(#types,)*)),
+            quote!((#(::doctable::__private::Column<Self, #types>,)*)),
+            quote!((#(#ident::#fields,)*)),
+        ),
+    };
     quote! {
         #[automatically_derived]
         impl ::doctable::__private::HasPrimaryKey for #ident
         where
-            for<'__key> #ty: ::doctable::__private::ColumnType,
+            #(for<'__key> #types: ::doctable::__private::ColumnType,)*
         {
-            type Key = #ty;
-            const KEY: ::doctable::__private::Column<Self, #ty> = #ident::#field;
-            fn __key(&self) -> &#ty {
-                &self.#field
+            type Key = #key_type;
+            type KeyColumns = #columns_type;
+            const KEY: Self::KeyColumns = #key_const;
+            fn __describe_key(&self) -> ::std::string::String {
+                ::doctable::__private::describe_key(&[#(::doctable::__private::key_part(&self.#fields)),*])
             }
         }
     }

@@ -33,7 +33,7 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
                 const __META: &'static ::doctable::__private::TableMeta = &::doctable::__private::TableMeta {
                     name: "",
                     columns: &[],
-                    primary_key: ::core::option::Option::None,
+                    primary_key: &[],
                     indexes: &[],
                     checks: &[],
                 };

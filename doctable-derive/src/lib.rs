@@ -24,7 +24,11 @@ use proc_macro::TokenStream;
 /// schema, row conversions, and a `Column` constant per field (`Doc::year`).
 ///
 /// Container attributes: `table = "name"`, `index(name = [field, ...])`,
-/// `unique(name = [field, ...])`, `check = "<sql condition>"`.
+/// `unique(name = [field, ...])`, `check = "<sql condition>"`,
+/// `primary_key(field, ...)` (a composite key, in the order listed).
+///
+/// `primary_key` on several fields is a composite key in declaration order;
+/// its fields may not be `Option` or `autoincrement`.
 ///
 /// Field attributes: `primary_key`, `autoincrement`, `unique`, `index`,
 /// `rename = "column"`, `default = "<sql expression>"`, `check = "<sql condition>"`,

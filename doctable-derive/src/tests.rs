@@ -197,3 +197,72 @@ fn only_ascii_case_is_folded() {
         "{same}"
     );
 }
+
+/// A composite key on the struct, in the order listed (not declaration
+/// order): a table constraint, no column marked as the key, the key type a
+/// tuple and `KEY` the tuple of columns.
+#[test]
+fn composite_key() {
+    snapshot(
+        "composite_key",
+        quote! {
+            #[doctable(primary_key(lang, word))]
+            struct WordCount {
+                word: String,
+                lang: String,
+                total: i64,
+            }
+        },
+    );
+}
+
+/// The same key marked on the fields gives the key in declaration order.
+#[test]
+fn composite_key_on_fields_is_in_declaration_order() {
+    let on_fields = derive(quote! {
+        struct WordCount {
+            #[doctable(primary_key)]
+            lang: String,
+            #[doctable(primary_key)]
+            word: String,
+            total: i64,
+        }
+    })
+    .to_string();
+    let on_struct = derive(quote! {
+        #[doctable(primary_key(lang, word))]
+        struct WordCount {
+            lang: String,
+            word: String,
+            total: i64,
+        }
+    })
+    .to_string();
+    assert!(!on_fields.contains("compile_error"), "{on_fields}");
+    assert_eq!(on_fields, on_struct);
+}
+
+/// Each rule of a composite key, reported at once: an `Option` part, an
+/// `autoincrement` part, a key on both the struct and a field, a name that
+/// is no field, a name given twice.
+#[test]
+fn composite_key_errors() {
+    let both = derive(quote! {
+        #[doctable(primary_key(a, b, nope, a))]
+        struct T {
+            #[doctable(primary_key, autoincrement)]
+            a: i64,
+            b: Option<String>,
+        }
+    })
+    .to_string();
+    for message in [
+        "already declared on the struct, as `primary_key(a, b, nope, a)`",
+        "`primary_key` names `nope`, which is not a field of `T`",
+        "`a` is named twice",
+        "the values of a composite key are always given",
+        "`b` is part of a composite primary key, which cannot be an `Option`",
+    ] {
+        assert!(both.contains(message), "missing {message:?} in {both}");
+    }
+}

@@ -15,23 +15,29 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             "`table` needs a name, as in `table = \"docs\"`",
         ));
     }
-    let mut key: Option<&syn::Ident> = None;
+    check_key(table, errors);
+    let composite = table.key_fields().len() > 1;
     let mut columns: HashMap<String, &syn::Ident> = HashMap::new();
     for field in &table.fields {
         let a = &field.attrs;
-        if let Some(span) = a.primary_key {
-            match key {
-                Some(first) => errors.push(syn::Error::new(
+        let in_key = table.in_key(field);
+        if let Some(span) = a.autoincrement {
+            if !in_key {
+                errors.push(syn::Error::new(
                     span,
-                    format!("a table has one primary key, and `{first}` is already it; remove one `primary_key`"),
-                )),
-                None => key = Some(field.ident),
+                    "`autoincrement` applies to the primary key; add `primary_key` to this field",
+                ));
+            } else if composite {
+                errors.push(syn::Error::new(
+                    span,
+                    "`autoincrement` applies to a key of one integer column; the values of a composite key are always given, so remove it",
+                ));
             }
         }
-        if let (Some(span), None) = (a.autoincrement, a.primary_key) {
-            errors.push(syn::Error::new(
-                span,
-                "`autoincrement` applies to the primary key; add `primary_key` to this field",
+        if composite && in_key && field.stored() && field.is_option() {
+            errors.push(syn::Error::new_spanned(
+                field.ty,
+                format!("`{}` is part of a composite primary key, which cannot be an `Option`: every key column holds a value, given on insert; write the type without `Option`", field.ident),
             ));
         }
         if a.skip.is_some() {
@@ -55,7 +61,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
                 }
             }
         }
-        if let (Some(span), Some(_)) = (a.json, a.primary_key) {
+        if let (Some(span), true) = (a.json, in_key) {
             errors.push(syn::Error::new(
                 span,
                 "a primary key cannot be `json`; use an integer or text key",
@@ -121,6 +127,68 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     check_index_names(table, errors);
     check_named_fields(table, &table.attrs.indexes, "index", errors);
     check_named_fields(table, &table.attrs.uniques, "unique", errors);
+}
+
+/// The most columns a composite key may have (the key tuples `get` takes).
+const MAX_KEY_COLUMNS: usize = 6;
+
+/// The rules of the primary key: declared on the struct or on fields, not
+/// both; the struct's list names stored fields, each once.
+fn check_key(table: &Table<'_>, errors: &mut Errors) {
+    let Some(list) = &table.attrs.primary_key else {
+        let marked: Vec<_> = table
+            .fields
+            .iter()
+            .filter_map(|f| f.attrs.primary_key)
+            .collect();
+        if let Some(&span) = marked.get(MAX_KEY_COLUMNS) {
+            errors.push(syn::Error::new(
+                span,
+                format!("a composite primary key has at most {MAX_KEY_COLUMNS} columns"),
+            ));
+        }
+        return;
+    };
+    let names: Vec<String> = list.value.iter().map(ToString::to_string).collect();
+    let shown = names.join(", ");
+    for field in &table.fields {
+        if let Some(span) = field.attrs.primary_key {
+            errors.push(syn::Error::new(
+                span,
+                format!("the primary key is already declared on the struct, as `primary_key({shown})`; remove this `primary_key`, or the struct's"),
+            ));
+        }
+    }
+    let mut seen: Vec<&syn::Ident> = Vec::new();
+    for ident in &list.value {
+        match table.field_named(ident) {
+            None => errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`primary_key` names `{ident}`, which is not a field of `{}`",
+                    table.ident
+                ),
+            )),
+            Some(f) if !f.stored() => errors.push(syn::Error::new(
+                ident.span(),
+                format!("`primary_key` names `{ident}`, a `skip` field, which is not stored"),
+            )),
+            Some(_) => {}
+        }
+        if seen.contains(&ident) {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!("`{ident}` is named twice in `primary_key({shown})`"),
+            ));
+        }
+        seen.push(ident);
+    }
+    if list.value.len() > MAX_KEY_COLUMNS {
+        errors.push(syn::Error::new(
+            list.span,
+            format!("a composite primary key has at most {MAX_KEY_COLUMNS} columns"),
+        ));
+    }
 }
 
 /// The name of a field's own index: the one given by `index = "name"`, else

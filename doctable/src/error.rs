@@ -83,7 +83,7 @@ pub enum Error {
     NotFound {
         /// The table.
         table: String,
-        /// The key, as SQL would print it.
+        /// The key, as SQL would print it (a composite key as `(a, b)`).
         key: String,
     },
     /// The table on disk differs from the struct in a way that cannot be applied safely.
@@ -107,8 +107,8 @@ pub enum Error {
         table: String,
         /// The column.
         column: String,
-        /// The primary key of the row being read, as SQL prints it, when the
-        /// table has one.
+        /// The primary key of the row being read, as SQL prints it (a
+        /// composite key as `(a, b)`), when the table has one.
         row: Option<String>,
         /// What did not fit, and why.
         detail: String,
@@ -123,8 +123,8 @@ pub enum Error {
         table: String,
         /// The column.
         column: String,
-        /// The primary key of the row being read, as SQL prints it, when the
-        /// table has one.
+        /// The primary key of the row being read, as SQL prints it (a
+        /// composite key as `(a, b)`), when the table has one.
         row: Option<String>,
         /// What serde_json said.
         #[source]

@@ -77,6 +77,7 @@ mod exec;
 mod expr;
 mod fragment;
 mod json;
+mod key;
 mod literal;
 mod meta;
 #[cfg(feature = "postgres")]
@@ -106,6 +107,7 @@ pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
+pub use key::IntoKey;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,

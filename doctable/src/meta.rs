@@ -11,8 +11,10 @@ pub struct TableMeta {
     pub name: &'static str,
     /// The stored columns, in declaration order (skipped fields are absent).
     pub columns: &'static [ColumnMeta],
-    /// Index into `columns` of the primary key, if any.
-    pub primary_key: Option<usize>,
+    /// Indexes into `columns` of the primary key's columns, in key order:
+    /// one for a key of one column, several for a composite key
+    /// (`PRIMARY KEY ("a", "b")`), none for a table without a key.
+    pub primary_key: &'static [usize],
     /// Indexes declared on fields and on the struct.
     pub indexes: &'static [IndexMeta],
     /// Table-level `CHECK` constraints, as SQL conditions.
@@ -28,7 +30,9 @@ pub struct ColumnMeta {
     pub sql_type: SqlType,
     /// Whether it may hold NULL.
     pub nullable: bool,
-    /// Whether it is the primary key.
+    /// Whether it is the table's primary key by itself (a key of one column,
+    /// declared on the column). The columns of a composite key say `false`
+    /// here: the table's constraint lists them in [`TableMeta::primary_key`].
     pub primary_key: bool,
     /// Whether the key never reuses ids (`AUTOINCREMENT`).
     pub autoincrement: bool,
@@ -67,8 +71,21 @@ pub struct IndexMeta {
 }
 
 impl TableMeta {
-    /// The primary key column, if any.
+    /// The primary key column, if the key is one column.
     pub fn key_column(&self) -> Option<&ColumnMeta> {
-        self.primary_key.and_then(|i| self.columns.get(i))
+        match self.primary_key {
+            [only] => self.columns.get(*only),
+            _ => None,
+        }
+    }
+
+    /// The primary key's columns, in key order (none without a key).
+    pub fn key_columns(&self) -> impl Iterator<Item = &ColumnMeta> + '_ {
+        self.primary_key.iter().filter_map(|i| self.columns.get(*i))
+    }
+
+    /// Whether the primary key has more than one column.
+    pub fn has_composite_key(&self) -> bool {
+        self.primary_key.len() > 1
     }
 }

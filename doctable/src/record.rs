@@ -32,14 +32,27 @@ pub trait Record: Sized + 'static {
 }
 
 /// Reads a whole row of `T` whose columns start at `first`; a value that does
-/// not fit its field is reported with the row's primary key, when there is one.
+/// not fit its field is reported with the row's primary key, when there is one
+/// (a composite key as `(a, b)`).
 pub(crate) fn read_row<B: Backend, T: Record>(row: &B::Row<'_>, first: usize) -> Result<T> {
     T::__read::<B>(row, first).map_err(|e| {
-        match T::__META
-            .primary_key
-            .and_then(|i| B::value_at(row, first + i, T::__META.name).ok())
-        {
-            Some(key) => e.at_row(crate::value::sql_literal(key)),
+        let key = T::__META.primary_key;
+        let literal = |i: &usize| {
+            B::value_at(row, first + i, T::__META.name)
+                .ok()
+                .map(crate::value::sql_literal)
+        };
+        let described = match key {
+            [] => None,
+            [only] => literal(only),
+            parts => parts
+                .iter()
+                .map(literal)
+                .collect::<Option<Vec<_>>>()
+                .map(|parts| format!("({})", parts.join(", "))),
+        };
+        match described {
+            Some(key) => e.at_row(key),
             None => e,
         }
     })

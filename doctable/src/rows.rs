@@ -1,13 +1,13 @@
 //! Whole-row operations: insert, insert_many, get, update_row.
 
 use crate::backend::Backend;
-use crate::column_type::ColumnType;
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
-use crate::expr::{IntoOperand, Operand};
+use crate::key::IntoKey;
 use crate::record::{Record, read_row};
 use crate::statements::InsertKind;
+use crate::table::HasPrimaryKey;
 use crate::value::{ToValue, Value};
 
 /// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
@@ -88,31 +88,28 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
     })
 }
 
-/// The row of `T` whose primary key, the column `key_name`, is `key`.
-pub(crate) fn get<C: Conn, T: Record, K>(
+/// Binds the key's values to parameters `1..`.
+#[inline(always)]
+fn bind_key<B: Backend>(s: &mut B::Binder<'_>, key: &[Value], table: &str) -> Result<()> {
+    for (i, value) in key.iter().enumerate() {
+        B::bind(s, i + 1, ToValue::Borrowed(value.as_ref()), table)?;
+    }
+    Ok(())
+}
+
+/// The row of `T` whose primary key is `key`.
+pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
     conn: &C,
-    key_name: &'static str,
-    key: impl IntoOperand<T, K>,
+    key: K,
 ) -> Result<Option<T>> {
     let meta = T::__META;
-    let sql = T::__sql().get::<C::Backend>(meta, key_name);
-    let key = match key.into_operand() {
-        Operand::Value(v) => v,
-        Operand::Invalid(detail) => {
-            return Err(Error::conversion(meta.name, key_name, detail));
-        }
-        Operand::Sql(_) => {
-            return Err(Error::Usage(format!(
-                "table `{}`: `get` takes a key value, not a column or expression; use `select().filter(..)`",
-                meta.name
-            )));
-        }
-    };
+    let sql = T::__sql().get::<C::Backend>(meta);
+    let key = key.into_key_values(meta)?;
     let mut found = None;
     conn.with_connection(|c| {
         Stmt::read(meta.name, sql).rows::<C::Backend>(
             c,
-            |s| C::Backend::bind(s, 1, ToValue::Borrowed(key.as_ref()), meta.name),
+            |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
             |row| {
                 found = Some(read_row::<C::Backend, T>(row, 0)?);
                 Ok(false)
@@ -122,37 +119,39 @@ pub(crate) fn get<C: Conn, T: Record, K>(
     Ok(found)
 }
 
-/// Writes `row` over the stored row with its primary key, whose value is `key`.
-pub(crate) fn update_row<C: Conn, T: Record, K: ColumnType>(
+/// Deletes the row of `T` whose primary key is `key`; whether there was one.
+pub(crate) fn delete_key<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
     conn: &C,
-    row: &T,
-    key: &K,
-) -> Result<()> {
+    key: K,
+) -> Result<bool> {
     let meta = T::__META;
-    let Some(key_index) = meta.primary_key else {
+    let sql = T::__sql().delete_key::<C::Backend>(meta);
+    let key = key.into_key_values(meta)?;
+    let changed = conn.with_connection(|c| {
+        Stmt::write(meta, sql)
+            .execute::<C::Backend>(c, |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name))
+    })?;
+    Ok(changed > 0)
+}
+
+/// Writes `row` over the stored row with its primary key.
+pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result<()> {
+    let meta = T::__META;
+    if meta.primary_key.is_empty() {
         return Err(Error::Usage(format!(
             "table `{}` has no primary key",
             meta.name
         )));
-    };
-    let sql = T::__sql().update_row::<C::Backend>(meta, key_index);
+    }
+    let sql = T::__sql().update_row::<C::Backend>(meta);
     let changed = conn.with_connection(|c| {
         Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))
     })?;
     if changed == 0 {
         return Err(Error::NotFound {
             table: meta.name.to_owned(),
-            key: describe(key),
+            key: row.__describe_key(),
         });
     }
     Ok(())
-}
-
-/// A key value as SQL would print it, for messages.
-fn describe<V: ColumnType>(key: &V) -> String {
-    match Operand::of(key) {
-        Operand::Value(Value::Null) => "NULL (the row's key is not set)".to_owned(),
-        Operand::Value(value) => crate::value::sql_literal(value.as_ref()),
-        Operand::Sql(_) | Operand::Invalid(_) => "(unprintable key)".to_owned(),
-    }
 }

@@ -51,6 +51,7 @@ struct Rendered {
     inserts: [OnceLock<String>; InsertKind::COUNT],
     get: OnceLock<String>,
     update_row: OnceLock<String>,
+    delete_key: OnceLock<String>,
 }
 
 impl Rendered {
@@ -59,6 +60,7 @@ impl Rendered {
             inserts: [const { OnceLock::new() }; InsertKind::COUNT],
             get: OnceLock::new(),
             update_row: OnceLock::new(),
+            delete_key: OnceLock::new(),
         }
     }
 }
@@ -147,44 +149,50 @@ impl StaticSql {
         if kind == InsertKind::Returning {
             sql.push_str(B::Dialect::RETURNING);
             sql.push_str(self.columns(meta));
-        } else if key {
-            let key = meta.primary_key.and_then(|k| meta.columns.get(k));
-            if let Some(column) = key.filter(|c| c.sql_type == crate::value::SqlType::Integer) {
-                sql.push_str(B::Dialect::RETURNING);
-                push_ident(&mut sql, column.name);
-            }
+        } else if key
+            && let Some(column) = meta
+                .key_column()
+                .filter(|c| c.sql_type == crate::value::SqlType::Integer)
+        {
+            sql.push_str(B::Dialect::RETURNING);
+            push_ident(&mut sql, column.name);
         }
         sql
     }
 
-    /// `SELECT <columns> FROM "t" WHERE "t"."key" = ?1`.
-    pub(crate) fn get<B: Backend>(&self, meta: &TableMeta, key: &str) -> &str {
+    /// `SELECT <columns> FROM "t" WHERE "t"."k1" = ?1 AND "t"."k2" = ?2 ...`:
+    /// one parameter per key column, in key order.
+    pub(crate) fn get<B: Backend>(&self, meta: &TableMeta) -> &str {
         self.of::<B>().get.get_or_init(|| {
             let mut sql = String::from("SELECT ");
             sql.push_str(self.columns(meta));
             sql.push_str(" FROM ");
             push_ident(&mut sql, meta.name);
             sql.push_str(" WHERE ");
-            push_qualified(&mut sql, meta.name, key);
-            sql.push_str(" = ");
-            B::Dialect::push_placeholder(&mut sql, 1);
+            for (n, key) in meta.key_columns().enumerate() {
+                if n > 0 {
+                    sql.push_str(" AND ");
+                }
+                push_qualified(&mut sql, meta.name, key.name);
+                sql.push_str(" = ");
+                B::Dialect::push_placeholder(&mut sql, n + 1);
+            }
             sql
         })
     }
 
-    /// `UPDATE "t" SET "a" = ?1, ... WHERE "key" = ?k`, numbered by declaration
-    /// order, so the same binding as `insert` serves.
-    pub(crate) fn update_row<B: Backend>(&self, meta: &TableMeta, key_index: usize) -> &str {
+    /// `UPDATE "t" SET "a" = ?1, ... WHERE "k1" = ?k1 AND ...`, numbered by
+    /// declaration order, so the same binding as `insert` serves; the key
+    /// columns (`meta.primary_key`, one or several) are not set.
+    pub(crate) fn update_row<B: Backend>(&self, meta: &TableMeta) -> &str {
         self.of::<B>().update_row.get_or_init(|| {
-            // `key_index` is `meta.primary_key`, an index into `meta.columns`;
-            // were it not, the empty name would make SQLite refuse the statement.
-            let key = meta.columns.get(key_index).map_or("", |c| c.name);
+            let is_key = |i: usize| meta.primary_key.contains(&i);
             let mut sql = String::from("UPDATE ");
             push_ident(&mut sql, meta.name);
             sql.push_str(" SET ");
             let mut first = true;
             for (i, c) in meta.columns.iter().enumerate() {
-                if i == key_index {
+                if is_key(i) {
                     continue;
                 }
                 if !first {
@@ -196,16 +204,52 @@ impl StaticSql {
                 B::Dialect::push_placeholder(&mut sql, i + 1);
             }
             if first {
-                // Only a key column: there is nothing to set, but the row must exist.
-                push_ident(&mut sql, key);
-                sql.push_str(" = ");
-                B::Dialect::push_placeholder(&mut sql, key_index + 1);
+                // Only key columns: there is nothing to set, but the row must exist.
+                if let Some(&i) = meta.primary_key.first()
+                    && let Some(c) = meta.columns.get(i)
+                {
+                    push_ident(&mut sql, c.name);
+                    sql.push_str(" = ");
+                    B::Dialect::push_placeholder(&mut sql, i + 1);
+                }
             }
             sql.push_str(" WHERE ");
-            push_ident(&mut sql, key);
-            sql.push_str(" = ");
-            B::Dialect::push_placeholder(&mut sql, key_index + 1);
+            push_key_condition::<B>(&mut sql, meta);
             sql
         })
+    }
+
+    /// `DELETE FROM "t" WHERE "k1" = ?1 AND "k2" = ?2 ...`: one parameter
+    /// per key column, in key order.
+    pub(crate) fn delete_key<B: Backend>(&self, meta: &TableMeta) -> &str {
+        self.of::<B>().delete_key.get_or_init(|| {
+            let mut sql = String::from("DELETE FROM ");
+            push_ident(&mut sql, meta.name);
+            sql.push_str(" WHERE ");
+            for (n, key) in meta.key_columns().enumerate() {
+                if n > 0 {
+                    sql.push_str(" AND ");
+                }
+                push_ident(&mut sql, key.name);
+                sql.push_str(" = ");
+                B::Dialect::push_placeholder(&mut sql, n + 1);
+            }
+            sql
+        })
+    }
+}
+
+/// `"k1" = ?i AND "k2" = ?j ...`, each key column's placeholder numbered by
+/// its place among all columns (the numbering of `insert`).
+fn push_key_condition<B: Backend>(sql: &mut String, meta: &TableMeta) {
+    for (n, &i) in meta.primary_key.iter().enumerate() {
+        if n > 0 {
+            sql.push_str(" AND ");
+        }
+        // `i` is an index into `meta.columns` (the derive writes both); were
+        // it not, the empty name would make the engine refuse the statement.
+        push_ident(sql, meta.columns.get(i).map_or("", |c| c.name));
+        sql.push_str(" = ");
+        B::Dialect::push_placeholder(sql, i + 1);
     }
 }

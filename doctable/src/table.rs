@@ -1,10 +1,13 @@
 //! The `DocTable` trait: what the derive implements, and the table operations it gives.
 
-use crate::column_type::ColumnType;
 use crate::conn::Conn;
 use crate::error::{Error, Result};
-use crate::expr::{Column, IntoOperand};
-use crate::query::{AllColumns, Count, Delete, Select, Selection, Unfiltered, Update, Upsert};
+#[cfg(doc)]
+use crate::expr::Column;
+use crate::key::IntoKey;
+use crate::query::{
+    AllColumns, ColumnList, Count, Delete, Select, Selection, Unfiltered, Update, Upsert,
+};
 use crate::record::Record;
 use crate::schema::{RebuildReport, SchemaDiff};
 use crate::statements::InsertKind;
@@ -181,21 +184,46 @@ pub trait DocTable: Record {
         crate::query::select_sql(conn, sql, params)
     }
 
-    /// The row with primary key `key`, if there is one.
-    fn get(conn: &impl Conn, key: impl IntoOperand<Self, Self::Key>) -> Result<Option<Self>>
+    /// The row with primary key `key`, if there is one. For a composite key,
+    /// `key` is a tuple of the key's values in key order:
+    /// `Count::get(&db, ("en", "the"))` (see [`IntoKey`]).
+    fn get(conn: &impl Conn, key: impl IntoKey<Self, Self::Key>) -> Result<Option<Self>>
     where
         Self: HasPrimaryKey,
     {
-        crate::rows::get::<_, Self, Self::Key>(conn, Self::KEY.name(), key)
+        crate::rows::get::<_, Self, _>(conn, key)
     }
 
-    /// Writes every column of `row` to the row with the same primary key.
+    /// Writes every column of `row` to the row with the same primary key
+    /// (every key column, for a composite key; the key itself is not changed).
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
     fn update_row(conn: &impl Conn, row: &Self) -> Result<()>
     where
         Self: HasPrimaryKey,
     {
-        crate::rows::update_row(conn, row, row.__key())
+        crate::rows::update_row(conn, row)
+    }
+
+    /// Deletes the row with primary key `key` (a tuple in key order for a
+    /// composite key, as for [`get`](DocTable::get)); whether there was one.
+    ///
+    /// ```
+    /// # use doctable::{DocTable, Persistent};
+    /// #[derive(DocTable)]
+    /// #[doctable(primary_key(lang, word))]
+    /// struct Count { lang: String, word: String, n: i64 }
+    ///
+    /// # let db = Persistent::open_in_memory()?; Count::create_table(&db)?;
+    /// Count::insert(&db, &Count { lang: "en".into(), word: "the".into(), n: 7 })?;
+    /// assert!(Count::delete_key(&db, ("en", "the"))?);
+    /// assert!(!Count::delete_key(&db, ("en", "the"))?);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    fn delete_key(conn: &impl Conn, key: impl IntoKey<Self, Self::Key>) -> Result<bool>
+    where
+        Self: HasPrimaryKey,
+    {
+        crate::rows::delete_key::<_, Self, _>(conn, key)
     }
 
     /// A query for whole rows; add `filter`, `order_by`, `limit`, then `all` or `first`.
@@ -225,18 +253,58 @@ pub trait DocTable: Record {
     }
 }
 
-/// A table with a primary key, which `get` and `update_row` need.
+/// A table with a primary key, which `get`, `update_row` and `delete_key`
+/// need. The key is one field marked `#[doctable(primary_key)]`, or several
+/// (a composite key: several fields marked, in declaration order, or
+/// `#[doctable(primary_key(a, b))]` on the struct, in the order listed).
+///
+/// A composite key is a `PRIMARY KEY ("a", "b")` table constraint; its
+/// values are always given on insert (none is assigned, so `insert` returns
+/// no key: SQLite's rowid, or 0 on PostgreSQL).
+///
+/// ```
+/// use doctable::{DocTable, HasPrimaryKey, Persistent};
+///
+/// #[derive(DocTable, Debug, PartialEq)]
+/// struct WordCount {
+///     #[doctable(primary_key)]
+///     lang: String,
+///     #[doctable(primary_key)]
+///     word: String,
+///     n: i64,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// WordCount::create_table(&db)?;
+/// let (lang, word) = WordCount::KEY;
+/// assert_eq!((lang.name(), word.name()), ("lang", "word"));
+///
+/// let mut the = WordCount { lang: "en".into(), word: "the".into(), n: 7 };
+/// WordCount::insert(&db, &the)?;
+/// the.n = 8;
+/// WordCount::update_row(&db, &the)?;
+/// let bump = WordCount::upsert().on_conflict(WordCount::KEY).update(WordCount::n);
+/// bump.run(&db, &WordCount { lang: "en".into(), word: "the".into(), n: 9 })?;
+/// assert_eq!(WordCount::get(&db, ("en", "the"))?.map(|w| w.n), Some(9));
+/// assert_eq!(WordCount::get(&db, ("de", "the"))?, None);
+/// # Ok::<(), doctable::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "table `{Self}` has no primary key",
-    label = "`get` and `update_row` look rows up by primary key",
-    note = "mark one field `#[doctable(primary_key)]`, for example `id: Option<i64>`"
+    label = "`get`, `update_row` and `delete_key` look rows up by primary key",
+    note = "mark one field `#[doctable(primary_key)]`, for example `id: Option<i64>`, or name a composite key on the struct: `#[doctable(primary_key(a, b))]`"
 )]
 pub trait HasPrimaryKey: DocTable {
-    /// The key field's type.
-    type Key: ColumnType;
-    /// The key column.
-    const KEY: Column<Self, Self::Key>;
-    /// The key field of `self`.
+    /// The key's type: the key field's type, or for a composite key a tuple
+    /// of the key fields' types, in key order.
+    type Key;
+    /// The type of [`KEY`](HasPrimaryKey::KEY): a [`Column`], or a tuple of
+    /// columns for a composite key.
+    type KeyColumns: ColumnList<Self>;
+    /// The key column, or the tuple of key columns in key order
+    /// (`Doc::upsert().on_conflict(Doc::KEY)` names the key as a conflict target).
+    const KEY: Self::KeyColumns;
+    /// `self`'s key as SQL would print it, for messages.
     #[doc(hidden)]
-    fn __key(&self) -> &Self::Key;
+    fn __describe_key(&self) -> String;
 }

@@ -302,6 +302,9 @@ impl Backend for Postgres {
 
     fn execute(binder: &mut PgBinder<'_>, table: Option<&str>, sql: &str) -> Result<usize> {
         if binder.stmt.columns().is_empty() {
+            // No key is read back (a table without one integer key): no
+            // earlier insert's key may stand in for this one's.
+            binder.conn.last_id.set(0);
             return binder.run(table, sql, |_| Ok(true));
         }
         // `INSERT ... RETURNING "key"`: keep the assigned key.
@@ -518,18 +521,24 @@ impl Dialect for PgDialect {
             Conflict::Fail => {}
             Conflict::Ignore => out.push_str(" ON CONFLICT DO NOTHING"),
             Conflict::Replace => {
-                let target = meta
-                    .primary_key
-                    .and_then(|k| meta.columns.get(k))
-                    .or_else(|| meta.columns.iter().find(|c| c.unique));
-                let Some(target) = target else {
+                // The primary key (every column of a composite key), else
+                // the first unique column.
+                let mut target: Vec<&ColumnMeta> = meta.key_columns().collect();
+                if target.is_empty() {
+                    target.extend(meta.columns.iter().find(|c| c.unique));
+                }
+                if target.is_empty() {
                     return;
-                };
+                }
                 out.push_str(" ON CONFLICT (");
-                push_ident(out, target.name);
+                crate::dialect::push_ident_list(out, target.iter().map(|c| c.name));
                 out.push_str(") DO UPDATE SET ");
                 let mut first = true;
-                for column in meta.columns.iter().filter(|c| c.name != target.name) {
+                for column in meta
+                    .columns
+                    .iter()
+                    .filter(|c| !target.iter().any(|t| t.name == c.name))
+                {
                     if !first {
                         out.push_str(", ");
                     }
@@ -538,11 +547,11 @@ impl Dialect for PgDialect {
                     out.push_str(" = excluded.");
                     push_ident(out, column.name);
                 }
-                if first {
+                if first && let Some(key) = target.first() {
                     // Only the key: "update" it to itself, so the row counts as written.
-                    push_ident(out, target.name);
+                    push_ident(out, key.name);
                     out.push_str(" = excluded.");
-                    push_ident(out, target.name);
+                    push_ident(out, key.name);
                 }
             }
         }

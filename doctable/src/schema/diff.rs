@@ -87,7 +87,9 @@ impl fmt::Display for SchemaChange {
 /// The declaration of a column on disk, as text for messages.
 pub(crate) fn describe_disk(column: &ColumnInfo, schema: &TableSchema) -> String {
     let mut text = format!("\"{}\" {}", column.name, column.declared_type);
-    if column.primary_key > 0 {
+    // A column of a composite key is not "the" key: the table's key is
+    // reported as a whole (see `key_mismatch`).
+    if column.primary_key > 0 && disk_key(schema).len() == 1 {
         text.push_str(" PRIMARY KEY");
     }
     if column.not_null {
@@ -128,15 +130,20 @@ fn normalize_default(sql: &str) -> &str {
         .map_or(trimmed, str::trim)
 }
 
+/// Whether `column` differs from `disk`; `compare_key` is false when either
+/// side's key is composite (the key is then compared as a whole, by
+/// [`key_mismatch`], and each column only as a column).
 fn column_differs<D: Dialect>(
     column: &ColumnMeta,
     disk: &ColumnInfo,
     schema: &TableSchema,
+    compare_key: bool,
 ) -> bool {
     let rowid_alias = D::key_is_not_null(column);
     let same_type = D::same_type(&disk.declared_type, column.sql_type);
+    // A primary key column is NOT NULL on PostgreSQL, whatever the DDL says.
     let same_null = disk.not_null != column.nullable || rowid_alias;
-    let same_key = (disk.primary_key > 0) == column.primary_key;
+    let same_key = !compare_key || (disk.primary_key > 0) == column.primary_key;
     let disk_unique = schema.indexes.iter().any(|i| {
         i.origin == "u"
             && matches!(i.columns.as_slice(), [only] if only.eq_ignore_ascii_case(&disk.name))
@@ -174,9 +181,11 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
         expected,
         found,
     };
+    let key_change = key_mismatch(meta, schema);
+    let compare_key = !meta.has_composite_key() && disk_key(schema).len() <= 1;
     for column in meta.columns {
         match schema.column(column.name) {
-            Some(disk) if column_differs::<D>(column, disk, schema) => {
+            Some(disk) if column_differs::<D>(column, disk, schema, compare_key) => {
                 changes.push(mismatch(
                     column.name,
                     column_definition::<D>(column),
@@ -184,12 +193,17 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
                 ));
             }
             Some(_) => {}
-            None if column.primary_key || column.unique => changes.push(mismatch(
-                column.name,
-                column_definition::<D>(column),
-                "no such column (a key or UNIQUE column cannot be added to an existing table)"
-                    .into(),
-            )),
+            None if column.primary_key
+                || column.unique
+                || meta.key_columns().any(|k| k.name == column.name) =>
+            {
+                changes.push(mismatch(
+                    column.name,
+                    column_definition::<D>(column),
+                    "no such column (a key or UNIQUE column cannot be added to an existing table)"
+                        .into(),
+                ))
+            }
             None if column.nullable || column.default.is_some() => {
                 changes.push(SchemaChange::AddColumn {
                     column: column.name.to_owned(),
@@ -216,6 +230,7 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
             ));
         }
     }
+    changes.extend(key_change);
     // CHECK constraints are not reported by any pragma: they are read from the
     // stored CREATE TABLE and compared, as whole clauses, with the declared ones.
     let mut declared: Vec<String> = meta
@@ -266,6 +281,47 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
         table: meta.name.to_owned(),
         changes,
     }
+}
+
+/// The columns of the table's primary key on disk, in key order.
+fn disk_key(schema: &TableSchema) -> Vec<&ColumnInfo> {
+    let mut key: Vec<&ColumnInfo> = schema
+        .columns
+        .iter()
+        .filter(|c| c.primary_key > 0)
+        .collect();
+    key.sort_by_key(|c| c.primary_key);
+    key
+}
+
+/// The primary key as a whole, when either side's is composite and they
+/// differ (columns or order): one mismatch named `PRIMARY KEY`. A key of one
+/// column on both sides is compared with its column, as before composite
+/// keys (so its messages name the column).
+fn key_mismatch(meta: &TableMeta, schema: &TableSchema) -> Option<SchemaChange> {
+    let declared: Vec<&str> = meta.key_columns().map(|c| c.name).collect();
+    let found: Vec<&str> = disk_key(schema).iter().map(|c| c.name.as_str()).collect();
+    if declared.len() <= 1 && found.len() <= 1 {
+        return None;
+    }
+    let same = declared.len() == found.len()
+        && declared
+            .iter()
+            .zip(&found)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b));
+    let show = |names: &[&str]| {
+        if names.is_empty() {
+            "no primary key".to_owned()
+        } else {
+            let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            format!("PRIMARY KEY ({})", quoted.join(", "))
+        }
+    };
+    (!same).then(|| SchemaChange::Mismatch {
+        column: "PRIMARY KEY".to_owned(),
+        expected: show(&declared),
+        found: show(&found),
+    })
 }
 
 /// SQL text with runs of white space folded to one space.

@@ -24,6 +24,14 @@ pub(crate) fn create_table_sql<D: Dialect>(meta: &TableMeta, name: &str) -> Stri
         sql.push_str("    ");
         push_column_def::<D>(&mut sql, column);
     }
+    if meta.has_composite_key() {
+        // A key of one column is declared on the column; a composite key is
+        // a table constraint (never the rowid or an identity: its values are
+        // always given).
+        sql.push_str(",\n    PRIMARY KEY (");
+        push_ident_list(&mut sql, meta.key_columns().map(|c| c.name));
+        sql.push(')');
+    }
     for check in meta.checks {
         sql.push_str(",\n    CHECK (");
         sql.push_str(check);

@@ -12,7 +12,7 @@ struct Doc {
 // the struct's columns and key usable, so these lines add nothing.
 fn main() -> doctable::Result<()> {
     let db = Persistent::open_in_memory()?;
-    let _ = Doc::get(&db, 1)?;
+    let _ = Doc::get(&db, (1, "x"))?;
     let _ = Doc::select().filter(Doc::slug.eq("x")).all(&db)?;
     Ok(())
 }
