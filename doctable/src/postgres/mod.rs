@@ -22,6 +22,17 @@
 //! # Ok::<(), doctable::Error>(())
 //! ```
 
+/// Runs `$body` with `$c` bound to the session's client or transaction (both
+/// `postgres::GenericClient`).
+macro_rules! on_client {
+    ($session:expr, $c:ident => $body:expr) => {
+        match $session.get() {
+            ClientRef::Client($c) => $body,
+            ClientRef::Transaction($c) => $body,
+        }
+    };
+}
+
 mod codec;
 mod external;
 mod per_query;
@@ -31,8 +42,9 @@ mod reflect;
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
+use std::ptr::NonNull;
 
-use ::postgres::{Client, Config, NoTls, Row, Statement};
+use ::postgres::{Client, Config, NoTls, Row, Statement, Transaction};
 
 pub use external::External;
 pub use per_query::PerQuery;
@@ -67,13 +79,81 @@ impl sealed::Sealed for Postgres {}
 /// statement started while one is still streaming rows (a query inside a
 /// `for_each` callback on the same connection) is a [`Error::Usage`], not a panic.
 pub struct PgConnection {
-    client: RefCell<Client>,
+    client: RefCell<Session>,
     cache: RefCell<HashMap<String, Statement>>,
     last_id: Cell<i64>,
     depth: Cell<usize>,
     /// Whether a statement failed on the server inside the open transaction:
     /// PostgreSQL then ignores every statement until a rollback (25P02).
     aborted: Cell<bool>,
+}
+
+/// What a [`PgConnection`] runs its statements on.
+///
+/// The two borrowed forms are made only by [`External::new`] and
+/// [`External::in_transaction`] from a `&'a mut` borrow, and their
+/// `PgConnection` lives only inside that `External<'a>` (a private field,
+/// never moved out or handed out by value; `with_connection` lends it by `&`
+/// for the length of one call). So while the pointer exists the caller
+/// cannot reach the client or the transaction (the `External<'a>` holds the
+/// exclusive borrow through its `PhantomData`), and every dereference
+/// ([`Session::get`]) happens while the `External<'a>` is alive, within `'a`,
+/// through the `RefCell`'s one `&mut` at a time: the same access a
+/// `&'a mut Client` field would give, which the backend's lifetime-free
+/// connection type cannot hold.
+enum Session {
+    /// A client the crate connected and owns (Persistent, PerQuery, Pool).
+    Owned(Client),
+    /// The caller's client, lent by [`External::new`].
+    Client(NonNull<Client>),
+    /// The caller's transaction, lent by [`External::in_transaction`]. Its
+    /// lifetime is erased: the crate only calls its `&mut self` methods,
+    /// never moves a value into or out of it.
+    Transaction(NonNull<Transaction<'static>>),
+}
+
+// SAFETY: an owned `Client` is `Send`. A borrowed form is an exclusive borrow
+// of a `Client` or a `Transaction` (both `Send`, checked below), held for the
+// life of its `External<'a>` (see `Session`): sending it is sending a
+// `&'a mut Client` / `&'a mut Transaction`, which is `Send`. `PgConnection`
+// stays `!Sync` (its `RefCell`s).
+#[allow(unsafe_code)]
+unsafe impl Send for PgConnection {}
+
+/// `Client` and `Transaction` are `Send`: what the `Send` impl above relies on.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<Client>();
+    is_send::<Transaction<'static>>();
+};
+
+/// The client of a [`Session`], borrowed for as long as the session is.
+enum ClientRef<'s> {
+    Client(&'s mut Client),
+    Transaction(&'s mut Transaction<'static>),
+}
+
+impl Session {
+    #[allow(unsafe_code)]
+    fn get(&mut self) -> ClientRef<'_> {
+        match self {
+            Session::Owned(client) => ClientRef::Client(client),
+            // SAFETY: see `Session`: the pointer came from a `&'a mut Client`
+            // whose `External<'a>` is still alive (it owns this session), and
+            // the returned borrow is tied to `&mut self`, so it is the only one.
+            Session::Client(client) => ClientRef::Client(unsafe { client.as_mut() }),
+            // SAFETY: as above, from a `&'a mut Transaction<'_>`.
+            Session::Transaction(txn) => ClientRef::Transaction(unsafe { txn.as_mut() }),
+        }
+    }
+
+    fn is_closed(&mut self) -> bool {
+        match self.get() {
+            ClientRef::Client(client) => client.is_closed(),
+            // A `Transaction` does not say; its next statement will.
+            ClientRef::Transaction(_) => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for PgConnection {
@@ -88,8 +168,12 @@ impl std::fmt::Debug for PgConnection {
 
 impl PgConnection {
     fn new(client: Client) -> Self {
+        Self::over(Session::Owned(client))
+    }
+
+    fn over(session: Session) -> Self {
         PgConnection {
-            client: RefCell::new(client),
+            client: RefCell::new(session),
             cache: RefCell::new(HashMap::new()),
             last_id: Cell::new(0),
             depth: Cell::new(0),
@@ -108,8 +192,40 @@ impl PgConnection {
     /// Runs `f` with the `postgres::Client`, for work the crate does not
     /// cover. Statements run this way do not go through the crate's cache,
     /// and a transaction opened here is the caller's to end.
+    ///
+    /// On an [`External`] lent a `postgres::Transaction` there is no client
+    /// to give: that is an [`Error::Usage`] (use
+    /// [`batch_execute`](PgConnection::batch_execute) or
+    /// [`query`](PgConnection::query), which run on every connection).
     pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> Result<R> {
-        Ok(f(&mut *self.client_mut()?))
+        match self.client_mut()?.get() {
+            ClientRef::Client(client) => Ok(f(client)),
+            ClientRef::Transaction(_) => Err(Error::Usage(
+                "this PostgreSQL connection is the caller's own `postgres::Transaction` \
+                 (External::in_transaction), which has no `Client` to lend: use \
+                 `PgConnection::batch_execute` or `PgConnection::query`"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Runs one or more SQL statements without parameters on this
+    /// connection (inside its open transaction, if any), past the
+    /// statement cache.
+    pub fn batch_execute(&self, sql: &str) -> Result<()> {
+        let result = on_client!(self.client_mut()?, c => c.batch_execute(sql));
+        self.note(result.map_err(|e| pg_error(e, None, sql)))
+    }
+
+    /// Runs `sql` with `params` on this connection (inside its open
+    /// transaction, if any), past the statement cache, and returns its rows.
+    pub fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let result = on_client!(self.client_mut()?, c => c.query(sql, params));
+        self.note(result.map_err(|e| pg_error(e, None, sql)))
     }
 
     /// Whether a statement run by the crate failed on the server inside the
@@ -137,10 +253,12 @@ impl PgConnection {
 
     /// Whether the connection to the server is gone.
     pub fn is_closed(&self) -> bool {
-        self.client.try_borrow().is_ok_and(|c| c.is_closed())
+        self.client
+            .try_borrow_mut()
+            .is_ok_and(|mut c| c.is_closed())
     }
 
-    fn client_mut(&self) -> Result<RefMut<'_, Client>> {
+    fn client_mut(&self) -> Result<RefMut<'_, Session>> {
         self.client.try_borrow_mut().map_err(|_| {
             Error::Usage(
                 "this PostgreSQL connection is busy streaming rows (a query inside a \
@@ -155,7 +273,7 @@ impl PgConnection {
 /// A statement being bound: the client, the prepared statement and the values.
 pub struct PgBinder<'s> {
     conn: &'s PgConnection,
-    client: RefMut<'s, Client>,
+    client: RefMut<'s, Session>,
     stmt: Statement,
     params: Vec<Value>,
     /// Added to every parameter number bound: a multi-row insert binds row
@@ -188,7 +306,7 @@ impl PgBinder<'_> {
             .zip(types)
             .map(|(v, ty)| Param::new(v.as_ref(), ty));
         let result = (|| {
-            let mut rows = self.client.query_raw(&self.stmt, params)?;
+            let mut rows = on_client!(self.client, c => c.query_raw(&self.stmt, params))?;
             let mut seen = 0usize;
             while let Some(row) = rows.next()? {
                 seen += 1;
@@ -277,8 +395,7 @@ impl Backend for Postgres {
         let stmt = match cached {
             Some(stmt) => stmt,
             None => {
-                let stmt = client
-                    .prepare(sql)
+                let stmt = on_client!(client, c => c.prepare(sql))
                     .map_err(|e| pg_error(e, table, sql))
                     .or_else(|e| conn.note(Err(e)))?;
                 conn.cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
@@ -336,7 +453,7 @@ impl Backend for Postgres {
             return Err(aborted_error(table, sql));
         }
         let mut client = conn.client_mut()?;
-        let result = client.batch_execute(sql);
+        let result = on_client!(client, c => c.batch_execute(sql));
         // The depth of the transactions the crate opened: COMMIT and ROLLBACK
         // end the transaction on the server even when they fail.
         match sql {
@@ -377,7 +494,7 @@ impl Backend for Postgres {
     }
 
     fn reflect(conn: &PgConnection, table: &str) -> Result<Option<TableSchema>> {
-        conn.note(reflect::reflect(&mut *conn.client_mut()?, table))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::reflect(c, table)))
     }
 
     /// PostgreSQL keeps a check only as its parse tree: the declared checks
@@ -389,21 +506,19 @@ impl Backend for Postgres {
         meta: &TableMeta,
         schema: &mut TableSchema,
     ) -> Result<()> {
-        let result = reflect::canonical_checks(
-            &mut *conn.client_mut()?,
-            meta,
-            schema,
-            conn.depth.get() == 0,
-        );
+        let outside = conn.depth.get() == 0;
+        let result = on_client!(conn.client_mut()?, c => {
+            reflect::canonical_checks(c, meta, schema, outside)
+        });
         conn.note(result)
     }
 
     fn list_tables(conn: &PgConnection) -> Result<Vec<String>> {
-        conn.note(reflect::list(&mut *conn.client_mut()?))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::list(c)))
     }
 
     fn index_owner(conn: &PgConnection, table: &str, index: &str) -> Result<Option<String>> {
-        conn.note(reflect::index_owner(&mut *conn.client_mut()?, table, index))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::index_owner(c, table, index)))
     }
 
     /// PostgreSQL changes tables in place with `ALTER TABLE`; the crate's
