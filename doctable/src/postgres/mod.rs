@@ -101,6 +101,9 @@ pub struct PgConnection {
 /// through the `RefCell`'s one `&mut` at a time: the same access a
 /// `&'a mut Client` field would give, which the backend's lifetime-free
 /// connection type cannot hold.
+// The owned client is the common case (every strategy but External): kept
+// inline rather than boxed, so a statement reaches it without a pointer hop.
+#[allow(clippy::large_enum_variant)]
 enum Session {
     /// A client the crate connected and owns (Persistent, PerQuery, Pool).
     Owned(Client),
