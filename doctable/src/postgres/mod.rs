@@ -839,8 +839,10 @@ pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> 
     let message = match db {
         Some(_) if code == IN_FAILED_TRANSACTION => ABORTED.to_owned(),
         Some(db) => db.message().to_owned(),
-        None if code == CONNECTION_LOST => format!("the connection to the server was lost: {e}"),
-        None => e.to_string(),
+        None if code == CONNECTION_LOST => {
+            format!("the connection to the server was lost: {}", with_causes(&e))
+        }
+        None => with_causes(&e),
     };
     let kind = match code.as_str() {
         "23505"
@@ -918,22 +920,47 @@ fn aborted_error(table: Option<&str>, sql: &str) -> Error {
 /// SQLSTATE `in_failed_sql_transaction`.
 const IN_FAILED_TRANSACTION: &str = "25P02";
 
-/// A failed connect, naming the server without the password.
+/// A failed connect, naming the server (host and port, never the password)
+/// and the cause: the server's refusal (a wrong password is SQLSTATE 28P01, a
+/// server still starting up 57P03) or the socket's error under the client
+/// library's ("error connecting to server: Connection refused").
 pub(crate) fn connect_error(e: ::postgres::Error, described: &str) -> Error {
     let code = e
         .code()
         .map_or_else(|| CANNOT_CONNECT.to_owned(), |c| c.code().to_owned());
-    let message = match e.as_db_error() {
+    let cause = match e.as_db_error() {
         Some(db) => db.message().to_owned(),
-        None => e.to_string(),
+        None => with_causes(&e),
+    };
+    let server = if described.contains("port=") {
+        described.to_owned()
+    } else {
+        format!("{described} port=5432")
     };
     Error::Postgres {
         table: None,
         sql: format!("(connecting to {described})"),
         code,
-        message,
+        message: format!("cannot connect to {server}: {cause}"),
         source: Box::new(e),
     }
+}
+
+/// `e`'s text followed by each cause's in its source chain (`error
+/// communicating with the server: Connection reset by peer`), a cause whose
+/// text is already there left out.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// Parses connection parameters (`host=.. user=..` or a `postgres://` URL)
