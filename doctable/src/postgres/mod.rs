@@ -531,8 +531,7 @@ impl Backend for Postgres {
     /// Multi-row `INSERT ... VALUES (..), (..)` statements, each within
     /// PostgreSQL's 65,535 parameters: full chunks of one cached statement
     /// and at most one shorter remainder, all in one transaction. A replace
-    /// runs per row: one `ON CONFLICT DO UPDATE` statement cannot touch the
-    /// same row twice, which two rows of one batch with the same key would.
+    /// is cut where a key repeats (see `replace_rows`).
     fn insert_rows<'r, T: crate::record::Record + 'r>(
         conn: &PgConnection,
         rows: impl IntoIterator<Item = &'r T>,
@@ -540,11 +539,14 @@ impl Backend for Postgres {
     ) -> Result<usize> {
         let meta = T::__META;
         let columns = meta.columns.len();
-        if columns == 0 || conflict == Conflict::Replace {
+        if columns == 0 {
             return crate::rows::insert_each::<Self, T>(conn, rows, conflict);
         }
         let rows: Vec<&T> = rows.into_iter().collect();
         let per_chunk = (MAX_PARAMETERS / columns).clamp(1, MAX_ROWS_PER_INSERT);
+        if conflict == Conflict::Replace {
+            return replace_rows(conn, &rows, per_chunk);
+        }
         let table = Some(meta.name);
         let mut full: Option<String> = None;
         crate::conn::atomically::<Self, _>(conn, table, |c| {
@@ -705,6 +707,126 @@ impl Dialect for PgDialect {
             SqlType::Blob => declared == "bytea",
             SqlType::Json => declared == "jsonb" || declared == "json",
         }
+    }
+}
+
+/// `insert_many_or_replace`: multi-row `INSERT .. ON CONFLICT (key) DO
+/// UPDATE` statements, in one transaction, meaning what the per-row path
+/// means. One such statement cannot touch a row twice ("ON CONFLICT DO
+/// UPDATE command cannot affect row a second time"), so a chunk is cut
+/// before a row whose conflict key (the primary key, else the first unique
+/// column) is already in it: the statements then run in row order, and a
+/// later row with a key wins, as row by row. (A unique index is checked row
+/// by row inside a statement too, so another unique column's conflict fails
+/// the same way.)
+///
+/// Each chunk's rows are bound first through the single-row replace
+/// statement (cached, what type-checks each value for its column), the
+/// values kept; each piece then runs on the statement for its size: a full
+/// chunk, or a shorter piece as powers of two (512, 256, ...), so at most a
+/// dozen statements per table are ever prepared and cached, whatever the
+/// cuts.
+fn replace_rows<T: crate::record::Record>(
+    conn: &PgConnection,
+    rows: &[&T],
+    per_chunk: usize,
+) -> Result<usize> {
+    let meta = T::__META;
+    let columns = meta.columns.len();
+    let table = Some(meta.name);
+    let target = meta
+        .primary_key
+        .filter(|&k| k < columns)
+        .or_else(|| meta.columns.iter().position(|c| c.unique));
+    let single = T::__sql().insert::<Postgres>(meta, crate::statements::InsertKind::OrReplace);
+    let mut statements: HashMap<usize, String> = HashMap::new();
+    crate::conn::atomically::<Postgres, _>(conn, table, |c| {
+        let mut total = 0;
+        for chunk in rows.chunks(per_chunk) {
+            // Every value of the chunk, row after row, bound and checked.
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * columns);
+            crate::exec::Stmt::write(meta, single).bind_only::<Postgres>(c, |s| {
+                for row in chunk {
+                    row.__bind::<Postgres>(s)?;
+                    // One value per column, in column order (a column the
+                    // row did not bind is NULL, as in its own statement).
+                    s.params.resize(columns, Value::Null);
+                    values.extend(s.params.drain(..));
+                }
+                Ok(())
+            })?;
+            // Cut before a repeated key (NULL never conflicts).
+            let mut pieces: Vec<usize> = Vec::new();
+            let mut seen: std::collections::HashSet<KeyOf<'_>> = std::collections::HashSet::new();
+            let mut start = 0;
+            for k in 0..chunk.len() {
+                let key = target
+                    .and_then(|t| values.get(k * columns + t))
+                    .and_then(KeyOf::of);
+                if let Some(key) = key
+                    && !seen.insert(key)
+                {
+                    pieces.push(k - start);
+                    start = k;
+                    seen.clear();
+                    seen.insert(key);
+                }
+            }
+            pieces.push(chunk.len() - start);
+            drop(seen);
+            let mut values = values.into_iter();
+            for piece in pieces {
+                for size in piece_sizes(piece, per_chunk) {
+                    let sql = statements
+                        .entry(size)
+                        .or_insert_with(|| multi_row_insert(meta, Conflict::Replace, size));
+                    let bound: Vec<Value> = values.by_ref().take(size * columns).collect();
+                    total += crate::exec::Stmt::write(meta, sql)
+                        .execute::<Postgres>(c, |s| {
+                            s.params = bound;
+                            Ok(())
+                        })
+                        .map_err(|e| shorten_sql(e, size))?;
+                }
+            }
+        }
+        Ok(total)
+    })
+}
+
+/// The statement sizes a piece of `rows` rows runs as: one full chunk, or
+/// else its binary digits, largest first (1000 is 512 + 256 + 128 + 64 + 32 + 8).
+fn piece_sizes(rows: usize, per_chunk: usize) -> impl Iterator<Item = usize> {
+    let full = (rows == per_chunk).then_some(rows);
+    let bits = if full.is_some() { 0 } else { rows };
+    full.into_iter().chain(
+        (0..usize::BITS)
+            .rev()
+            .map(|b| 1usize << b)
+            .filter(move |size| bits & size != 0),
+    )
+}
+
+/// A conflict key's value, compared as PostgreSQL's equality on the key's
+/// type does (integers by value, text and bytes by their bytes).
+#[derive(PartialEq, Eq, Hash, Clone, Copy)]
+enum KeyOf<'v> {
+    Integer(i64),
+    Bool(bool),
+    Bytes(&'v [u8]),
+    Real(u64),
+}
+
+impl<'v> KeyOf<'v> {
+    fn of(value: &'v Value) -> Option<Self> {
+        Some(match value.as_ref() {
+            ValueRef::Null => return None,
+            ValueRef::Integer(i) => KeyOf::Integer(i),
+            ValueRef::Bool(b) => KeyOf::Bool(b),
+            ValueRef::Text(t) | ValueRef::Blob(t) => KeyOf::Bytes(t),
+            // 0.0 and -0.0 are one key to PostgreSQL.
+            ValueRef::Real(f) => KeyOf::Real(if f == 0.0 { 0 } else { f.to_bits() }),
+        })
     }
 }
 
