@@ -54,7 +54,10 @@ fn a_batch_with_a_key_twice_keeps_the_later_row<C: Conn>(db: &C) -> TestResult {
             kv(101, 13),
         ],
     )?;
-    assert_eq!(written, 6, "every row of the batch was written, as row by row");
+    assert_eq!(
+        written, 6,
+        "every row of the batch was written, as row by row"
+    );
     assert_eq!(
         all_kv(db),
         [kv(101, 13), kv(102, 20), kv(103, 31), kv(104, 40)],
@@ -118,7 +121,10 @@ mod postgres_only {
         let (each_written, each_rows) = run(false)?;
         assert_eq!(bulk_written, each_written, "counts");
         assert_eq!(bulk_written, batch.len());
-        assert!(bulk_rows == each_rows, "the bulk path stored other rows than row by row");
+        assert!(
+            bulk_rows == each_rows,
+            "the bulk path stored other rows than row by row"
+        );
         Ok(())
     }
 
@@ -126,7 +132,10 @@ mod postgres_only {
     fn random_batches_with_repeated_keys_equal_the_row_by_row_path() -> TestResult {
         backends::on_pg_persistent(|db| {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-            for (round, size) in [1usize, 2, 7, 999, 1000, 1001, 2500].into_iter().enumerate() {
+            for (round, size) in [1usize, 2, 7, 999, 1000, 1001, 2500]
+                .into_iter()
+                .enumerate()
+            {
                 // Keys from a range about the batch's size: many repeats,
                 // some near each other, some across chunk boundaries.
                 let keys = (size as u64 / 2).max(2);
@@ -137,7 +146,11 @@ mod postgres_only {
                 both_ways(db, &initial, &batch)?;
             }
             // Every row the same key, and every row a different one.
-            both_ways(db, &[kv(5, 0)], &(0..1500).map(|i| kv(5, i)).collect::<Vec<_>>())?;
+            both_ways(
+                db,
+                &[kv(5, 0)],
+                &(0..1500).map(|i| kv(5, i)).collect::<Vec<_>>(),
+            )?;
             both_ways(db, &[], &(0..1500).map(|i| kv(i, i)).collect::<Vec<_>>())?;
             Ok(())
         })
@@ -163,7 +176,9 @@ mod postgres_only {
             let mut rng = Rng(7);
             for _ in 0..30 {
                 let size = 1 + rng.below(1500) as usize;
-                let batch: Vec<Kv> = (0..size).map(|i| kv(1 + rng.below(400) as i64, i as i64)).collect();
+                let batch: Vec<Kv> = (0..size)
+                    .map(|i| kv(1 + rng.below(400) as i64, i as i64))
+                    .collect();
                 assert_eq!(Kv::insert_many_or_replace(db, &batch)?, size);
             }
             let sizes: Vec<i64> = db.with_pg(|c| {
@@ -179,7 +194,10 @@ mod postgres_only {
             .collect();
             assert!(sizes.len() <= 11, "{sizes:?}");
             for size in &sizes {
-                assert!(*size == 1000 || (*size as u64).is_power_of_two(), "{sizes:?}");
+                assert!(
+                    *size == 1000 || (*size as u64).is_power_of_two(),
+                    "{sizes:?}"
+                );
             }
             Ok(())
         })
