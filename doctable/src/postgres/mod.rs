@@ -751,7 +751,7 @@ fn replace_rows<T: crate::record::Record>(
                     // One value per column, in column order (a column the
                     // row did not bind is NULL, as in its own statement).
                     s.params.resize(columns, Value::Null);
-                    values.extend(s.params.drain(..));
+                    values.append(&mut s.params);
                 }
                 Ok(())
             })?;
