@@ -227,4 +227,58 @@ mod postgres_only {
             Ok(())
         })
     }
+
+    /// The measurement behind BENCHMARKS.md's replace row (not run in CI):
+    /// `cargo test --release --features postgres --test postgres_bulk_replace
+    /// -- --ignored --nocapture`. 10,000 rows, without and with repeated
+    /// keys, the bulk path against `insert_or_replace` row by row in one
+    /// transaction, medians of 5 interleaved runs.
+    #[test]
+    #[ignore = "a measurement: run it with --ignored --nocapture"]
+    fn measure_bulk_replace_against_row_by_row() -> TestResult {
+        backends::on_pg_persistent(|db| {
+            Kv::create_table(db)?;
+            let rows = 10_000usize;
+            for repeats in [false, true] {
+                let batch: Vec<Kv> = (0..rows)
+                    .map(|i| {
+                        kv(
+                            if repeats {
+                                (i * 7919 % 5000) as i64
+                            } else {
+                                i as i64
+                            },
+                            i as i64,
+                        )
+                    })
+                    .collect();
+                let (mut bulk, mut each) = (Vec::new(), Vec::new());
+                for _ in 0..5 {
+                    Kv::delete().all_rows().run(db)?;
+                    let t = std::time::Instant::now();
+                    Kv::insert_many_or_replace(db, &batch)?;
+                    bulk.push(t.elapsed().as_secs_f64());
+                    Kv::delete().all_rows().run(db)?;
+                    let t = std::time::Instant::now();
+                    db.transaction(|tx| {
+                        for row in &batch {
+                            Kv::insert_or_replace(tx, row)?;
+                        }
+                        Ok(())
+                    })?;
+                    each.push(t.elapsed().as_secs_f64());
+                }
+                bulk.sort_by(f64::total_cmp);
+                each.sort_by(f64::total_cmp);
+                println!(
+                    "repeated keys {repeats}, {rows} rows: bulk {:.1} ms, row by row {:.1} ms, ratio {:.3}",
+                    bulk[2] * 1e3,
+                    each[2] * 1e3,
+                    bulk[2] / each[2]
+                );
+                assert!(bulk[2] < each[2], "the bulk path is the slower one");
+            }
+            Ok(())
+        })
+    }
 }

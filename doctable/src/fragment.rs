@@ -121,7 +121,7 @@ impl Fragment {
     }
 
     /// Appends `before`, `inner` and `after`, cast as a whole to `to` where
-    /// the dialect casts ([`Dialect::push_cast`](crate::Dialect::push_cast)).
+    /// the dialect casts ([`Dialect::render_fragment`](crate::Dialect::render_fragment)).
     pub(crate) fn push_cast(&mut self, before: &str, inner: Fragment, after: &str, to: SqlType) {
         self.casts.push(Cast {
             at: self.sql.len(),
