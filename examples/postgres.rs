@@ -95,11 +95,27 @@ fn run(params: &str) -> Result<()> {
             .map_err(|_| doctable::Error::Usage("a thread panicked".into()))??;
     }
 
-    let client = driver::Client::connect(params, driver::NoTls)
+    // Your own client, borrowed: the crate never closes it.
+    let mut client = driver::Client::connect(params, driver::NoTls)
         .map_err(|e| doctable::Error::Usage(e.to_string()))?;
-    let external = External::new(client);
-    let count = <Note as DocTable>::count().get(&external)?;
+    let count = <Note as DocTable>::count().get(&External::new(&mut client)?)?;
     println!("{count} notes, counted on an external client");
+    assert_eq!(count, 4 + 40);
+
+    // Your own transaction, borrowed: the crate's writes join it, its own
+    // transactions are savepoints in it, and you commit or roll back.
+    let mut txn = client
+        .transaction()
+        .map_err(|e| doctable::Error::Usage(e.to_string()))?;
+    {
+        let db = External::in_transaction(&mut txn);
+        Note::insert(&db, &note("inside the caller's transaction", 0))?;
+        assert_eq!(<Note as DocTable>::count().get(&db)?, 4 + 40 + 1);
+    }
+    txn.rollback()
+        .map_err(|e| doctable::Error::Usage(e.to_string()))?;
+    let count = <Note as DocTable>::count().get(&External::new(&mut client)?)?;
+    println!("{count} notes after rolling back the caller's transaction");
     assert_eq!(count, 4 + 40);
     Ok(())
 }

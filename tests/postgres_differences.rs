@@ -263,26 +263,30 @@ fn a_failed_statement_aborts_the_transaction_on_postgres_and_not_on_sqlite() {
 fn the_callers_aborted_transaction_is_reported_in_the_crates_words() {
     let Some(s) = schema() else { return };
     let mut client = s.client();
-    client.batch_execute("BEGIN").expect("begin");
-    let mut db = doctable::postgres::External::in_transaction(client);
-    Tag::create_table(&db).expect("create");
-    Tag::insert(&db, &tag("taken")).expect("insert");
-    assert!(Tag::insert(&db, &tag("taken")).is_err());
-    let err = Tag::insert(&db, &tag("other")).unwrap_err();
-    assert!(is_aborted(&err), "{err:?}");
-    // The caller's own statements on the client see the server's 25P02.
-    let raw = db.client().batch_execute("SELECT 1").unwrap_err();
+    let mut txn = client.transaction().expect("begin");
+    {
+        let db = doctable::postgres::External::in_transaction(&mut txn);
+        Tag::create_table(&db).expect("create");
+        Tag::insert(&db, &tag("taken")).expect("insert");
+        assert!(Tag::insert(&db, &tag("taken")).is_err());
+        let err = Tag::insert(&db, &tag("other")).unwrap_err();
+        assert!(is_aborted(&err), "{err:?}");
+    }
+    // The caller's own statements on the transaction see the server's 25P02.
+    let raw = txn.batch_execute("SELECT 1").unwrap_err();
     assert_eq!(
         raw.code(),
         Some(&doctable::postgres::driver::error::SqlState::IN_FAILED_SQL_TRANSACTION)
     );
     // The caller rolls back and starts again: the crate goes on with it.
-    db.client()
-        .batch_execute("ROLLBACK; BEGIN")
-        .expect("restart");
-    Tag::create_table(&db).expect("create again");
-    Tag::insert(&db, &tag("fresh")).expect("insert after the caller's rollback");
-    db.client().batch_execute("ROLLBACK").expect("rollback");
+    txn.rollback().expect("rollback");
+    let mut txn = client.transaction().expect("begin again");
+    {
+        let db = doctable::postgres::External::in_transaction(&mut txn);
+        Tag::create_table(&db).expect("create again");
+        Tag::insert(&db, &tag("fresh")).expect("insert after the caller's rollback");
+    }
+    txn.rollback().expect("rollback");
 }
 
 #[test]

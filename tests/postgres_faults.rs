@@ -17,19 +17,21 @@
 #[macro_use]
 #[path = "support/backends.rs"]
 mod backends;
+#[path = "support/pg_cluster.rs"]
+mod pg_cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use backends::{PgSchema, TestResult, pg_required};
+use backends::{PgSchema, TestResult};
 use doctable::postgres::{Persistent, Pool};
 use doctable::{Conn, DocTable, Error};
+use pg_cluster::PrivateCluster;
 
 /// One written row: `n` is unique across every writer; rows written by one
 /// `insert_many` share `batch` (single inserts have `batch = 0`).
@@ -46,185 +48,6 @@ struct Written {
 
 /// Rows per `insert_many` batch.
 const BATCH: i64 = 20;
-
-// ---------------------------------------------------------------------------
-// A private PostgreSQL cluster.
-
-/// The directory of the installed PostgreSQL server binaries (`initdb`,
-/// `pg_ctl`), newest version first.
-fn pg_bin_dir() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("bin"))
-        .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
-        .collect();
-    dirs.sort_by_key(|d| {
-        d.parent()
-            .and_then(|v| v.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    dirs.pop()
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// A PostgreSQL cluster of its own in a temporary directory, stopped and
-/// removed when dropped (also while unwinding from a panic).
-struct PrivateCluster {
-    bin: PathBuf,
-    /// Holds `data/` and the socket; removed on drop.
-    dir: tempfile::TempDir,
-    as_postgres: bool,
-    port: u16,
-}
-
-impl PrivateCluster {
-    /// `None` (after one printed line) when the server binaries are not
-    /// installed and PostgreSQL is not required.
-    fn start() -> Result<Option<PrivateCluster>, Box<dyn std::error::Error>> {
-        let Some(bin) = pg_bin_dir() else {
-            assert!(
-                !pg_required(),
-                "DOCTABLE_REQUIRE_PG is set but no PostgreSQL server binaries are installed \
-                 (/usr/lib/postgresql/*/bin/initdb)"
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "postgres fault tests skipped: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
-            );
-            return Ok(None);
-        };
-        let as_postgres = running_as_root();
-        let dir = tempfile::Builder::new()
-            .prefix("doctable-pg-cluster")
-            .tempdir()?;
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path())
-                .status()?;
-            assert!(status.success(), "chown of the cluster directory failed");
-        }
-        let port = free_port()?;
-        let cluster = PrivateCluster {
-            bin,
-            dir,
-            as_postgres,
-            port,
-        };
-        let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                path_str(&data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        )?;
-        cluster.pg_ctl("start")?;
-        Ok(Some(cluster))
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn params(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=5",
-            self.port
-        )
-    }
-
-    /// Runs one of the server binaries (as `postgres` when we are root).
-    fn run(&self, tool: &str, args: &[&str]) -> Result<(), Box<dyn std::error::Error>> {
-        let exe = self.bin.join(tool);
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        let out = cmd
-            .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()?;
-        if !out.status.success() {
-            return Err(format!(
-                "{tool} {args:?} failed ({}):\n{}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .into());
-        }
-        Ok(())
-    }
-
-    /// `pg_ctl <action>` (start, restart), waiting until it is done.
-    fn pg_ctl(&self, action: &str) -> Result<(), Box<dyn std::error::Error>> {
-        let data = self.data();
-        let log = self.dir.path().join("server.log");
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            path_str(self.dir.path())
-        );
-        let mut args = vec![
-            "-D",
-            path_str(&data),
-            "-l",
-            path_str(&log),
-            "-o",
-            &options,
-            "-w",
-            "-t",
-            "60",
-        ];
-        if action == "restart" {
-            args.extend(["-m", "fast"]);
-        }
-        args.push(action);
-        self.run("pg_ctl", &args)
-    }
-}
-
-impl Drop for PrivateCluster {
-    fn drop(&mut self) {
-        let data = self.data();
-        if let Err(e) = self.run(
-            "pg_ctl",
-            &["-D", path_str(&data), "-m", "immediate", "-w", "stop"],
-        ) {
-            let _ = writeln!(std::io::stderr(), "stopping the private cluster: {e}");
-        }
-        // The TempDir removes the directory (we are root or its owner).
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap_or_else(|| panic!("non-UTF-8 path {p:?}"))
-}
-
-/// A loopback TCP port nobody listens on right now.
-fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
 
 // ---------------------------------------------------------------------------
 // Server restart while four writers run.

@@ -66,34 +66,68 @@ fn per_query_and_pool_write_and_read_the_same_table() {
 #[test]
 fn external_uses_the_callers_client_and_never_ends_its_transaction() {
     let Some(s) = schema() else { return };
-    let ext = External::new(s.client());
-    Item::create_table(&ext).expect("create");
-    Item::insert(&ext, &item("own", 1)).expect("insert");
-    let mut client = ext.into_inner();
+    let mut client = s.client();
+    {
+        let ext = External::new(&mut client).expect("borrow");
+        Item::create_table(&ext).expect("create");
+        Item::insert(&ext, &item("own", 1)).expect("insert");
+    }
     let n: i64 = client
         .query_one("SELECT count(*) FROM item", &[])
         .expect("query")
         .get(0);
-    assert_eq!(n, 1, "the client is handed back, open");
+    assert_eq!(n, 1, "the client is usable again, open, the row committed");
 
-    client.batch_execute("BEGIN").expect("begin");
-    let mut ext = External::in_transaction(client);
-    Item::insert_many(&ext, &[item("x", 2), item("y", 3)]).expect("insert many in a savepoint");
-    let failed: doctable::Result<()> = ext.transaction(|tx| {
-        Item::insert(tx, &item("z", 4))?;
-        Err(Error::Usage("undo".into()))
-    });
-    assert!(failed.is_err());
-    assert_eq!(count(&ext), 3, "still inside the caller's transaction");
-    ext.client()
-        .batch_execute("ROLLBACK")
-        .expect("the caller rolls back");
-    let mut client = ext.into_inner();
+    // The caller's postgres::Transaction.
+    let mut txn = client.transaction().expect("begin");
+    {
+        let ext = External::in_transaction(&mut txn);
+        Item::insert_many(&ext, &[item("x", 2), item("y", 3)]).expect("insert many in a savepoint");
+        let failed: doctable::Result<()> = ext.transaction(|tx| {
+            Item::insert(tx, &item("z", 4))?;
+            Err(Error::Usage("undo".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&ext), 3, "still inside the caller's transaction");
+    }
+    let n: i64 = txn
+        .query_one("SELECT count(*) FROM item", &[])
+        .expect("query")
+        .get(0);
+    assert_eq!(
+        n, 3,
+        "the caller's transaction is still open and sees the rows"
+    );
+    txn.rollback().expect("the caller rolls back");
     let n: i64 = client
         .query_one("SELECT count(*) FROM item", &[])
         .expect("query")
         .get(0);
     assert_eq!(n, 1, "the crate never committed the caller's transaction");
+
+    // A transaction the caller opened with SQL is found by External::new.
+    client.batch_execute("BEGIN").expect("begin");
+    {
+        let ext = External::new(&mut client).expect("borrow");
+        ext.transaction(|tx| Item::insert(tx, &item("w", 5)))
+            .expect("a savepoint inside the caller's BEGIN");
+        assert_eq!(count(&ext), 2);
+    }
+    client
+        .batch_execute("ROLLBACK")
+        .expect("the caller rolls back");
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM item", &[])
+        .expect("query")
+        .get(0);
+    assert_eq!(n, 1, "the crate did not commit the caller's BEGIN");
+
+    // Two Externals in turn on one client: each its own statement cache, and
+    // the caller's client between them.
+    for round in 0..2 {
+        let ext = External::new(&mut client).expect("borrow");
+        assert_eq!(count(&ext), 1, "round {round}");
+    }
 }
 
 #[test]
@@ -199,8 +233,8 @@ fn no_password_in_errors_debug_or_display() {
     let db = Persistent::connect(&with_password).expect("connect");
     let per = PerQuery::connect(&with_password).expect("per query");
     let pool = Pool::connect(&with_password, 2).expect("pool");
-    let ext =
-        External::new(driver::Client::connect(&with_password, driver::NoTls).expect("client"));
+    let mut client = driver::Client::connect(&with_password, driver::NoTls).expect("client");
+    let ext = External::new(&mut client).expect("borrow");
     let shown = [
         format!("{db:?} {db}"),
         format!("{per:?} {per}"),

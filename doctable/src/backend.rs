@@ -233,6 +233,57 @@ pub trait Dialect: 'static {
         Cow::Owned(out)
     }
 
+    /// The text to run for the built statement `q`: its parameter slots
+    /// rendered as by [`render`](Dialect::render), and its casts (an
+    /// aggregate whose result type differs by engine) written as
+    /// `CAST(.. AS <type>)` ([`push_cast_end`](Dialect::push_cast_end)).
+    #[doc(hidden)]
+    fn render_fragment(q: &Fragment) -> Cow<'_, str> {
+        if q.casts.is_empty() {
+            return Self::render(&q.sql, &q.slots);
+        }
+        let sql = q.sql.as_str();
+        let mut out = String::with_capacity(sql.len() + q.slots.len() * 2 + q.casts.len() * 12);
+        let mut from = 0;
+        let (mut slots, mut casts) = (q.slots.iter().peekable(), q.casts.iter().peekable());
+        let mut n = 0;
+        loop {
+            // At one offset a cast's mark goes first: it starts before (or
+            // ends after) what is there.
+            let next_cast = casts.peek().map(|c| c.at);
+            let next_slot = slots.peek().map(|&&at| at);
+            match (next_cast, next_slot) {
+                (Some(c), s) if s.is_none_or(|s| c <= s) => {
+                    let cast = casts.next().copied();
+                    out.push_str(sql.get(from..c).unwrap_or_default());
+                    from = from.max(c);
+                    match cast.and_then(|c| c.to) {
+                        None => out.push_str("CAST("),
+                        Some(to) => Self::push_cast_end(&mut out, to),
+                    }
+                }
+                (_, Some(at)) => {
+                    slots.next();
+                    out.push_str(sql.get(from..at).unwrap_or_default());
+                    n += 1;
+                    Self::push_placeholder(&mut out, n);
+                    from = at + 1;
+                }
+                (_, None) => break,
+            }
+        }
+        out.push_str(sql.get(from..).unwrap_or_default());
+        Cow::Owned(out)
+    }
+
+    /// Ends a cast started by `CAST(`: ` AS <type>)`.
+    #[doc(hidden)]
+    fn push_cast_end(out: &mut String, to: SqlType) {
+        out.push_str(" AS ");
+        out.push_str(Self::type_name(to));
+        out.push(')');
+    }
+
     /// The start of an insert: `INSERT INTO `, or the engine's spelling of
     /// "skip a conflicting row" / "replace the conflicting rows".
     fn insert_prefix(conflict: Conflict) -> &'static str {

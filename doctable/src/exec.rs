@@ -61,6 +61,18 @@ impl<'a> Stmt<'a> {
         }))
     }
 
+    /// Prepares and binds with `bind`, without running the statement (what
+    /// a backend that reads the bound values back uses).
+    #[inline]
+    pub(crate) fn bind_only<B: Backend>(
+        self,
+        conn: &ConnOf<B>,
+        bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let t = Some(self.table);
+        self.explain(B::with_statement(conn, t, self.sql, bind))
+    }
+
     /// Prepares once and, in one transaction (a savepoint inside an open one),
     /// binds and executes per item: all or nothing. The total of rows changed.
     #[inline]

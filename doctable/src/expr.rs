@@ -8,7 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
 
-use crate::value::{IntoValue, Value, owned_params};
+use crate::value::{IntoValue, SqlType, Value, owned_params};
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
 pub(crate) use crate::fragment::{DeferredError, Leaf};
@@ -192,6 +192,7 @@ impl<T, V> Expr<T, V> {
             error,
             column: None,
             leaves: None,
+            casts: Vec::new(),
         })
     }
 
@@ -239,6 +240,13 @@ impl<T, V> Expr<T, V> {
     }
 
     /// `before` + self + `after`.
+    /// `before self after`, cast to `to` by a dialect that casts.
+    fn cast<W>(self, before: &str, after: &str, to: SqlType) -> Expr<T, W> {
+        let mut f = Fragment::default();
+        f.push_cast(before, self.fragment, after, to);
+        Expr::from_fragment(f)
+    }
+
     fn wrap<W>(self, before: &str, after: &str) -> Expr<T, W> {
         let mut f = Fragment::default();
         f.sql.push_str(before);
@@ -399,19 +407,25 @@ impl<T, V> Expr<T, V> {
     }
 
     /// `sum(self)`: `Option<i64>` for integer columns, `Option<f64>` for floats; NULL over no rows.
+    ///
+    /// Cast to the result's type where the engine's differs: PostgreSQL's
+    /// `sum` of a `bigint` is `numeric`, so it runs as `CAST(sum(..) AS
+    /// BIGINT)` (a sum beyond `i64` is then the server's error 22003, "bigint
+    /// out of range", as SQLite's is "integer overflow").
     pub fn sum(self) -> Expr<T, V::Sum>
     where
         V: Numeric,
     {
-        self.wrap("sum(", ")")
+        self.cast("sum(", ")", <V::Sum as ColumnType>::SQL_TYPE)
     }
 
-    /// `avg(self)`: NULL over no rows.
+    /// `avg(self)`: NULL over no rows. Cast to a float where the engine's
+    /// result is not one (PostgreSQL's `avg` of a `bigint` is `numeric`).
     pub fn avg(self) -> Expr<T, Option<f64>>
     where
         V: Numeric,
     {
-        self.wrap("avg(", ")")
+        self.cast("avg(", ")", SqlType::Real)
     }
 
     /// `self LIKE pattern` (`%` any run, `_` one character; ASCII case-insensitive in SQLite).

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use crate::column_type::ColumnType;
 use crate::dialect;
-use crate::value::{ToValue, Value};
+use crate::value::{SqlType, ToValue, Value};
 
 /// Some SQL with its bound parameters, and the first error met while building
 /// it (reported when the query runs, with the table name).
@@ -31,6 +31,20 @@ pub struct Fragment {
     /// because one of them is, or else because SQLite computed NaN or divided
     /// by zero. `None` for anything but arithmetic.
     pub(crate) leaves: Option<Vec<Leaf>>,
+    /// Casts the dialect writes when it renders the text (zero-width marks in
+    /// `sql`, in order): an aggregate whose result type differs by engine
+    /// (PostgreSQL's `sum` of a `bigint` is `numeric`). SQLite's rendering
+    /// ignores them.
+    pub(crate) casts: Vec<Cast>,
+}
+
+/// A zero-width mark in a [`Fragment`]'s text where a cast starts or ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cast {
+    /// The byte offset in the fragment's `sql`.
+    pub(crate) at: usize,
+    /// `None` where the cast starts; where it ends, the type cast to.
+    pub(crate) to: Option<SqlType>,
 }
 
 /// Where an operand of an arithmetic expression is in its fragment.
@@ -80,6 +94,10 @@ impl Fragment {
         let base = self.sql.len();
         self.sql.push_str(&other.sql);
         self.slots.extend(other.slots.iter().map(|at| at + base));
+        self.casts.extend(other.casts.iter().map(|c| Cast {
+            at: c.at + base,
+            to: c.to,
+        }));
         self.params.extend(other.params);
         if self.error.is_none() {
             self.error = other.error;
@@ -100,6 +118,22 @@ impl Fragment {
                 params: params..params + self.params.len(),
             }],
         }
+    }
+
+    /// Appends `before`, `inner` and `after`, cast as a whole to `to` where
+    /// the dialect casts ([`Dialect::render_fragment`](crate::Dialect::render_fragment)).
+    pub(crate) fn push_cast(&mut self, before: &str, inner: Fragment, after: &str, to: SqlType) {
+        self.casts.push(Cast {
+            at: self.sql.len(),
+            to: None,
+        });
+        self.sql.push_str(before);
+        self.append(inner);
+        self.sql.push_str(after);
+        self.casts.push(Cast {
+            at: self.sql.len(),
+            to: Some(to),
+        });
     }
 
     /// Appends a parameter slot (`?`) bound to `value`.
@@ -123,6 +157,17 @@ impl Fragment {
                 .iter()
                 .filter(|at| sql.contains(at))
                 .map(|at| at - sql.start + base),
+        );
+        // Both ends of a cast are in a part that holds what is cast (a
+        // leaf is an operand, never half of an aggregate).
+        self.casts.extend(
+            from.casts
+                .iter()
+                .filter(|c| c.at >= sql.start && c.at <= sql.end)
+                .map(|c| Cast {
+                    at: c.at - sql.start + base,
+                    to: c.to,
+                }),
         );
         self.params
             .extend_from_slice(from.params.get(params).unwrap_or_default());

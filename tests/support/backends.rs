@@ -106,17 +106,17 @@ impl Engine for doctable::Postgres {
         !<doctable::Postgres as Backend>::is_autocommit(conn)
     }
     fn raw_batch(conn: &Self::Connection, sql: &str) -> Result<(), BoxError> {
-        Ok(conn.with_client(|c| c.batch_execute(sql))??)
+        Ok(conn.batch_execute(sql)?)
     }
     fn raw_i64s(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<i64>>, BoxError> {
-        let rows = conn.with_client(|c| c.query(sql, &[]))??;
+        let rows = conn.query(sql, &[])?;
         Ok(rows
             .iter()
             .map(|r| r.try_get::<_, Option<i64>>(0))
             .collect::<Result<Vec<_>, _>>()?)
     }
     fn raw_texts(conn: &Self::Connection, sql: &str) -> Result<Vec<Option<String>>, BoxError> {
-        let rows = conn.with_client(|c| c.query(sql, &[]))??;
+        let rows = conn.query(sql, &[])?;
         Ok(rows
             .iter()
             .map(|r| r.try_get::<_, Option<String>>(0))
@@ -603,14 +603,19 @@ pub fn pg_in_transaction(client: &mut postgres::Client) -> Result<bool, BoxError
     }
 }
 
-/// `body` on the caller's own `postgres::Client` (lent to the crate as
-/// `External`); checks the crate gave it back open and outside any transaction.
+/// `body` on the caller's own `postgres::Client`, borrowed by the crate as
+/// `External::new(&mut client)`; checks the crate left it open and outside
+/// any transaction.
 #[cfg(feature = "postgres")]
-pub fn on_pg_client(body: impl FnOnce(&doctable::postgres::External) -> TestResult) -> TestResult {
+pub fn on_pg_client(
+    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
+) -> TestResult {
     with_pg_schema(|schema| {
-        let external = doctable::postgres::External::new(schema.client());
-        body(&external)?;
-        let mut client = external.into_inner();
+        let mut client = schema.client();
+        {
+            let external = doctable::postgres::External::new(&mut client)?;
+            body(&external)?;
+        }
         assert!(
             !pg_in_transaction(&mut client)?,
             "a transaction was left open on the caller's client"
@@ -619,25 +624,32 @@ pub fn on_pg_client(body: impl FnOnce(&doctable::postgres::External) -> TestResu
     })
 }
 
-/// `body` inside the caller's own transaction (`BEGIN` on the caller's
-/// client, lent as `External::in_transaction`), which the runner then rolls
-/// back: nothing the body did may survive (the crate must never commit it).
+/// `body` inside the caller's own `postgres::Transaction`, borrowed by the
+/// crate as `External::in_transaction(&mut txn)`, which the runner then
+/// rolls back: nothing the body did may survive (the crate must never commit
+/// or end it).
 #[cfg(feature = "postgres")]
 pub fn on_pg_transaction(
-    body: impl FnOnce(&doctable::postgres::External) -> TestResult,
+    body: impl FnOnce(&doctable::postgres::External<'_>) -> TestResult,
 ) -> TestResult {
     with_pg_schema(|schema| {
         let mut client = schema.client();
-        client.batch_execute("BEGIN")?;
-        let mut external = doctable::postgres::External::in_transaction(client);
-        body(&external)?;
-        let client = external.client();
-        assert!(
-            pg_in_transaction(client)?,
-            "the caller's transaction was ended by the crate"
-        );
-        client.batch_execute("ROLLBACK")?;
-        drop(external);
+        let mut txn = client.transaction()?;
+        {
+            let external = doctable::postgres::External::in_transaction(&mut txn);
+            body(&external)?;
+        }
+        // Still the caller's open transaction: a savepoint can be set in it
+        // (or it is aborted by a failed statement of the body, and so open).
+        match txn.batch_execute("SAVEPOINT still_open; RELEASE SAVEPOINT still_open") {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) => {}
+            Err(e) => {
+                return Err(format!("the caller's transaction was ended by the crate: {e}").into());
+            }
+        }
+        txn.rollback()?;
+        assert!(!pg_in_transaction(&mut client)?);
         assert_eq!(schema.table_count(), 0, "the rollback left tables behind");
         Ok(())
     })

@@ -305,6 +305,36 @@ mod tests {
     }
 
     #[test]
+    fn aggregates_are_cast_around_their_placeholders() {
+        let rec = Recorder::default();
+        let rows = Doc::select_cols((Doc::year, (Doc::year * 2).sum(), Doc::score.avg()))
+            .filter(Doc::year.gt(2000))
+            .group_by(Doc::year)
+            .having(Doc::year.sum().gt(5))
+            .all(&rec)
+            .unwrap();
+        assert!(rows.is_empty());
+        let got = one(&rec);
+        assert_eq!(
+            got.sql,
+            "SELECT \"docs\".\"year\", CAST(sum((\"docs\".\"year\" * $1)) AS BIGINT), \
+             CAST(avg(\"docs\".\"score\") AS DOUBLE PRECISION) FROM \"docs\" WHERE \
+             (\"docs\".\"year\" > $2) GROUP BY \"docs\".\"year\" HAVING \
+             (CAST(sum(\"docs\".\"year\") AS BIGINT) > $3)"
+        );
+        assert_eq!(
+            got.params,
+            [Value::Integer(2), Value::Integer(2000), Value::Integer(5)]
+        );
+        // A sum as an operand: its cast travels with it.
+        Doc::select_cols(Doc::score.sum() + 1.5).all(&rec).unwrap();
+        assert_eq!(
+            one(&rec).sql,
+            "SELECT (CAST(sum(\"docs\".\"score\") AS DOUBLE PRECISION) + $1) FROM \"docs\""
+        );
+    }
+
+    #[test]
     fn inserts_render_dollar_placeholders_and_on_conflict() {
         let rec = Recorder::default();
         Doc::insert(&rec, &doc()).unwrap();

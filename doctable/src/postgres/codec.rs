@@ -59,8 +59,16 @@ fn encode(value: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, 
                 out.extend_from_slice(utf8(t)?)
             }
             Type::JSONB => {
+                let text = utf8(t)?;
+                if escapes_nul(text) {
+                    return Err(
+                        "PostgreSQL's JSONB cannot hold the NUL character (the JSON \
+                                escape \\u0000) in a string, which JSON text and SQLite store"
+                            .into(),
+                    );
+                }
                 out.extend_from_slice(&[JSONB_VERSION]);
-                out.extend_from_slice(utf8(t)?);
+                out.extend_from_slice(text);
             }
             _ => return Err(wrong(value, ty)),
         },
@@ -81,6 +89,23 @@ fn utf8(t: &[u8]) -> Result<&[u8], BoxError> {
     std::str::from_utf8(t)
         .map(str::as_bytes)
         .map_err(|_| "text that is not UTF-8 cannot be sent to PostgreSQL".into())
+}
+
+/// Whether JSON text holds the escape `\u0000` (a NUL character in a
+/// string), which JSONB refuses (SQLSTATE 22P05). An escaped backslash
+/// (`\\u0000`, the six characters `\u0000`) is not one.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut bytes = json.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            continue;
+        }
+        // Any other escape is two characters (`\\`, `\"`, `\n`, ...).
+        if bytes.next() == Some(&b'u') && bytes.by_ref().take(4).eq(b"0000") {
+            return true;
+        }
+    }
+    false
 }
 
 fn wrong(value: ValueRef<'_>, ty: &Type) -> BoxError {
@@ -229,6 +254,23 @@ mod tests {
             out.extend_from_slice(&d.to_be_bytes());
         }
         out
+    }
+
+    #[test]
+    fn a_nul_escape_in_json_is_found_and_an_escaped_backslash_is_not() {
+        assert!(escapes_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(escapes_nul(br#"["\\\u0000"]"#), "a backslash, then a NUL");
+        assert!(
+            !escapes_nul(br#"["\\u0000"]"#),
+            "a backslash, then the text u0000"
+        );
+        assert!(escapes_nul(br#"{"a":"\u00001"}"#), "a NUL, then 1");
+        assert!(!escapes_nul(br#"{"a":"\u0001","b":"\n"}"#));
+        assert!(!escapes_nul(br#"{"a":"\u000"}"#));
+        let mut scratch = BytesMut::new();
+        let nul = serde_json::to_string(&"a\0b").unwrap();
+        assert!(encode(ValueRef::Text(nul.as_bytes()), &Type::JSONB, &mut scratch).is_err());
+        assert!(encode(ValueRef::Text(nul.as_bytes()), &Type::JSON, &mut scratch).is_ok());
     }
 
     #[test]

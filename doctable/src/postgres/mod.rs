@@ -22,6 +22,17 @@
 //! # Ok::<(), doctable::Error>(())
 //! ```
 
+/// Runs `$body` with `$c` bound to the session's client or transaction (both
+/// `postgres::GenericClient`).
+macro_rules! on_client {
+    ($session:expr, $c:ident => $body:expr) => {
+        match $session.get() {
+            ClientRef::Client($c) => $body,
+            ClientRef::Transaction($c) => $body,
+        }
+    };
+}
+
 mod codec;
 mod external;
 mod per_query;
@@ -32,8 +43,9 @@ mod reflect;
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
+use std::ptr::NonNull;
 
-use ::postgres::{Client, Config, NoTls, Row, Statement};
+use ::postgres::{Client, Config, NoTls, Row, Statement, Transaction};
 
 pub use external::External;
 pub use per_query::PerQuery;
@@ -68,13 +80,84 @@ impl sealed::Sealed for Postgres {}
 /// statement started while one is still streaming rows (a query inside a
 /// `for_each` callback on the same connection) is a [`Error::Usage`], not a panic.
 pub struct PgConnection {
-    client: RefCell<Client>,
+    client: RefCell<Session>,
     cache: RefCell<HashMap<String, Statement>>,
     last_id: Cell<i64>,
     depth: Cell<usize>,
     /// Whether a statement failed on the server inside the open transaction:
     /// PostgreSQL then ignores every statement until a rollback (25P02).
     aborted: Cell<bool>,
+}
+
+/// What a [`PgConnection`] runs its statements on.
+///
+/// The two borrowed forms are made only by [`External::new`] and
+/// [`External::in_transaction`] from a `&'a mut` borrow, and their
+/// `PgConnection` lives only inside that `External<'a>` (a private field,
+/// never moved out or handed out by value; `with_connection` lends it by `&`
+/// for the length of one call). So while the pointer exists the caller
+/// cannot reach the client or the transaction (the `External<'a>` holds the
+/// exclusive borrow through its `PhantomData`), and every dereference
+/// ([`Session::get`]) happens while the `External<'a>` is alive, within `'a`,
+/// through the `RefCell`'s one `&mut` at a time: the same access a
+/// `&'a mut Client` field would give, which the backend's lifetime-free
+/// connection type cannot hold.
+// The owned client is the common case (every strategy but External): kept
+// inline rather than boxed, so a statement reaches it without a pointer hop.
+#[allow(clippy::large_enum_variant)]
+enum Session {
+    /// A client the crate connected and owns (Persistent, PerQuery, Pool).
+    Owned(Client),
+    /// The caller's client, lent by [`External::new`].
+    Client(NonNull<Client>),
+    /// The caller's transaction, lent by [`External::in_transaction`]. Its
+    /// lifetime is erased: the crate only calls its `&mut self` methods,
+    /// never moves a value into or out of it.
+    Transaction(NonNull<Transaction<'static>>),
+}
+
+// SAFETY: an owned `Client` is `Send`. A borrowed form is an exclusive borrow
+// of a `Client` or a `Transaction` (both `Send`, checked below), held for the
+// life of its `External<'a>` (see `Session`): sending it is sending a
+// `&'a mut Client` / `&'a mut Transaction`, which is `Send`. `PgConnection`
+// stays `!Sync` (its `RefCell`s).
+#[allow(unsafe_code)]
+unsafe impl Send for PgConnection {}
+
+/// `Client` and `Transaction` are `Send`: what the `Send` impl above relies on.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<Client>();
+    is_send::<Transaction<'static>>();
+};
+
+/// The client of a [`Session`], borrowed for as long as the session is.
+enum ClientRef<'s> {
+    Client(&'s mut Client),
+    Transaction(&'s mut Transaction<'static>),
+}
+
+impl Session {
+    #[allow(unsafe_code)]
+    fn get(&mut self) -> ClientRef<'_> {
+        match self {
+            Session::Owned(client) => ClientRef::Client(client),
+            // SAFETY: see `Session`: the pointer came from a `&'a mut Client`
+            // whose `External<'a>` is still alive (it owns this session), and
+            // the returned borrow is tied to `&mut self`, so it is the only one.
+            Session::Client(client) => ClientRef::Client(unsafe { client.as_mut() }),
+            // SAFETY: as above, from a `&'a mut Transaction<'_>`.
+            Session::Transaction(txn) => ClientRef::Transaction(unsafe { txn.as_mut() }),
+        }
+    }
+
+    fn is_closed(&mut self) -> bool {
+        match self.get() {
+            ClientRef::Client(client) => client.is_closed(),
+            // A `Transaction` does not say; its next statement will.
+            ClientRef::Transaction(_) => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for PgConnection {
@@ -89,8 +172,12 @@ impl std::fmt::Debug for PgConnection {
 
 impl PgConnection {
     fn new(client: Client) -> Self {
+        Self::over(Session::Owned(client))
+    }
+
+    fn over(session: Session) -> Self {
         PgConnection {
-            client: RefCell::new(client),
+            client: RefCell::new(session),
             cache: RefCell::new(HashMap::new()),
             last_id: Cell::new(0),
             depth: Cell::new(0),
@@ -109,8 +196,40 @@ impl PgConnection {
     /// Runs `f` with the `postgres::Client`, for work the crate does not
     /// cover. Statements run this way do not go through the crate's cache,
     /// and a transaction opened here is the caller's to end.
+    ///
+    /// On an [`External`] lent a `postgres::Transaction` there is no client
+    /// to give: that is an [`Error::Usage`] (use
+    /// [`batch_execute`](PgConnection::batch_execute) or
+    /// [`query`](PgConnection::query), which run on every connection).
     pub fn with_client<R>(&self, f: impl FnOnce(&mut Client) -> R) -> Result<R> {
-        Ok(f(&mut *self.client_mut()?))
+        match self.client_mut()?.get() {
+            ClientRef::Client(client) => Ok(f(client)),
+            ClientRef::Transaction(_) => Err(Error::Usage(
+                "this PostgreSQL connection is the caller's own `postgres::Transaction` \
+                 (External::in_transaction), which has no `Client` to lend: use \
+                 `PgConnection::batch_execute` or `PgConnection::query`"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Runs one or more SQL statements without parameters on this
+    /// connection (inside its open transaction, if any), past the
+    /// statement cache.
+    pub fn batch_execute(&self, sql: &str) -> Result<()> {
+        let result = on_client!(self.client_mut()?, c => c.batch_execute(sql));
+        self.note(result.map_err(|e| pg_error(e, None, sql)))
+    }
+
+    /// Runs `sql` with `params` on this connection (inside its open
+    /// transaction, if any), past the statement cache, and returns its rows.
+    pub fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let result = on_client!(self.client_mut()?, c => c.query(sql, params));
+        self.note(result.map_err(|e| pg_error(e, None, sql)))
     }
 
     /// Whether a statement run by the crate failed on the server inside the
@@ -138,10 +257,12 @@ impl PgConnection {
 
     /// Whether the connection to the server is gone.
     pub fn is_closed(&self) -> bool {
-        self.client.try_borrow().is_ok_and(|c| c.is_closed())
+        self.client
+            .try_borrow_mut()
+            .is_ok_and(|mut c| c.is_closed())
     }
 
-    fn client_mut(&self) -> Result<RefMut<'_, Client>> {
+    fn client_mut(&self) -> Result<RefMut<'_, Session>> {
         self.client.try_borrow_mut().map_err(|_| {
             Error::Usage(
                 "this PostgreSQL connection is busy streaming rows (a query inside a \
@@ -156,7 +277,7 @@ impl PgConnection {
 /// A statement being bound: the client, the prepared statement and the values.
 pub struct PgBinder<'s> {
     conn: &'s PgConnection,
-    client: RefMut<'s, Client>,
+    client: RefMut<'s, Session>,
     stmt: Statement,
     params: Vec<Value>,
     /// Added to every parameter number bound: a multi-row insert binds row
@@ -189,7 +310,7 @@ impl PgBinder<'_> {
             .zip(types)
             .map(|(v, ty)| Param::new(v.as_ref(), ty));
         let result = (|| {
-            let mut rows = self.client.query_raw(&self.stmt, params)?;
+            let mut rows = on_client!(self.client, c => c.query_raw(&self.stmt, params))?;
             let mut seen = 0usize;
             while let Some(row) = rows.next()? {
                 seen += 1;
@@ -278,8 +399,7 @@ impl Backend for Postgres {
         let stmt = match cached {
             Some(stmt) => stmt,
             None => {
-                let stmt = client
-                    .prepare(sql)
+                let stmt = on_client!(client, c => c.prepare(sql))
                     .map_err(|e| pg_error(e, table, sql))
                     .or_else(|e| conn.note(Err(e)))?;
                 conn.cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
@@ -340,7 +460,7 @@ impl Backend for Postgres {
             return Err(aborted_error(table, sql));
         }
         let mut client = conn.client_mut()?;
-        let result = client.batch_execute(sql);
+        let result = on_client!(client, c => c.batch_execute(sql));
         // The depth of the transactions the crate opened: COMMIT and ROLLBACK
         // end the transaction on the server even when they fail.
         match sql {
@@ -381,7 +501,7 @@ impl Backend for Postgres {
     }
 
     fn reflect(conn: &PgConnection, table: &str) -> Result<Option<TableSchema>> {
-        conn.note(reflect::reflect(&mut *conn.client_mut()?, table))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::reflect(c, table)))
     }
 
     /// PostgreSQL keeps a check only as its parse tree: the declared checks
@@ -393,21 +513,19 @@ impl Backend for Postgres {
         meta: &TableMeta,
         schema: &mut TableSchema,
     ) -> Result<()> {
-        let result = reflect::canonical_checks(
-            &mut *conn.client_mut()?,
-            meta,
-            schema,
-            conn.depth.get() == 0,
-        );
+        let outside = conn.depth.get() == 0;
+        let result = on_client!(conn.client_mut()?, c => {
+            reflect::canonical_checks(c, meta, schema, outside)
+        });
         conn.note(result)
     }
 
     fn list_tables(conn: &PgConnection) -> Result<Vec<String>> {
-        conn.note(reflect::list(&mut *conn.client_mut()?))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::list(c)))
     }
 
     fn index_owner(conn: &PgConnection, table: &str, index: &str) -> Result<Option<String>> {
-        conn.note(reflect::index_owner(&mut *conn.client_mut()?, table, index))
+        conn.note(on_client!(conn.client_mut()?, c => reflect::index_owner(c, table, index)))
     }
 
     /// A transaction-scoped advisory lock keyed on the schema and the table's
@@ -432,8 +550,7 @@ impl Backend for Postgres {
     /// Multi-row `INSERT ... VALUES (..), (..)` statements, each within
     /// PostgreSQL's 65,535 parameters: full chunks of one cached statement
     /// and at most one shorter remainder, all in one transaction. A replace
-    /// runs per row: one `ON CONFLICT DO UPDATE` statement cannot touch the
-    /// same row twice, which two rows of one batch with the same key would.
+    /// is cut where a key repeats (see `replace_rows`).
     fn insert_rows<'r, T: crate::record::Record + 'r>(
         conn: &PgConnection,
         rows: impl IntoIterator<Item = &'r T>,
@@ -441,11 +558,14 @@ impl Backend for Postgres {
     ) -> Result<usize> {
         let meta = T::__META;
         let columns = meta.columns.len();
-        if columns == 0 || conflict == Conflict::Replace {
+        if columns == 0 {
             return crate::rows::insert_each::<Self, T>(conn, rows, conflict);
         }
         let rows: Vec<&T> = rows.into_iter().collect();
         let per_chunk = (MAX_PARAMETERS / columns).clamp(1, MAX_ROWS_PER_INSERT);
+        if conflict == Conflict::Replace {
+            return replace_rows(conn, &rows, per_chunk);
+        }
         let table = Some(meta.name);
         let mut full: Option<String> = None;
         crate::conn::atomically::<Self, _>(conn, table, |c| {
@@ -615,6 +735,126 @@ impl Dialect for PgDialect {
     }
 }
 
+/// `insert_many_or_replace`: multi-row `INSERT .. ON CONFLICT (key) DO
+/// UPDATE` statements, in one transaction, meaning what the per-row path
+/// means. One such statement cannot touch a row twice ("ON CONFLICT DO
+/// UPDATE command cannot affect row a second time"), so a chunk is cut
+/// before a row whose conflict key (the primary key, else the first unique
+/// column) is already in it: the statements then run in row order, and a
+/// later row with a key wins, as row by row. (A unique index is checked row
+/// by row inside a statement too, so another unique column's conflict fails
+/// the same way.)
+///
+/// Each chunk's rows are bound first through the single-row replace
+/// statement (cached, what type-checks each value for its column), the
+/// values kept; each piece then runs on the statement for its size: a full
+/// chunk, or a shorter piece as powers of two (512, 256, ...), so at most a
+/// dozen statements per table are ever prepared and cached, whatever the
+/// cuts.
+fn replace_rows<T: crate::record::Record>(
+    conn: &PgConnection,
+    rows: &[&T],
+    per_chunk: usize,
+) -> Result<usize> {
+    let meta = T::__META;
+    let columns = meta.columns.len();
+    let table = Some(meta.name);
+    let target = meta
+        .primary_key
+        .filter(|&k| k < columns)
+        .or_else(|| meta.columns.iter().position(|c| c.unique));
+    let single = T::__sql().insert::<Postgres>(meta, crate::statements::InsertKind::OrReplace);
+    let mut statements: HashMap<usize, String> = HashMap::new();
+    crate::conn::atomically::<Postgres, _>(conn, table, |c| {
+        let mut total = 0;
+        for chunk in rows.chunks(per_chunk) {
+            // Every value of the chunk, row after row, bound and checked.
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * columns);
+            crate::exec::Stmt::write(meta, single).bind_only::<Postgres>(c, |s| {
+                for row in chunk {
+                    row.__bind::<Postgres>(s)?;
+                    // One value per column, in column order (a column the
+                    // row did not bind is NULL, as in its own statement).
+                    s.params.resize(columns, Value::Null);
+                    values.append(&mut s.params);
+                }
+                Ok(())
+            })?;
+            // Cut before a repeated key (NULL never conflicts).
+            let mut pieces: Vec<usize> = Vec::new();
+            let mut seen: std::collections::HashSet<KeyOf<'_>> = std::collections::HashSet::new();
+            let mut start = 0;
+            for k in 0..chunk.len() {
+                let key = target
+                    .and_then(|t| values.get(k * columns + t))
+                    .and_then(KeyOf::of);
+                if let Some(key) = key
+                    && !seen.insert(key)
+                {
+                    pieces.push(k - start);
+                    start = k;
+                    seen.clear();
+                    seen.insert(key);
+                }
+            }
+            pieces.push(chunk.len() - start);
+            drop(seen);
+            let mut values = values.into_iter();
+            for piece in pieces {
+                for size in piece_sizes(piece, per_chunk) {
+                    let sql = statements
+                        .entry(size)
+                        .or_insert_with(|| multi_row_insert(meta, Conflict::Replace, size));
+                    let bound: Vec<Value> = values.by_ref().take(size * columns).collect();
+                    total += crate::exec::Stmt::write(meta, sql)
+                        .execute::<Postgres>(c, |s| {
+                            s.params = bound;
+                            Ok(())
+                        })
+                        .map_err(|e| shorten_sql(e, size))?;
+                }
+            }
+        }
+        Ok(total)
+    })
+}
+
+/// The statement sizes a piece of `rows` rows runs as: one full chunk, or
+/// else its binary digits, largest first (1000 is 512 + 256 + 128 + 64 + 32 + 8).
+fn piece_sizes(rows: usize, per_chunk: usize) -> impl Iterator<Item = usize> {
+    let full = (rows == per_chunk).then_some(rows);
+    let bits = if full.is_some() { 0 } else { rows };
+    full.into_iter().chain(
+        (0..usize::BITS)
+            .rev()
+            .map(|b| 1usize << b)
+            .filter(move |size| bits & size != 0),
+    )
+}
+
+/// A conflict key's value, compared as PostgreSQL's equality on the key's
+/// type does (integers by value, text and bytes by their bytes).
+#[derive(PartialEq, Eq, Hash, Clone, Copy)]
+enum KeyOf<'v> {
+    Integer(i64),
+    Bool(bool),
+    Bytes(&'v [u8]),
+    Real(u64),
+}
+
+impl<'v> KeyOf<'v> {
+    fn of(value: &'v Value) -> Option<Self> {
+        Some(match value.as_ref() {
+            ValueRef::Null => return None,
+            ValueRef::Integer(i) => KeyOf::Integer(i),
+            ValueRef::Bool(b) => KeyOf::Bool(b),
+            ValueRef::Text(t) | ValueRef::Blob(t) => KeyOf::Bytes(t),
+            // 0.0 and -0.0 are one key to PostgreSQL.
+            ValueRef::Real(f) => KeyOf::Real(if f == 0.0 { 0 } else { f.to_bits() }),
+        })
+    }
+}
+
 /// The value of column `index` in an insert as parameter `n`: an identity
 /// key bound as NULL (a new row's `None`) takes the next value of its
 /// sequence, as PostgreSQL stores an explicit NULL as given.
@@ -746,8 +986,10 @@ pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> 
     let message = match db {
         Some(_) if code == IN_FAILED_TRANSACTION => ABORTED.to_owned(),
         Some(db) => db.message().to_owned(),
-        None if code == CONNECTION_LOST => format!("the connection to the server was lost: {e}"),
-        None => e.to_string(),
+        None if code == CONNECTION_LOST => {
+            format!("the connection to the server was lost: {}", with_causes(&e))
+        }
+        None => with_causes(&e),
     };
     let kind = match code.as_str() {
         "23505"
@@ -825,22 +1067,47 @@ fn aborted_error(table: Option<&str>, sql: &str) -> Error {
 /// SQLSTATE `in_failed_sql_transaction`.
 const IN_FAILED_TRANSACTION: &str = "25P02";
 
-/// A failed connect, naming the server without the password.
+/// A failed connect, naming the server (host and port, never the password)
+/// and the cause: the server's refusal (a wrong password is SQLSTATE 28P01, a
+/// server still starting up 57P03) or the socket's error under the client
+/// library's ("error connecting to server: Connection refused").
 pub(crate) fn connect_error(e: ::postgres::Error, described: &str) -> Error {
     let code = e
         .code()
         .map_or_else(|| CANNOT_CONNECT.to_owned(), |c| c.code().to_owned());
-    let message = match e.as_db_error() {
+    let cause = match e.as_db_error() {
         Some(db) => db.message().to_owned(),
-        None => e.to_string(),
+        None => with_causes(&e),
+    };
+    let server = if described.contains("port=") {
+        described.to_owned()
+    } else {
+        format!("{described} port=5432")
     };
     Error::Postgres {
         table: None,
         sql: format!("(connecting to {described})"),
         code,
-        message,
+        message: format!("cannot connect to {server}: {cause}"),
         source: Box::new(e),
     }
+}
+
+/// `e`'s text followed by each cause's in its source chain (`error
+/// communicating with the server: Connection reset by peer`), a cause whose
+/// text is already there left out.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// Parses connection parameters (`host=.. user=..` or a `postgres://` URL)

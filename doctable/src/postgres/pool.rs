@@ -3,7 +3,7 @@
 
 use postgres::Config;
 
-use super::{CANNOT_CONNECT, PgConnection, Postgres, parse_params};
+use super::{CANNOT_CONNECT, ClientRef, PgConnection, Postgres, parse_params};
 use crate::conn::{Conn, Sealed, Tx};
 use crate::error::{Error, Result};
 
@@ -40,9 +40,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> std::result::Result<(), ConnectFailed> {
-        conn.client
-            .get_mut()
-            .simple_query("")
+        on_client!(conn.client.get_mut(), c => c.simple_query(""))
             .map(|_| ())
             .map_err(|e| ConnectFailed(super::pg_error(e, None, "(checking a pooled connection)")))
     }

@@ -1,7 +1,7 @@
 //! Reading a table's schema back from PostgreSQL's catalogs (`pg_catalog`),
 //! in the schema first on the `search_path` (`current_schema()`).
 
-use postgres::Client;
+use postgres::GenericClient;
 
 use super::pg_error;
 use crate::error::Result;
@@ -12,7 +12,7 @@ const LIST: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n O
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1";
 
 /// The tables of the current schema, sorted.
-pub(super) fn list(client: &mut Client) -> Result<Vec<String>> {
+pub(super) fn list(client: &mut impl GenericClient) -> Result<Vec<String>> {
     let rows = client
         .query(LIST, &[])
         .map_err(|e| pg_error(e, None, LIST))?;
@@ -75,7 +75,7 @@ fn plain_default(expr: String) -> String {
 }
 
 /// The table named `table` in the current schema, or `None`.
-pub(super) fn reflect(client: &mut Client, table: &str) -> Result<Option<TableSchema>> {
+pub(super) fn reflect(client: &mut impl GenericClient, table: &str) -> Result<Option<TableSchema>> {
     let t = Some(table);
     let err = |sql: &'static str| move |e| pg_error(e, t, sql);
     let Some(row) = client.query_opt(TABLE, &[&table]).map_err(err(TABLE))? else {
@@ -152,7 +152,7 @@ const PROBE_CHECKS: &str = "SELECT conname::text, pg_get_constraintdef(oid) FROM
 
 /// See `Postgres::canonical_checks`. `outside` says no transaction is open.
 pub(super) fn canonical_checks(
-    client: &mut Client,
+    client: &mut impl GenericClient,
     meta: &TableMeta,
     schema: &mut TableSchema,
     outside: bool,
@@ -242,7 +242,11 @@ const INDEX_OWNER: &str = "SELECT t.relname::text FROM pg_index ix JOIN pg_class
      WHERE n.nspname = current_schema() AND i.relname = $1";
 
 /// The table owning the index `index` in the current schema.
-pub(super) fn index_owner(client: &mut Client, table: &str, index: &str) -> Result<Option<String>> {
+pub(super) fn index_owner(
+    client: &mut impl GenericClient,
+    table: &str,
+    index: &str,
+) -> Result<Option<String>> {
     let err = |e| pg_error(e, Some(table), INDEX_OWNER);
     match client.query_opt(INDEX_OWNER, &[&index]).map_err(err)? {
         Some(row) => row.try_get(0).map(Some).map_err(err),

@@ -39,7 +39,7 @@ fn for_rows<B: Backend>(
     q: &Fragment,
     each: impl FnMut(&B::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
-    let sql = B::Dialect::render(&q.sql, &q.slots);
+    let sql = B::Dialect::render_fragment(q);
     let stmt = Stmt {
         table,
         sql: &sql,
@@ -51,7 +51,7 @@ fn for_rows<B: Backend>(
 /// Renders `q` for backend `B`, binds its parameters, executes it as a write
 /// to the table of `meta`: the number of rows changed.
 fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Result<usize> {
-    let sql = B::Dialect::render(&q.sql, &q.slots);
+    let sql = B::Dialect::render_fragment(q);
     let stmt = Stmt::write(meta, &sql);
     stmt.execute::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params))
 }

@@ -284,6 +284,14 @@ impl Dialect for SqliteDialect {
         Cow::Borrowed(sql)
     }
 
+    /// SQLite's aggregates already read as the declared result types (`sum`
+    /// of integers is an integer, `avg` a real): no cast is written, and a
+    /// sum holding a REAL that should not be there stays a conversion error.
+    #[inline]
+    fn render_fragment(q: &crate::fragment::Fragment) -> Cow<'_, str> {
+        Cow::Borrowed(&q.sql)
+    }
+
     fn insert_prefix(conflict: Conflict) -> &'static str {
         match conflict {
             Conflict::Fail => "INSERT INTO ",
