@@ -76,6 +76,58 @@ fn a_batch_with_a_key_twice_keeps_the_later_row<C: Conn>(db: &C) -> TestResult {
 
 on_every_strategy!(a_batch_with_a_key_twice_keeps_the_later_row);
 
+/// A composite key: a repeat is a repeat of every part (`("en", 1)` twice),
+/// not of one part (`("en", 1)` and `("en", 2)` are two rows).
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "word_kv", primary_key(lang, rank))]
+struct WordKv {
+    lang: String,
+    rank: i64,
+    word: String,
+}
+
+fn wk(lang: &str, rank: i64, word: &str) -> WordKv {
+    WordKv {
+        lang: lang.into(),
+        rank,
+        word: word.into(),
+    }
+}
+
+fn a_batch_with_a_composite_key_twice_keeps_the_later_row<C: Conn>(db: &C) -> TestResult {
+    WordKv::create_table(db)?;
+    WordKv::insert(db, &wk("en", 1, "the"))?;
+    let written = WordKv::insert_many_or_replace(
+        db,
+        &[
+            wk("en", 1, "a"),
+            wk("en", 2, "of"),
+            wk("fr", 1, "le"),
+            wk("en", 1, "and"),
+            wk("fr", 1, "la"),
+            wk("en", 3, "to"),
+        ],
+    )?;
+    assert_eq!(written, 6, "every row of the batch was written");
+    let rows = WordKv::select()
+        .order_by(WordKv::lang)
+        .order_by(WordKv::rank)
+        .all(db)?;
+    assert_eq!(
+        rows,
+        [
+            wk("en", 1, "and"),
+            wk("en", 2, "of"),
+            wk("en", 3, "to"),
+            wk("fr", 1, "la"),
+        ],
+        "the later row with the whole key wins"
+    );
+    Ok(())
+}
+
+on_every_strategy!(a_batch_with_a_composite_key_twice_keeps_the_later_row);
+
 /// A small deterministic generator (xorshift), so a failure can be rerun.
 #[cfg(feature = "postgres")]
 struct Rng(u64);

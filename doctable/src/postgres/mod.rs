@@ -535,9 +535,7 @@ impl Backend for Postgres {
     fn lock_table_schema(conn: &PgConnection, table: &str) -> Result<()> {
         const SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended(\
                            coalesce(current_schema(), '') || '.' || $1, 0))";
-        let result = conn
-            .client_mut()?
-            .execute(SQL, &[&table])
+        let result = on_client!(conn.client_mut()?, c => c.execute(SQL, &[&table]))
             .map(drop)
             .map_err(|e| pg_error(e, Some(table), SQL));
         conn.note(result)
@@ -759,10 +757,17 @@ fn replace_rows<T: crate::record::Record>(
     let meta = T::__META;
     let columns = meta.columns.len();
     let table = Some(meta.name);
-    let target = meta
+    // The conflict target of `push_insert_suffix`: every column of the
+    // primary key, else the first unique column.
+    let mut target: Vec<usize> = meta
         .primary_key
+        .iter()
+        .copied()
         .filter(|&k| k < columns)
-        .or_else(|| meta.columns.iter().position(|c| c.unique));
+        .collect();
+    if target.is_empty() {
+        target.extend(meta.columns.iter().position(|c| c.unique));
+    }
     let single = T::__sql().insert::<Postgres>(meta, crate::statements::InsertKind::OrReplace);
     let mut statements: HashMap<usize, String> = HashMap::new();
     crate::conn::atomically::<Postgres, _>(conn, table, |c| {
@@ -782,18 +787,25 @@ fn replace_rows<T: crate::record::Record>(
             })?;
             // Cut before a repeated key (NULL never conflicts).
             let mut pieces: Vec<usize> = Vec::new();
-            let mut seen: std::collections::HashSet<KeyOf<'_>> = std::collections::HashSet::new();
+            let mut seen: std::collections::HashSet<Vec<KeyOf<'_>>> =
+                std::collections::HashSet::new();
             let mut start = 0;
             for k in 0..chunk.len() {
-                let key = target
-                    .and_then(|t| values.get(k * columns + t))
-                    .and_then(KeyOf::of);
-                if let Some(key) = key
-                    && !seen.insert(key)
-                {
-                    pieces.push(k - start);
-                    start = k;
-                    seen.clear();
+                // The row's key, every part of it (none if a part is NULL).
+                let key: Option<Vec<KeyOf<'_>>> = if target.is_empty() {
+                    None
+                } else {
+                    target
+                        .iter()
+                        .map(|&t| values.get(k * columns + t).and_then(KeyOf::of))
+                        .collect()
+                };
+                if let Some(key) = key {
+                    if seen.contains(&key) {
+                        pieces.push(k - start);
+                        start = k;
+                        seen.clear();
+                    }
                     seen.insert(key);
                 }
             }
