@@ -277,10 +277,12 @@ impl fmt::Display for ConstraintKind {
     }
 }
 
-/// SQLite's message, which mostly says "<KIND> constraint failed: ..." itself;
-/// the kind is added only where it does not (a trigger's `RAISE` message, say).
+/// The database's message, which mostly names the constraint itself (SQLite:
+/// "UNIQUE constraint failed: t.c"; PostgreSQL: "duplicate key value violates
+/// unique constraint ..."); the kind is added only where it does not (a
+/// trigger's `RAISE` message, say), so it is said once.
 fn constraint_message(kind: ConstraintKind, message: &str) -> String {
-    if message.contains("constraint failed") {
+    if message.to_ascii_lowercase().contains("constraint") {
         message.to_owned()
     } else {
         format!("{kind} constraint failed: {message}")

@@ -142,7 +142,10 @@ impl Backend for Sqlite {
         table: Option<&str>,
         sql: &str,
     ) -> Result<usize> {
-        binder.raw_execute().in_sql(table, sql)
+        binder
+            .raw_execute()
+            .in_sql(table, sql)
+            .map_err(|e| with_bound_values(e, binder))
     }
 
     #[inline]
@@ -396,5 +399,41 @@ mod tests {
     fn bool_binds_as_integer() {
         assert_eq!(encode(ValueRef::Bool(true)), SqliteRef::Integer(1));
         assert_eq!(encode(ValueRef::Bool(false)), SqliteRef::Integer(0));
+    }
+}
+
+/// The most characters of a statement's values a foreign-key error quotes.
+const VALUES_SHOWN: usize = 300;
+
+/// Adds the values a write bound to a foreign-key violation, which SQLite
+/// reports without saying which row or value failed (PostgreSQL's DETAIL
+/// does): the statement as SQLite expands it with its values, cut at
+/// [`VALUES_SHOWN`] characters.
+#[cold]
+fn with_bound_values(error: crate::Error, binder: &rusqlite::Statement<'_>) -> crate::Error {
+    match error {
+        crate::Error::Constraint {
+            table,
+            kind: crate::ConstraintKind::ForeignKey,
+            mut message,
+            sql,
+            source,
+        } => {
+            if let Some(expanded) = binder.expanded_sql() {
+                let mut shown: String = expanded.chars().take(VALUES_SHOWN).collect();
+                if shown.len() < expanded.len() {
+                    shown.push_str("...");
+                }
+                message.push_str(&format!(" (the statement with its values: {shown})"));
+            }
+            crate::Error::Constraint {
+                table,
+                kind: crate::ConstraintKind::ForeignKey,
+                message,
+                sql,
+                source,
+            }
+        }
+        other => other,
     }
 }
