@@ -103,7 +103,122 @@ fn a_foreign_key_violation_names_the_value<C: Conn<Backend: Engine>>(db: &C) {
     }
 }
 
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "pkg")]
+struct Pkg {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    name: String,
+    note: Option<String>,
+}
+
+fn pkgs<C: Conn>(db: &C, names: &[&str]) {
+    Pkg::create_table(db).expect("create");
+    let rows: Vec<Pkg> = names
+        .iter()
+        .map(|n| Pkg {
+            id: None,
+            name: (*n).into(),
+            note: Some((*n).into()),
+        })
+        .collect();
+    Pkg::insert_many(db, &rows).expect("insert");
+}
+
+fn names_where<C: Conn>(db: &C, condition: doctable::Expr<Pkg, bool>) -> Vec<String> {
+    Pkg::select_cols(Pkg::name)
+        .filter(condition)
+        .order_by(Pkg::name)
+        .all(db)
+        .expect("select")
+}
+
+/// Defect 6: `like` takes a pattern (`lib_%` matches `libax`); `contains`,
+/// `starts_with` and `ends_with` take text, with `%`, `_` and the escape
+/// character `\` matching only themselves.
+fn contains_starts_with_and_ends_with_match_text_as_written<C: Conn<Backend: Engine>>(db: &C) {
+    pkgs(
+        db,
+        &[
+            "libax", "lib_%x", "lib_a", r"a\b", r"a\\b", "x%y", "xy", "50%",
+        ],
+    );
+    assert_eq!(
+        names_where(db, Pkg::name.like("lib_%")),
+        ["lib_%x", "lib_a", "libax"]
+    );
+    assert_eq!(names_where(db, Pkg::name.starts_with("lib_%")), ["lib_%x"]);
+    assert_eq!(
+        names_where(db, Pkg::name.starts_with("lib_")),
+        ["lib_%x", "lib_a"]
+    );
+    assert_eq!(
+        names_where(db, Pkg::name.contains("%")),
+        ["50%", "lib_%x", "x%y"]
+    );
+    assert_eq!(
+        names_where(db, Pkg::name.contains("_")),
+        ["lib_%x", "lib_a"]
+    );
+    assert_eq!(names_where(db, Pkg::name.contains(r"\")), [r"a\\b", r"a\b"]);
+    assert_eq!(names_where(db, Pkg::name.contains(r"\\")), [r"a\\b"]);
+    assert_eq!(names_where(db, Pkg::name.ends_with("%")), ["50%"]);
+    assert_eq!(names_where(db, Pkg::name.ends_with("_a")), ["lib_a"]);
+    assert_eq!(names_where(db, Pkg::name.contains("")).len(), 8);
+    // On a nullable column, and as an expression.
+    assert_eq!(names_where(db, Pkg::note.starts_with("x%")), ["x%y"]);
+    assert_eq!(
+        names_where(db, Pkg::name.expr().ends_with("y")),
+        ["x%y", "xy"]
+    );
+}
+
+/// Defect 6: `not_like` is the complement of `like` (NULL in neither).
+fn not_like_leaves_out_what_like_matches<C: Conn<Backend: Engine>>(db: &C) {
+    pkgs(db, &["libax", "lib_a", "zlib"]);
+    Pkg::insert(
+        db,
+        &Pkg {
+            id: None,
+            name: "null-note".into(),
+            note: None,
+        },
+    )
+    .expect("insert");
+    assert_eq!(
+        names_where(db, Pkg::name.not_like("lib%")),
+        ["null-note", "zlib"]
+    );
+    assert_eq!(names_where(db, Pkg::note.not_like("lib%")), ["zlib"]);
+    assert_eq!(names_where(db, Pkg::note.like("lib%")), ["lib_a", "libax"]);
+}
+
+/// LIKE's case per engine, as documented on `Expr::like`: SQLite ignores the
+/// case of ASCII letters only; PostgreSQL is case-sensitive.
+fn like_case_sensitivity_is_the_engines<C: Conn<Backend: Engine>>(db: &C) {
+    pkgs(db, &["Library", "ÄRGER"]);
+    let ascii = names_where(db, Pkg::name.starts_with("lib"));
+    let non_ascii = names_where(db, Pkg::name.like("är%"));
+    let contains = names_where(db, Pkg::name.contains("BRA"));
+    match kind(db) {
+        Kind::Sqlite => {
+            assert_eq!(ascii, ["Library"]);
+            assert_eq!(contains, ["Library"]);
+            assert!(non_ascii.is_empty(), "{non_ascii:?}");
+        }
+        Kind::Postgres => {
+            assert!(ascii.is_empty(), "{ascii:?}");
+            assert!(contains.is_empty(), "{contains:?}");
+            assert!(non_ascii.is_empty(), "{non_ascii:?}");
+        }
+    }
+    assert_eq!(names_where(db, Pkg::name.starts_with("Lib")), ["Library"]);
+}
+
 on_every_strategy!(
     a_unique_violation_says_so_once,
-    a_foreign_key_violation_names_the_value
+    a_foreign_key_violation_names_the_value,
+    contains_starts_with_and_ends_with_match_text_as_written,
+    not_like_leaves_out_what_like_matches,
+    like_case_sensitivity_is_the_engines,
 );
