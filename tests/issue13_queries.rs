@@ -3,7 +3,10 @@
 //! types through transactions and scans. Each test is written once and runs
 //! on every strategy of both engines (tests/support/backends.rs).
 
-use doctable::{Conn, DocTable};
+use std::cell::Cell;
+use std::ops::ControlFlow;
+
+use doctable::{ColumnType, Conn, DocTable, Error, SqlType, ToValue, Value, ValueError, ValueRef};
 
 #[macro_use]
 #[path = "support/backends.rs"]
@@ -80,4 +83,315 @@ fn delete_returning_gives_the_removed_rows<C: Conn<Backend: Engine>>(db: &C) {
     assert!(texts(db).is_empty());
 }
 
-on_every_strategy!(delete_returning_gives_the_removed_rows);
+thread_local! {
+    /// How many `Counted` values this thread has read back from a database.
+    static DECODED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// An integer that counts how often it is read back: what shows a scan that
+/// stopped read no further rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Counted(i64);
+
+impl ColumnType for Counted {
+    const SQL_TYPE: SqlType = SqlType::Integer;
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Owned(Value::Integer(self.0)))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        DECODED.with(|d| d.set(d.get() + 1));
+        i64::from_sql(value).map(Counted)
+    }
+}
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "counted")]
+struct Reading {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    value: Counted,
+}
+
+/// 100 readings with values 0..100; the decode counter reset.
+fn readings<C: Conn>(db: &C) {
+    Reading::create_table(db).expect("create");
+    let rows: Vec<Reading> = (0..100)
+        .map(|i| Reading {
+            id: None,
+            value: Counted(i),
+        })
+        .collect();
+    Reading::insert_many(db, &rows).expect("insert");
+    DECODED.with(|d| d.set(0));
+}
+
+fn decoded() -> usize {
+    DECODED.with(Cell::get)
+}
+
+fn try_for_each_stops_reading_at_break<C: Conn<Backend: Engine>>(db: &C) {
+    readings(db);
+    let found = Reading::select()
+        .order_by(Reading::id)
+        .try_for_each(db, |r| {
+            if r.value.0 == 2 {
+                ControlFlow::Break(r.id)
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .expect("scan");
+    assert_eq!(found, Some(Some(3)));
+    assert_eq!(decoded(), 3, "rows read after the break");
+    // No break: every row, and `None`.
+    let mut seen = 0;
+    let none = Reading::select_cols(Reading::value)
+        .try_for_each(db, |_| {
+            seen += 1;
+            ControlFlow::<()>::Continue(())
+        })
+        .expect("scan");
+    assert_eq!((none, seen, decoded()), (None, 100, 103));
+    // The connection is usable afterwards (the scan was ended, not left open).
+    assert_eq!(Reading::count().get(db).expect("count"), 100);
+}
+
+/// An application's own error type: the crate's errors and its own.
+#[derive(Debug)]
+#[allow(dead_code)] // the fields are read through `Debug` in failure messages
+enum AppError {
+    Db(Error),
+    Parse(std::num::ParseIntError),
+    TooLarge(i64),
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        AppError::Db(e)
+    }
+}
+
+impl From<std::num::ParseIntError> for AppError {
+    fn from(e: std::num::ParseIntError) -> Self {
+        AppError::Parse(e)
+    }
+}
+
+fn try_for_each_stops_at_the_callers_own_error<C: Conn<Backend: Engine>>(db: &C) {
+    readings(db);
+    let mut sum = 0;
+    let result =
+        Reading::select()
+            .order_by(Reading::id)
+            .try_for_each(db, |r| -> Result<(), AppError> {
+                if r.value.0 >= 5 {
+                    return Err(AppError::TooLarge(r.value.0));
+                }
+                sum += r.value.0;
+                Ok(())
+            });
+    assert!(matches!(result, Err(AppError::TooLarge(5))), "{result:?}");
+    assert_eq!((sum, decoded()), (10, 6));
+    // Break and errors together.
+    let found = Reading::select().order_by(Reading::id).try_for_each(
+        db,
+        |r| -> Result<ControlFlow<i64>, AppError> {
+            let n: i64 = r.value.0.to_string().parse()?;
+            Ok(if n == 7 {
+                ControlFlow::Break(n)
+            } else {
+                ControlFlow::Continue(())
+            })
+        },
+    );
+    assert!(matches!(found, Ok(Some(7))), "{found:?}");
+    // A crate error (a scan of a missing table) comes back as the caller's type.
+    let missing = Token::select().try_for_each(db, |_| -> Result<(), AppError> { Ok(()) });
+    assert!(matches!(missing, Err(AppError::Db(_))), "{missing:?}");
+}
+
+fn one_reads_a_single_aggregate_or_says_why_not<C: Conn<Backend: Engine>>(db: &C) {
+    setup(db);
+    let docs: i64 = Token::select_cols(Token::doc.count_distinct())
+        .one(db)
+        .expect("one");
+    assert_eq!(docs, 3);
+    let (n, top): (i64, Option<i64>) = Token::select_cols((Token::id.count(), Token::doc.max()))
+        .one(db)
+        .expect("one");
+    assert_eq!((n, top), (5, Some(3)));
+    let e = Token::select()
+        .filter(Token::doc.eq(3))
+        .one(db)
+        .expect("one row");
+    assert_eq!(e.text, "e");
+    let none = expect_failure!(db, |c| Token::select().filter(Token::doc.eq(9)).one(c));
+    assert!(
+        matches!(&none, Error::NotOneRow { many: false, table, .. } if table == "tokens"),
+        "{none:?}"
+    );
+    assert!(
+        none.to_string()
+            .contains("expected exactly one row, the query returned none"),
+        "{none}"
+    );
+    let many = expect_failure!(db, |c| Token::select().filter(Token::doc.eq(1)).one(c));
+    assert!(
+        matches!(many, Error::NotOneRow { many: true, .. }),
+        "{many:?}"
+    );
+    assert!(many.to_string().contains("more than one"), "{many}");
+}
+
+fn a_user_error_through_try_atomic_rolls_back<C: Conn<Backend: Engine>>(db: &C) {
+    setup(db);
+    let result = db.try_atomic(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("f", 4))?;
+        let doc: i64 = "not a number".parse()?;
+        Token::insert(tx, &token("g", doc))?;
+        Ok(())
+    });
+    assert!(matches!(result, Err(AppError::Parse(_))), "{result:?}");
+    assert_eq!(
+        texts(db),
+        ["a", "b", "c", "d", "e"],
+        "the first insert was rolled back"
+    );
+    // Ok commits, and the value comes out.
+    let id = db
+        .try_atomic(|tx| -> Result<i64, AppError> {
+            Ok(Token::insert(tx, &token("f", "4".parse()?))?)
+        })
+        .expect("commit");
+    // (PostgreSQL's identity sequence is not rolled back: 6 or later.)
+    let stored = Token::select_cols(Token::id).filter(Token::text.eq("f")).one(db);
+    assert_eq!(stored.expect("f stored"), Some(id));
+    // Nested: the savepoint's user error undoes only the savepoint.
+    db.try_atomic(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("g", 5))?;
+        let inner = tx.try_transaction(|tx| -> Result<(), AppError> {
+            Token::insert(tx, &token("h", 5))?;
+            Err(AppError::TooLarge(5))
+        });
+        assert!(matches!(inner, Err(AppError::TooLarge(5))));
+        Ok(())
+    })
+    .expect("outer");
+    assert_eq!(texts(db), ["a", "b", "c", "d", "e", "f", "g"]);
+    // The crate's own error inside comes back as the caller's type, rolled back.
+    let dup = db.try_atomic(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("i", 6))?;
+        Token::insert(
+            tx,
+            &Token {
+                id: Some(1),
+                text: "dup".into(),
+                doc: 1,
+            },
+        )?;
+        Ok(())
+    });
+    assert!(
+        matches!(dup, Err(AppError::Db(Error::Constraint { .. }))),
+        "{dup:?}"
+    );
+    assert_eq!(texts(db).len(), 7);
+}
+
+on_every_strategy!(
+    delete_returning_gives_the_removed_rows,
+    try_for_each_stops_reading_at_break,
+    try_for_each_stops_at_the_callers_own_error,
+    one_reads_a_single_aggregate_or_says_why_not,
+    a_user_error_through_try_atomic_rolls_back,
+);
+
+/// `try_transaction` on each strategy type (an inherent method, as
+/// `transaction` is), and `?` on rusqlite's own errors inside the crate's
+/// `Result` (`From<rusqlite::Error>`).
+#[test]
+fn sqlite_try_transaction_and_rusqlite_errors_mix() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let db = doctable::Persistent::open(dir.path().join("t.db"))?;
+    setup(&db);
+    let r = db.try_transaction(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("x", 1))?;
+        Err(AppError::TooLarge(1))
+    });
+    assert!(matches!(r, Err(AppError::TooLarge(1))));
+    let per_query = doctable::PerQuery::open(dir.path().join("t.db"))?;
+    let r = per_query.try_transaction(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("y", 1))?;
+        Err(AppError::TooLarge(2))
+    });
+    assert!(matches!(r, Err(AppError::TooLarge(2))));
+    assert_eq!(texts(&db), ["a", "b", "c", "d", "e"]);
+
+    // `?` on a rusqlite call in a function returning doctable's Result.
+    fn raw_insert(c: &doctable::rusqlite::Connection) -> doctable::Result<usize> {
+        Ok(c.execute(
+            "INSERT INTO tokens (id, text, doc) VALUES (1, 'dup', 1)",
+            [],
+        )?)
+    }
+    let err = db.try_with_rusqlite(raw_insert).expect_err("duplicate key");
+    assert!(
+        matches!(
+            &err,
+            Error::Constraint {
+                kind: doctable::ConstraintKind::PrimaryKey,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let n: i64 =
+        db.try_with_rusqlite(|c| c.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0)))?;
+    assert_eq!(n, 5);
+    let syntax = db
+        .try_with_rusqlite(|c| c.execute_batch("SELEC 1"))
+        .expect_err("syntax");
+    assert!(matches!(syntax, Error::Sqlite { .. }), "{syntax:?}");
+    assert!(syntax.to_string().contains("syntax error"), "{syntax}");
+    Ok(())
+}
+
+/// `?` on the `postgres` crate's own errors inside the crate's `Result`
+/// (`From<postgres::Error>`), sorted like the crate's own.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_errors_mix_with_question_mark() {
+    let Some(schema) = backends::PgSchema::new() else {
+        return;
+    };
+    let mut client = schema.client();
+    fn run(client: &mut postgres::Client, sql: &str) -> doctable::Result<u64> {
+        Ok(client.execute(sql, &[])?)
+    }
+    run(&mut client, "CREATE TABLE t (x BIGINT PRIMARY KEY)").expect("create");
+    run(&mut client, "INSERT INTO t VALUES (1)").expect("insert");
+    let dup = run(&mut client, "INSERT INTO t VALUES (1)").expect_err("duplicate");
+    assert!(
+        matches!(
+            &dup,
+            Error::Constraint {
+                kind: doctable::ConstraintKind::PrimaryKey,
+                ..
+            }
+        ),
+        "{dup:?}"
+    );
+    let missing = run(&mut client, "SELECT * FROM missing").expect_err("missing");
+    assert!(
+        matches!(&missing, Error::Postgres { code, .. } if code == "42P01"),
+        "{missing:?}"
+    );
+    let db = doctable::postgres::Persistent::connect(&schema.params).expect("connect");
+    setup(&db);
+    let r = db.try_transaction(|tx| -> Result<(), AppError> {
+        Token::insert(tx, &token("x", 1))?;
+        Err(AppError::TooLarge(1))
+    });
+    assert!(matches!(r, Err(AppError::TooLarge(1))));
+    assert_eq!(texts(&db).len(), 5);
+}

@@ -244,6 +244,19 @@ pub enum Error {
         #[source]
         source: Box<rusqlite::Error>,
     },
+    /// [`Select::one`](crate::Select::one) found no row, or more than one.
+    #[error(
+        "table `{table}`: expected exactly one row, the query returned {}\n    SQL: {sql}",
+        if *many { "more than one" } else { "none" }
+    )]
+    NotOneRow {
+        /// The table queried.
+        table: String,
+        /// `true` when there was more than one row, `false` when there was none.
+        many: bool,
+        /// The SQL text of the query.
+        sql: String,
+    },
 }
 
 /// Which kind of constraint rejected a write.
@@ -368,3 +381,30 @@ impl Error {
 pub(crate) trait SqlContext<T> {
     fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T>;
 }
+
+/// A rusqlite error met in the caller's own rusqlite code (see
+/// [`Persistent::try_with_rusqlite`](crate::Persistent::try_with_rusqlite)),
+/// so `?` mixes the two: sorted like the crate's own (busy, locked, read-only,
+/// constraint), with no table and no SQL known.
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for Error {
+    #[cold]
+    fn from(source: rusqlite::Error) -> Self {
+        Error::sqlite(source, None, NOT_KNOWN_SQL)
+    }
+}
+
+/// A PostgreSQL client error met in the caller's own `postgres` code, so `?`
+/// mixes the two: sorted like the crate's own (constraint kinds,
+/// serialization failures, a lost connection), with no table and no SQL known.
+#[cfg(feature = "postgres")]
+impl From<::postgres::Error> for Error {
+    #[cold]
+    fn from(source: ::postgres::Error) -> Self {
+        crate::postgres::pg_error(source, None, NOT_KNOWN_SQL)
+    }
+}
+
+/// What an error converted from a driver's error says for its SQL.
+#[cfg(feature = "sqlite")]
+const NOT_KNOWN_SQL: &str = "(not known: the error came from the driver, converted with `?`)";

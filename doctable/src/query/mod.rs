@@ -5,12 +5,14 @@ mod join;
 mod modify;
 mod select;
 mod selection;
+mod stream;
 mod upsert;
 
 pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use stream::ScanStep;
 pub use upsert::{ColumnList, Upsert};
 
 use crate::backend::{Backend, Dialect};
