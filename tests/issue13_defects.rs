@@ -1,7 +1,10 @@
 //! Issue 13's defects, each written once and run on every strategy of both
 //! engines (tests/support/backends.rs).
 
-use doctable::{Conn, ConstraintKind, DocTable, Error};
+use doctable::{
+    ColumnType, Conn, ConstraintKind, DocTable, Error, SqlType, ToValue, Value, ValueError,
+    ValueRef,
+};
 
 #[macro_use]
 #[path = "support/backends.rs"]
@@ -215,10 +218,82 @@ fn like_case_sensitivity_is_the_engines<C: Conn<Backend: Engine>>(db: &C) {
     assert_eq!(names_where(db, Pkg::name.starts_with("Lib")), ["Library"]);
 }
 
+/// A user's own column type: seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ts(i64);
+
+impl ColumnType for Ts {
+    const SQL_TYPE: SqlType = SqlType::Integer;
+    fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
+        Ok(ToValue::Owned(Value::Integer(self.0)))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
+        i64::from_sql(value).map(Ts)
+    }
+}
+
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "runs")]
+struct Run {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    started: Ts,
+    finished: Option<Ts>,
+}
+
+/// Defect 4: a user's own `ColumnType` lifts into `Option` like the
+/// built-in types: a bare `Ts` where an `Option<Ts>` column is expected, in
+/// `set`, comparisons and `in_list`.
+fn a_custom_column_type_lifts_into_option<C: Conn<Backend: Engine>>(db: &C) {
+    Run::create_table(db).expect("create");
+    let runs = [
+        Run {
+            id: None,
+            started: Ts(10),
+            finished: None,
+        },
+        Run {
+            id: None,
+            started: Ts(20),
+            finished: None,
+        },
+    ];
+    Run::insert_many(db, &runs).expect("insert");
+    let now = Ts(99);
+    let n = Run::update()
+        .set(Run::finished, now)
+        .filter(Run::started.eq(Ts(10)))
+        .run(db)
+        .expect("update");
+    assert_eq!(n, 1);
+    let done: Vec<Option<i64>> = Run::select_cols(Run::id)
+        .filter(Run::finished.eq(Ts(99)).and(Run::finished.ge(Ts(50))))
+        .all(db)
+        .expect("select");
+    assert_eq!(done, [Some(1)]);
+    let open: Vec<Option<i64>> = Run::select_cols(Run::id)
+        .filter(Run::finished.eq(None))
+        .all(db)
+        .expect("select");
+    assert_eq!(open, [Some(2)]);
+    let either: i64 = Run::count()
+        .filter(Run::finished.in_list([Ts(99), Ts(1)]))
+        .get(db)
+        .expect("count");
+    assert_eq!(either, 1);
+    // The built-in types keep working as they did.
+    let by_value: i64 = Run::count()
+        .filter(Run::id.eq(2_i64))
+        .get(db)
+        .expect("count");
+    assert_eq!(by_value, 1);
+}
+
 on_every_strategy!(
     a_unique_violation_says_so_once,
     a_foreign_key_violation_names_the_value,
     contains_starts_with_and_ends_with_match_text_as_written,
     not_like_leaves_out_what_like_matches,
     like_case_sensitivity_is_the_engines,
+    a_custom_column_type_lifts_into_option,
 );

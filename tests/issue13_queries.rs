@@ -264,7 +264,9 @@ fn a_user_error_through_try_atomic_rolls_back<C: Conn<Backend: Engine>>(db: &C) 
         })
         .expect("commit");
     // (PostgreSQL's identity sequence is not rolled back: 6 or later.)
-    let stored = Token::select_cols(Token::id).filter(Token::text.eq("f")).one(db);
+    let stored = Token::select_cols(Token::id)
+        .filter(Token::text.eq("f"))
+        .one(db);
     assert_eq!(stored.expect("f stored"), Some(id));
     // Nested: the savepoint's user error undoes only the savepoint.
     db.try_atomic(|tx| -> Result<(), AppError> {

@@ -95,7 +95,7 @@ pub trait Conn: Sealed {
     /// use doctable::{Conn, DocTable, Persistent};
     ///
     /// #[derive(DocTable)]
-    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String, count: i64 }
+    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String, n: i64 }
     ///
     /// #[derive(Debug)]
     /// enum AppError { Db(doctable::Error), Parse(std::num::ParseIntError) }
@@ -105,8 +105,8 @@ pub trait Conn: Sealed {
     /// let db = Persistent::open_in_memory()?;
     /// Word::create_table(&db)?;
     /// let result = db.try_atomic(|tx| -> Result<(), AppError> {
-    ///     Word::insert(tx, &Word { id: None, text: "one".into(), count: "1".parse()? })?;
-    ///     Word::insert(tx, &Word { id: None, text: "two".into(), count: "two".parse()? })?;
+    ///     Word::insert(tx, &Word { id: None, text: "one".into(), n: "1".parse()? })?;
+    ///     Word::insert(tx, &Word { id: None, text: "two".into(), n: "two".parse()? })?;
     ///     Ok(())
     /// });
     /// assert!(matches!(result, Err(AppError::Parse(_))));

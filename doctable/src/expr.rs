@@ -107,6 +107,14 @@ impl<T, V: ColumnType> IntoOperand<T, V> for V {
     }
 }
 
+/// A value where its nullable type is expected: `set(Run::finished, Ts(now))`
+/// on an `Option<Ts>` column, for every column type, a user's own included.
+impl<T, V: ColumnType> IntoOperand<T, Option<V>> for V {
+    fn into_operand(self) -> Operand {
+        Operand::of(&self)
+    }
+}
+
 /// A typed SQL expression over table `T` whose value has type `V`.
 ///
 /// Conditions are `Expr<T, bool>` and combine with `and`, `or`, `not`

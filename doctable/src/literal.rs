@@ -2,7 +2,9 @@
 //! `impl<T, V: ColumnType> IntoOperand<T, V> for V` covers).
 //!
 //! Kept deliberately small: an integer literal defaults to `i32`, so every
-//! integer column accepts `i32`; every `Option<V>` column accepts a bare `V`;
+//! integer column accepts `i32`; every `Option<V>` column accepts a bare `V`
+//! (`impl<T, V: ColumnType> IntoOperand<T, Option<V>> for V` in expr.rs, which
+//! serves a user's own `ColumnType` as it does the built-in ones);
 //! text columns accept `&str`; float columns accept integers. A value that does
 //! not fit (say `300` for a `u8` column) is a `Conversion` error when the query runs.
 //!
@@ -43,25 +45,20 @@ macro_rules! integer_literals {
         accepts!($int: i32 => |v| via(<$int>::try_from(v).ok(), v, stringify!($int)));
         accepts!(Option<$int>:
             i32 => |v| via(<$int>::try_from(v).ok(), v, stringify!($int)),
-            $int => |v| Operand::of(&v),
         );
     )*};
 }
 integer_literals!(i8, i16, i64, isize, u8, u16, u32, u64, usize);
-accepts!(Option<i32>: i32 => |v| Operand::of(&v));
 
 macro_rules! float_literals {
     ($($float:ty),*) => {$(
         accepts!($float: i32 => |v| Operand::Value(Value::Real(f64::from(v))));
         accepts!(Option<$float>:
             i32 => |v| Operand::Value(Value::Real(f64::from(v))),
-            $float => |v| Operand::of(&v),
         );
     )*};
 }
 float_literals!(f32, f64);
-
-accepts!(Option<bool>: bool => |v| Operand::of(&v));
 
 accepts!(String:
     &str => |v| Operand::Value(Value::Text(v.to_owned())),
@@ -70,7 +67,6 @@ accepts!(String:
 accepts!(Option<String>:
     &str => |v| Operand::Value(Value::Text(v.to_owned())),
     &String => |v| Operand::Value(Value::Text(v.clone())),
-    String => |v| Operand::Value(Value::Text(v)),
 );
 
 accepts!(Vec<u8>:
@@ -79,7 +75,6 @@ accepts!(Vec<u8>:
 );
 accepts!(Option<Vec<u8>>:
     &[u8] => |v| Operand::Value(Value::Blob(v.to_vec())),
-    Vec<u8> => |v| Operand::Value(Value::Blob(v)),
 );
 
 #[diagnostic::do_not_recommend]
