@@ -289,6 +289,212 @@ fn a_custom_column_type_lifts_into_option<C: Conn<Backend: Engine>>(db: &C) {
     assert_eq!(by_value, 1);
 }
 
+/// Versions of one table, `corpus_v`, for the schema defects.
+mod v1 {
+    use doctable::DocTable;
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "corpus_v")]
+    pub struct Corpus {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub title: String,
+        pub year: i64,
+    }
+}
+
+mod with_timestamp {
+    use doctable::DocTable;
+    /// Adds a column with a non-constant default.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "corpus_v")]
+    pub struct Corpus {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub title: String,
+        pub year: i64,
+        #[doctable(default = "CURRENT_TIMESTAMP")]
+        pub added: Option<String>,
+    }
+}
+
+mod with_rating {
+    use doctable::DocTable;
+    /// Adds a NOT NULL column without a default.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "corpus_v")]
+    pub struct Corpus {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub title: String,
+        pub year: i64,
+        pub rating: i64,
+    }
+}
+
+mod three_changes {
+    use doctable::DocTable;
+    /// `title` retyped, `year` renamed to `published`, `pages` added NOT NULL.
+    #[derive(DocTable, Debug, Clone, PartialEq)]
+    #[doctable(table = "corpus_v")]
+    pub struct Corpus {
+        #[doctable(primary_key)]
+        pub id: Option<i64>,
+        pub title: Vec<u8>,
+        pub published: i64,
+        pub pages: i64,
+    }
+}
+
+fn v1_with_a_row<C: Conn>(db: &C) {
+    v1::Corpus::create_table(db).expect("create v1");
+    v1::Corpus::insert(
+        db,
+        &v1::Corpus {
+            id: None,
+            title: "a".into(),
+            year: 2001,
+        },
+    )
+    .expect("insert");
+}
+
+/// Defect 1: the diff knows what `ADD COLUMN` takes. SQLite refuses a
+/// non-constant default there, so the change is a mismatch before anything
+/// runs (and `create_table` fails up front, naming the column and the way
+/// out); PostgreSQL takes it, adds the column, and fills the default in.
+fn a_non_constant_default_is_judged_by_what_add_column_accepts<C: Conn<Backend: Engine>>(db: &C) {
+    v1_with_a_row(db);
+    let diff = with_timestamp::Corpus::schema_diff(db).expect("diff");
+    match kind(db) {
+        Kind::Sqlite => {
+            assert!(!diff.is_safe(), "{diff:?}");
+            let [doctable::SchemaChange::Mismatch { column, found, .. }] = diff.changes.as_slice()
+            else {
+                panic!("expected one mismatch: {diff:?}");
+            };
+            assert_eq!(column, "added");
+            assert!(
+                found.contains("`CURRENT_TIMESTAMP` is not a constant"),
+                "{found}"
+            );
+            let err = expect_failure!(db, |c| with_timestamp::Corpus::create_table(c));
+            let shown = err.to_string();
+            assert!(matches!(err, Error::SchemaMismatch { .. }), "{err:?}");
+            assert!(shown.contains("column `added`"), "{shown}");
+            assert!(shown.contains("rebuild_table"), "{shown}");
+            assert!(!shown.contains("Cannot add a column"), "{shown}");
+            // Nothing ran: the table is as it was.
+            let columns = doctable::reflect_table(db, "corpus_v")
+                .expect("reflect")
+                .expect("table");
+            assert_eq!(columns.columns.len(), 3);
+        }
+        Kind::Postgres => {
+            assert!(diff.is_safe(), "{diff:?}");
+            assert!(
+                matches!(diff.changes.as_slice(), [doctable::SchemaChange::AddColumn { column, .. }] if column == "added"),
+                "{diff:?}"
+            );
+            with_timestamp::Corpus::create_table(db).expect("add the column");
+            let rows = with_timestamp::Corpus::select().all(db).expect("select");
+            assert_eq!(rows.len(), 1);
+            assert!(
+                rows[0]
+                    .added
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("20")),
+                "{rows:?}"
+            );
+        }
+    }
+}
+
+/// Defect 3: `create_table` reports every difference it cannot apply, not
+/// only the first.
+fn create_table_reports_every_mismatch<C: Conn<Backend: Engine>>(db: &C) {
+    v1_with_a_row(db);
+    let err = expect_failure!(db, |c| three_changes::Corpus::create_table(c));
+    let Error::SchemaMismatch { column, others, .. } = &err else {
+        panic!("expected a schema mismatch, got {err:?}");
+    };
+    let shown = err.to_string();
+    let mut named: Vec<&str> = vec![column.as_str()];
+    for other in others {
+        named.push(other.split('`').nth(1).unwrap_or(other));
+    }
+    named.sort_unstable();
+    assert_eq!(named, ["pages", "published", "title", "year"], "{shown}");
+    assert!(shown.contains("and 3 more:"), "{shown}");
+    for column in ["`title`", "`published`", "`pages`", "`year`"] {
+        assert!(shown.contains(column), "{column} in {shown}");
+    }
+}
+
+/// Defect 3: `rebuild_table` with a new NOT NULL field without a default
+/// names the user's table and column (not the rebuild's scratch table) and
+/// says what to write; nothing changes. SQLite only: PostgreSQL's
+/// `rebuild_table` is an `Error::Usage` (use ALTER TABLE), tested in
+/// tests/postgres_schema.rs.
+#[test]
+fn rebuild_with_a_new_not_null_column_says_option_or_default() -> backends::TestResult {
+    backends::on_persistent(|db| {
+        v1_with_a_row(db);
+        let err = with_rating::Corpus::rebuild_table(db).expect_err("no value for rating");
+        let shown = err.to_string();
+        assert!(matches!(err, Error::SchemaMismatch { .. }), "{err:?}");
+        assert!(
+            shown.starts_with("table `corpus_v`, column `rating`"),
+            "{shown}"
+        );
+        assert!(!shown.contains("__doctable_rebuild"), "{shown}");
+        assert!(
+            shown.contains("`Option<..>`") && shown.contains("default"),
+            "{shown}"
+        );
+        assert_eq!(v1::Corpus::select().all(db)?.len(), 1, "nothing changed");
+        // On an empty table there is nothing to fill, and the rebuild works.
+        v1::Corpus::delete().all_rows().run(db)?;
+        with_rating::Corpus::rebuild_table(db)?;
+        Ok(())
+    })
+}
+
+/// Defect 3: a constraint the rebuild's copy breaks (a column made NOT NULL
+/// over rows holding NULL) names the user's table, not the scratch table.
+#[test]
+fn a_constraint_broken_by_the_rebuild_copy_names_the_users_table() -> backends::TestResult {
+    mod nullable {
+        use doctable::DocTable;
+        #[derive(DocTable, Debug, Clone, PartialEq)]
+        #[doctable(table = "corpus_v")]
+        pub struct Corpus {
+            #[doctable(primary_key)]
+            pub id: Option<i64>,
+            pub title: String,
+            pub year: Option<i64>,
+        }
+    }
+    backends::on_persistent(|db| {
+        nullable::Corpus::create_table(db)?;
+        nullable::Corpus::insert(
+            db,
+            &nullable::Corpus {
+                id: None,
+                title: "a".into(),
+                year: None,
+            },
+        )?;
+        let err = v1::Corpus::rebuild_table(db).expect_err("NULL in a NOT NULL column");
+        let shown = err.to_string();
+        // The message says it of the user's table; the SQL line below it is
+        // the statement that ran, scratch table and all.
+        let message = shown.lines().next().unwrap_or_default();
+        assert!(message.contains("NOT NULL constraint failed: corpus_v.year"), "{shown}");
+        assert!(!message.contains("__doctable_rebuild"), "{shown}");
+        Ok(())
+    })
+}
+
 on_every_strategy!(
     a_unique_violation_says_so_once,
     a_foreign_key_violation_names_the_value,
@@ -296,4 +502,6 @@ on_every_strategy!(
     not_like_leaves_out_what_like_matches,
     like_case_sensitivity_is_the_engines,
     a_custom_column_type_lifts_into_option,
+    a_non_constant_default_is_judged_by_what_add_column_accepts,
+    create_table_reports_every_mismatch,
 );

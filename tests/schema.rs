@@ -188,6 +188,7 @@ fn a_rename_is_refused_and_the_file_is_unchanged() {
             column,
             expected,
             found,
+            ..
         }) => {
             assert_eq!((table.as_str(), column.as_str()), ("docs", "published"));
             assert!(

@@ -86,19 +86,26 @@ pub enum Error {
         /// The key, as SQL would print it.
         key: String,
     },
-    /// The table on disk differs from the struct in a way that cannot be applied safely.
+    /// The table on disk differs from the struct in a way that cannot be
+    /// applied safely: the first difference in its fields, every further
+    /// one in `others` (all are reported at once).
     #[error(
-        "table `{table}`, column `{column}`: schema mismatch: the struct says {expected}, the database file says {found}; nothing was changed"
+        "table `{table}`, column `{column}`: schema mismatch: the struct says {expected}, the database file says {found}{}; nothing was changed",
+        other_mismatches(others)
     )]
     SchemaMismatch {
         /// The table.
         table: String,
-        /// The column that differs.
+        /// The (first) column that differs.
         column: String,
         /// What the struct declares.
         expected: String,
         /// What the database file has.
         found: String,
+        /// The other differences `create_table` cannot apply, each as
+        /// [`SchemaChange`](crate::SchemaChange) displays it; empty when
+        /// there is only the one.
+        others: Vec<String>,
     },
     /// A stored value does not fit the field it is read into, or a field value cannot be stored.
     #[error("table `{table}`, column `{column}`{}: {detail}", row_suffix(row))]
@@ -300,6 +307,19 @@ fn constraint_message(kind: ConstraintKind, message: &str) -> String {
     } else {
         format!("{kind} constraint failed: {message}")
     }
+}
+
+/// The further schema differences, one a line.
+fn other_mismatches(others: &[String]) -> String {
+    let mut text = String::new();
+    if !others.is_empty() {
+        text.push_str(&format!("\n    and {} more:", others.len()));
+        for other in others {
+            text.push_str("\n    - ");
+            text.push_str(other);
+        }
+    }
+    text
 }
 
 fn row_suffix(row: &Option<String>) -> String {
