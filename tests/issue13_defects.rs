@@ -489,7 +489,10 @@ fn a_constraint_broken_by_the_rebuild_copy_names_the_users_table() -> backends::
         // The message says it of the user's table; the SQL line below it is
         // the statement that ran, scratch table and all.
         let message = shown.lines().next().unwrap_or_default();
-        assert!(message.contains("NOT NULL constraint failed: corpus_v.year"), "{shown}");
+        assert!(
+            message.contains("NOT NULL constraint failed: corpus_v.year"),
+            "{shown}"
+        );
         assert!(!message.contains("__doctable_rebuild"), "{shown}");
         Ok(())
     })

@@ -300,12 +300,90 @@ fn a_user_error_through_try_atomic_rolls_back<C: Conn<Backend: Engine>>(db: &C) 
     assert_eq!(texts(db).len(), 7);
 }
 
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "widths")]
+struct Widths {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    position: usize,
+    small: u32,
+    big: i64,
+    maybe: Option<i64>,
+    real: f64,
+}
+
+/// Integers across widths: a value that always fits the column's type is
+/// taken as it is, and `limit` / `offset` take any unsigned count (`usize`
+/// from `len()`). (A narrowing value does not compile: tests/ui/.)
+fn integers_of_other_widths_compare_where_they_always_fit<C: Conn<Backend: Engine>>(db: &C) {
+    Widths::create_table(db).expect("create");
+    let rows: Vec<Widths> = (0..6)
+        .map(|i: u8| Widths {
+            id: None,
+            position: usize::from(i),
+            small: u32::from(i) * 10,
+            big: i64::from(i) * 100,
+            maybe: (i % 2 == 0).then_some(i64::from(i)),
+            real: f64::from(i) / 2.0,
+        })
+        .collect();
+    Widths::insert_many(db, &rows).expect("insert");
+    let n_u32: u32 = 300;
+    let n_u16: u16 = 2;
+    let n_u8: u8 = 4;
+    let n_f32: f32 = 1.5;
+    let ids = |condition: doctable::Expr<Widths, bool>| -> Vec<Option<i64>> {
+        Widths::select_cols(Widths::id)
+            .filter(condition)
+            .order_by(Widths::id)
+            .all(db)
+            .expect("select")
+    };
+    assert_eq!(ids(Widths::big.ge(n_u32)), [Some(4), Some(5), Some(6)]);
+    assert_eq!(ids(Widths::position.lt(n_u16)), [Some(1), Some(2)]);
+    assert_eq!(ids(Widths::small.eq(n_u8 * 10)), [Some(5)]);
+    assert_eq!(ids(Widths::maybe.eq(n_u8)), [Some(5)]);
+    assert_eq!(ids(Widths::real.eq(n_f32)), [Some(4)]);
+    assert_eq!(ids(Widths::real.gt(n_u8)), []);
+    let updated = Widths::update()
+        .set(Widths::big, n_u32)
+        .set(Widths::maybe, n_u16)
+        .filter(Widths::position.eq(n_u8))
+        .run(db)
+        .expect("update");
+    assert_eq!(updated, 1);
+    assert_eq!(
+        ids(Widths::big.eq(300_i64).and(Widths::maybe.eq(2))),
+        [Some(5)]
+    );
+
+    let page: usize = 2;
+    let second_page = Widths::select_cols(Widths::id)
+        .order_by(Widths::id)
+        .limit(page)
+        .offset(page)
+        .all(db)
+        .expect("page");
+    assert_eq!(second_page, [Some(3), Some(4)]);
+    let small: u8 = 1;
+    assert_eq!(Widths::select().limit(small).all(db).expect("one").len(), 1);
+    assert_eq!(Widths::select().limit(3).all(db).expect("literal").len(), 3);
+    assert!(
+        Widths::select()
+            .limit(-1)
+            .all(db)
+            .expect("negative")
+            .is_empty()
+    );
+}
+
 on_every_strategy!(
     delete_returning_gives_the_removed_rows,
     try_for_each_stops_reading_at_break,
     try_for_each_stops_at_the_callers_own_error,
     one_reads_a_single_aggregate_or_says_why_not,
     a_user_error_through_try_atomic_rolls_back,
+    integers_of_other_widths_compare_where_they_always_fit,
 );
 
 /// `try_transaction` on each strategy type (an inherent method, as

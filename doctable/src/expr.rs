@@ -57,11 +57,16 @@ impl<T, V> Column<T, V> {
 ///
 /// Literals convert as you would expect: `i32` literals to any integer column,
 /// `&str` to `String`, `f64` or integer to `f64`, `T` to `Option<T>`, and
-/// `None` to `Option<T>` (where `eq(None)` means `IS NULL`).
+/// `None` to `Option<T>` (where `eq(None)` means `IS NULL`). An integer of
+/// another type is taken where it always fits the column's (`u32` or `u8`
+/// for an `i64` column, `u16` for a `usize` one); a value that may not fit
+/// (an `i64` for a `usize` column) does not compile, and is converted first
+/// where that can fail: `usize::try_from(n)?`.
 #[diagnostic::on_unimplemented(
     message = "expected a value of type `{V}` for a column of table `{T}`, found `{Self}`",
     label = "expected `{V}`, or a column or expression of `{T}` of that type",
-    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, `&str` for `String`, `v` or `None` for `Option<v>`"
+    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, `&str` for `String`, `v` or `None` for `Option<v>`",
+    note = "an integer of another type is taken where it always fits (`u32` for an `i64` column); otherwise convert it first to the column's type, where it can fail: `u32::try_from(n)?`"
 )]
 pub trait IntoOperand<T, V> {
     #[doc(hidden)]

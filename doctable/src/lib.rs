@@ -108,7 +108,8 @@ pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{Json, JsonValue};
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
-    Left, Outer, Right, RowsChosen, ScanStep, Select, Selection, Unfiltered, Update, Upsert,
+    Left, Outer, Right, RowCount, RowsChosen, ScanStep, Select, Selection, Unfiltered, Update,
+    Upsert,
 };
 pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,

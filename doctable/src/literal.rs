@@ -50,6 +50,30 @@ macro_rules! integer_literals {
 }
 integer_literals!(i8, i16, i64, isize, u8, u16, u32, u64, usize);
 
+/// Integers of another type that always fit the column's (`u32` or `i8` for
+/// an `i64` column: what `From` converts): accepted as they are, nullable
+/// columns too. A narrowing or sign-changing value is not, so that the
+/// conversion is written where it can fail (`usize::try_from(n)?`); the
+/// trait's note says so.
+macro_rules! widening {
+    ($($column:ty: $($narrow:ty),*;)*) => {$($(
+        accepts!($column: $narrow => |v| Operand::of(&<$column>::from(v)));
+        accepts!(Option<$column>: $narrow => |v| Operand::of(&<$column>::from(v)));
+    )*)*};
+}
+widening! {
+    i16: i8, u8;
+    i32: i8, i16, u8, u16;
+    i64: i8, i16, u8, u16, u32;
+    isize: i8, i16, u8;
+    u16: u8;
+    u32: u8, u16;
+    u64: u8, u16, u32;
+    usize: u8, u16;
+    f32: i8, i16, u8, u16;
+    f64: f32, i8, i16, u8, u16, u32;
+}
+
 macro_rules! float_literals {
     ($($float:ty),*) => {$(
         accepts!($float: i32 => |v| Operand::Value(Value::Real(f64::from(v))));

@@ -2,6 +2,7 @@
 
 pub(crate) mod checked;
 mod join;
+mod limit;
 mod modify;
 mod select;
 mod selection;
@@ -9,6 +10,7 @@ mod stream;
 mod upsert;
 
 pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
+pub use limit::RowCount;
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};

@@ -119,15 +119,15 @@ impl<T: Record, S> Select<T, S> {
         self
     }
 
-    /// Reads at most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
+    /// Reads at most `n` rows (any unsigned integer, or a literal; see [`RowCount`](crate::RowCount)).
+    pub fn limit(mut self, n: impl super::RowCount) -> Self {
+        self.limit = Some(n.rows());
         self
     }
 
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
+    /// Skips the first `n` rows (any unsigned integer, or a literal).
+    pub fn offset(mut self, n: impl super::RowCount) -> Self {
+        self.offset = Some(n.rows());
         self
     }
 
