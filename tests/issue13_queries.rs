@@ -377,6 +377,52 @@ fn integers_of_other_widths_compare_where_they_always_fit<C: Conn<Backend: Engin
     );
 }
 
+#[derive(DocTable, Debug, Clone, PartialEq)]
+#[doctable(table = "tagged")]
+struct Tagged {
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    #[doctable(json)]
+    tags: Vec<String>,
+}
+
+/// A JSON column takes a value of its own type, without the `Json` wrapper,
+/// in `set` and in comparisons. (Reading it back with `select_cols` still
+/// gives `Json<Vec<String>>`: see the report of this change.)
+fn a_json_column_takes_its_own_type_in_set_and_filters<C: Conn<Backend: Engine>>(db: &C) {
+    Tagged::create_table(db).expect("create");
+    let rows = [
+        Tagged {
+            id: None,
+            tags: vec!["a".into()],
+        },
+        Tagged {
+            id: None,
+            tags: vec!["b".into(), "c".into()],
+        },
+    ];
+    Tagged::insert_many(db, &rows).expect("insert");
+    let n = Tagged::update()
+        .set(Tagged::tags, vec!["x".to_string(), "y".to_string()])
+        .filter(Tagged::tags.eq(vec!["a".to_string()]))
+        .run(db)
+        .expect("update");
+    assert_eq!(n, 1);
+    let first = Tagged::select()
+        .filter(Tagged::id.eq(1))
+        .one(db)
+        .expect("row 1");
+    assert_eq!(first.tags, ["x", "y"]);
+    let both: i64 = Tagged::count()
+        .filter(Tagged::tags.in_list([
+            vec!["x".to_string(), "y".to_string()],
+            vec!["b".into(), "c".into()],
+        ]))
+        .get(db)
+        .expect("count");
+    assert_eq!(both, 2);
+}
+
 on_every_strategy!(
     delete_returning_gives_the_removed_rows,
     try_for_each_stops_reading_at_break,
@@ -384,6 +430,7 @@ on_every_strategy!(
     one_reads_a_single_aggregate_or_says_why_not,
     a_user_error_through_try_atomic_rolls_back,
     integers_of_other_widths_compare_where_they_always_fit,
+    a_json_column_takes_its_own_type_in_set_and_filters,
 );
 
 /// `try_transaction` on each strategy type (an inherent method, as

@@ -93,7 +93,9 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
                 ::doctable::__private::Column::new(#column);
         }
     });
-    let warnings = table.stored_fields().filter_map(|f| shadow_warning(table, f));
+    let warnings = table
+        .stored_fields()
+        .filter_map(|f| shadow_warning(table, f));
     quote! {
         #[automatically_derived]
         impl #ident {

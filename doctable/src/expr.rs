@@ -65,8 +65,7 @@ impl<T, V> Column<T, V> {
 #[diagnostic::on_unimplemented(
     message = "expected a value of type `{V}` for a column of table `{T}`, found `{Self}`",
     label = "expected `{V}`, or a column or expression of `{T}` of that type",
-    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, `&str` for `String`, `v` or `None` for `Option<v>`",
-    note = "an integer of another type is taken where it always fits (`u32` for an `i64` column); otherwise convert it first to the column's type, where it can fail: `u32::try_from(n)?`"
+    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, an integer of a type that always fits (`u32` for `i64`; convert others first, where that can fail: `usize::try_from(n)?`), `&str` for `String`, `v` or `None` for `Option<v>`"
 )]
 pub trait IntoOperand<T, V> {
     #[doc(hidden)]

@@ -107,3 +107,13 @@ impl<T, const N: usize> IntoOperand<T, Vec<u8>> for &[u8; N] {
         Operand::Value(Value::Blob(self.to_vec()))
     }
 }
+
+/// A JSON column (`#[doctable(json)] tags: Vec<String>`, whose column is a
+/// `Column<Doc, Json<Vec<String>>>`) takes a value of its own type, without
+/// the `Json` wrapper: `set(Doc::tags, vec!["a".to_string()])`.
+#[diagnostic::do_not_recommend]
+impl<T, V: crate::json::JsonValue> IntoOperand<T, crate::json::Json<V>> for V {
+    fn into_operand(self) -> Operand {
+        Operand::of(&crate::json::Json(self))
+    }
+}

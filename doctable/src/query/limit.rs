@@ -33,6 +33,7 @@ pub trait RowCount: sealed::Sealed {
 macro_rules! unsigned {
     ($($ty:ty),*) => {$(
         impl sealed::Sealed for $ty {}
+        #[diagnostic::do_not_recommend]
         impl RowCount for $ty {
             #[inline]
             fn rows(self) -> u64 {
@@ -45,6 +46,7 @@ macro_rules! unsigned {
 unsigned!(u8, u16, u32, u64, usize);
 
 impl sealed::Sealed for i32 {}
+#[diagnostic::do_not_recommend]
 impl RowCount for i32 {
     #[inline]
     fn rows(self) -> u64 {
