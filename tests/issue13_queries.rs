@@ -323,7 +323,7 @@ fn integers_of_other_widths_compare_where_they_always_fit<C: Conn<Backend: Engin
             position: usize::from(i),
             small: u32::from(i) * 10,
             big: i64::from(i) * 100,
-            maybe: (i % 2 == 0).then_some(i64::from(i)),
+            maybe: i.is_multiple_of(2).then_some(i64::from(i)),
             real: f64::from(i) / 2.0,
         })
         .collect();
