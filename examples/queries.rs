@@ -47,6 +47,7 @@ pub struct WordCount {
     /// The word, lower-cased.
     pub word: String,
     /// Occurrences (a field named `count`: `WordCount::count` is this column).
+    #[doctable(shadows_operation)]
     pub count: i64,
 }
 

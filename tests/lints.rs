@@ -99,6 +99,7 @@ pub struct Doc {
 #[derive(::doctable::DocTable)]
 struct Private {
     word: ::std::string::String,
+    #[doctable(shadows_operation)]
     count: u32,
 }
 

@@ -17,6 +17,7 @@ struct Word {
     id: Option<i64>,
     #[doctable(unique)]
     text: String,
+    #[doctable(shadows_operation)]
     count: i64,
     #[doctable(default = "'en'")]
     lang: Option<String>,

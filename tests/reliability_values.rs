@@ -23,6 +23,7 @@ struct Num {
     n: i64,
     small: i32,
     byte: u8,
+    #[doctable(shadows_operation)]
     count: u64,
     maybe: Option<i64>,
     x: f64,

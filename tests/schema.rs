@@ -324,6 +324,7 @@ fn a_rename_is_refused_and_nothing_changes<C: Conn<Backend: Engine>>(db: &C) -> 
             column,
             expected,
             found,
+            ..
         } => {
             assert_eq!((table.as_str(), column.as_str()), ("docs", "published"));
             let declared = format!("\"published\" {} NOT NULL", integer_type(db));

@@ -75,6 +75,9 @@ pub(crate) struct FieldAttrs {
     pub(crate) references: Option<Spanned<Reference>>,
     pub(crate) on_delete: Option<Spanned<String>>,
     pub(crate) on_update: Option<Spanned<String>>,
+    /// `shadows_operation`: the field is named like a table operation
+    /// (`count`) on purpose, so the derive does not warn about it.
+    pub(crate) shadows_operation: Option<Span>,
 }
 
 const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`, `check = \"...\"`, `primary_key(field, ...)`";
@@ -92,8 +95,9 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "references",
     "on_delete",
     "on_update",
+    "shadows_operation",
 ];
-const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`";
+const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`, `shadows_operation`";
 
 /// The foreign key actions SQLite knows, as written in SQL.
 const FK_ACTIONS: &[&str] = &[
@@ -401,6 +405,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 "index" => &mut out.index,
                 "skip" => &mut out.skip,
                 "json" => &mut out.json,
+                "shadows_operation" => &mut out.shadows_operation,
                 "rename" => return set_string(&mut out.rename, &meta, errors),
                 "check" => return set_string(&mut out.check, &meta, errors),
                 "references" => return set_reference(&mut out.references, &meta, errors),

@@ -93,12 +93,75 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
                 ::doctable::__private::Column::new(#column);
         }
     });
+    let warnings = table
+        .stored_fields()
+        .filter_map(|f| shadow_warning(table, f));
     quote! {
         #[automatically_derived]
         impl #ident {
             #(#consts)*
         }
+        #(#warnings)*
     }
+}
+
+/// The `DocTable` operations a field's column constant would hide: every
+/// provided associated function of `doctable::DocTable` (keep in step with
+/// doctable/src/table.rs; tests/issue13_defects.rs checks a few).
+const OPERATIONS: &[&str] = &[
+    "count",
+    "create_table",
+    "delete",
+    "delete_key",
+    "drop_table",
+    "get",
+    "insert",
+    "insert_many",
+    "insert_many_or_ignore",
+    "insert_many_or_replace",
+    "insert_or_ignore",
+    "insert_or_replace",
+    "insert_returning",
+    "insert_sql",
+    "rebuild_table",
+    "schema_diff",
+    "select",
+    "select_cols",
+    "select_sql",
+    "update",
+    "update_row",
+    "upsert",
+];
+
+/// A warning at a field named like a table operation (a `count` column in a
+/// tokens table): its constant `Token::count` hides `Token::count()`, and a
+/// call of it would fail far from here with "expected function, found
+/// `Column<..>`". Stable Rust lets a derive warn only through a lint, so
+/// this is the use of a deprecated constant whose note says it all, spanned
+/// at the field. `#[doctable(shadows_operation)]` says the name is meant.
+fn shadow_warning(table: &Table<'_>, field: &Field<'_>) -> Option<TokenStream> {
+    let name = field.ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    if field.attrs.shadows_operation.is_some() || !OPERATIONS.contains(&name) {
+        return None;
+    }
+    let ty = table.ident;
+    let note = format!(
+        "the field `{name}` makes `{ty}::{name}` this column, which hides the table operation \
+         `{ty}::{name}()`: call it as `<{ty} as DocTable>::{name}()`, rename the field (and keep \
+         the column name with `#[doctable(rename = \"{name}\")]`), or add \
+         `#[doctable(shadows_operation)]` to the field to keep the name without this warning"
+    );
+    let span = field.ident.span();
+    let marker = quote::format_ident!("{}_hides_a_table_operation", name, span = span);
+    Some(quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const #marker: () = ();
+            #marker
+        };
+    })
 }
 
 fn meta(table: &Table<'_>) -> TokenStream {

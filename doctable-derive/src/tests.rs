@@ -266,3 +266,24 @@ fn composite_key_errors() {
         assert!(both.contains(message), "missing {message:?} in {both}");
     }
 }
+
+/// A field named like a table operation warns at the field (a deprecated
+/// constant used there, whose note says what to write), unless the field
+/// says `shadows_operation`; other fields do not warn.
+#[test]
+fn a_field_named_like_an_operation_warns_unless_meant() {
+    let warned = derive(quote! {
+        struct Token { #[doctable(primary_key)] id: Option<i64>, count: i64, text: String }
+    })
+    .to_string();
+    assert!(!warned.contains("compile_error"), "{warned}");
+    assert_eq!(warned.matches("deprecated").count(), 1, "{warned}");
+    assert!(warned.contains("count_hides_a_table_operation"), "{warned}");
+    assert!(warned.contains("<Token as DocTable>::count()"), "{warned}");
+    let meant = derive(quote! {
+        struct Token { #[doctable(primary_key)] id: Option<i64>, #[doctable(shadows_operation)] count: i64 }
+    })
+    .to_string();
+    assert!(!meant.contains("deprecated"), "{meant}");
+    assert!(!meant.contains("compile_error"), "{meant}");
+}

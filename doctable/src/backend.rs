@@ -388,6 +388,16 @@ pub trait Dialect: 'static {
     fn same_type(declared: &str, ty: SqlType) -> bool {
         declared.eq_ignore_ascii_case(Self::type_name(ty))
     }
+
+    /// Why this engine's `ALTER TABLE ADD COLUMN` cannot add `column` (a
+    /// nullable or defaulted column the table lacks), if it cannot: the
+    /// schema diff then reports a mismatch before anything runs, instead of
+    /// calling the change safe. `None` (the default) when it can.
+    #[doc(hidden)]
+    fn add_column_refusal(column: &ColumnMeta) -> Option<String> {
+        let _ = column;
+        None
+    }
 }
 
 /// What an insert does when a row breaks a uniqueness constraint.

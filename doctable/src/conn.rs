@@ -79,7 +79,63 @@ pub trait Conn: Sealed {
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, Self::Backend>) -> Result<R>) -> Result<R> {
         self.with_connection(|conn| transaction::<Self::Backend, R>(conn, Origin::Caller, f))
     }
+
+    /// [`atomic`](Conn::atomic) with an error type of the caller's own: `f`
+    /// returns `Result<R, E>` for any `E: From<doctable::Error>`, so `?` works
+    /// on the crate's errors and on the caller's (a parse error, say) alike.
+    /// `Err(e)` from `f` rolls the transaction back, as any error does, and
+    /// is returned as it is; the crate's own errors come back as `E`.
+    ///
+    /// `atomic` keeps `doctable::Error` as its error type, so that
+    /// `atomic(|tx| { ..?; Ok(()) })?` needs no annotation; here the closure
+    /// names its error type (`|tx| -> Result<_, MyError>`), or the call does
+    /// (`try_atomic::<_, MyError>`).
+    ///
+    /// ```
+    /// use doctable::{Conn, DocTable, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Word { #[doctable(primary_key)] id: Option<i64>, text: String, n: i64 }
+    ///
+    /// #[derive(Debug)]
+    /// enum AppError { Db(doctable::Error), Parse(std::num::ParseIntError) }
+    /// impl From<doctable::Error> for AppError { fn from(e: doctable::Error) -> Self { AppError::Db(e) } }
+    /// impl From<std::num::ParseIntError> for AppError { fn from(e: std::num::ParseIntError) -> Self { AppError::Parse(e) } }
+    ///
+    /// let db = Persistent::open_in_memory()?;
+    /// Word::create_table(&db)?;
+    /// let result = db.try_atomic(|tx| -> Result<(), AppError> {
+    ///     Word::insert(tx, &Word { id: None, text: "one".into(), n: "1".parse()? })?;
+    ///     Word::insert(tx, &Word { id: None, text: "two".into(), n: "two".parse()? })?;
+    ///     Ok(())
+    /// });
+    /// assert!(matches!(result, Err(AppError::Parse(_))));
+    /// assert_eq!(Word::count().get(&db)?, 0); // the first insert was rolled back
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    fn try_atomic<R, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Tx<'_, Self::Backend>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut failed = None;
+        let result = self.atomic(|tx| {
+            f(tx).map_err(|e| {
+                failed = Some(e);
+                // Any error rolls back; this one is never returned.
+                Error::Usage(STOPPED_BY_CALLER.to_owned())
+            })
+        });
+        match (result, failed) {
+            (Ok(value), _) => Ok(value),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(E::from(e)),
+        }
+    }
 }
+
+/// What stands in, inside the crate's transaction, for an error of the
+/// caller's that ended it (the caller's own error is returned instead).
+const STOPPED_BY_CALLER: &str = "the transaction's closure returned an error of its own";
 
 /// The connection inside a [`transaction`](crate::Persistent::transaction) closure. Pass it to table
 /// operations (`Doc::insert(tx, &doc)`) so they join the transaction.
@@ -134,6 +190,15 @@ impl<B: Backend> Tx<'_, B> {
     /// [`Error::TransactionRolledBack`], and the outer transaction is over.
     pub fn transaction<R>(&self, f: impl FnOnce(&Tx<'_, B>) -> Result<R>) -> Result<R> {
         self.atomic(f)
+    }
+
+    /// [`transaction`](Tx::transaction) with an error type of the caller's
+    /// own (see [`Conn::try_atomic`]).
+    pub fn try_transaction<R, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Tx<'_, B>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.try_atomic(f)
     }
 
     /// Fails, without touching the connection, if the transaction is over

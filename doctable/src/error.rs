@@ -86,19 +86,26 @@ pub enum Error {
         /// The key, as SQL would print it (a composite key as `(a, b)`).
         key: String,
     },
-    /// The table on disk differs from the struct in a way that cannot be applied safely.
+    /// The table on disk differs from the struct in a way that cannot be
+    /// applied safely: the first difference in its fields, every further
+    /// one in `others` (all are reported at once).
     #[error(
-        "table `{table}`, column `{column}`: schema mismatch: the struct says {expected}, the database file says {found}; nothing was changed"
+        "table `{table}`, column `{column}`: schema mismatch: the struct says {expected}, the database file says {found}{}; nothing was changed",
+        other_mismatches(others)
     )]
     SchemaMismatch {
         /// The table.
         table: String,
-        /// The column that differs.
+        /// The (first) column that differs.
         column: String,
         /// What the struct declares.
         expected: String,
         /// What the database file has.
         found: String,
+        /// The other differences `create_table` cannot apply, each as
+        /// [`SchemaChange`](crate::SchemaChange) displays it; empty when
+        /// there is only the one.
+        others: Vec<String>,
     },
     /// A stored value does not fit the field it is read into, or a field value cannot be stored.
     #[error("table `{table}`, column `{column}`{}: {detail}", row_suffix(row))]
@@ -244,6 +251,19 @@ pub enum Error {
         #[source]
         source: Box<rusqlite::Error>,
     },
+    /// [`Select::one`](crate::Select::one) found no row, or more than one.
+    #[error(
+        "table `{table}`: expected exactly one row, the query returned {}\n    SQL: {sql}",
+        if *many { "more than one" } else { "none" }
+    )]
+    NotOneRow {
+        /// The table queried.
+        table: String,
+        /// `true` when there was more than one row, `false` when there was none.
+        many: bool,
+        /// The SQL text of the query.
+        sql: String,
+    },
 }
 
 /// Which kind of constraint rejected a write.
@@ -277,14 +297,29 @@ impl fmt::Display for ConstraintKind {
     }
 }
 
-/// SQLite's message, which mostly says "<KIND> constraint failed: ..." itself;
-/// the kind is added only where it does not (a trigger's `RAISE` message, say).
+/// The database's message, which mostly names the constraint itself (SQLite:
+/// "UNIQUE constraint failed: t.c"; PostgreSQL: "duplicate key value violates
+/// unique constraint ..."); the kind is added only where it does not (a
+/// trigger's `RAISE` message, say), so it is said once.
 fn constraint_message(kind: ConstraintKind, message: &str) -> String {
-    if message.contains("constraint failed") {
+    if message.to_ascii_lowercase().contains("constraint") {
         message.to_owned()
     } else {
         format!("{kind} constraint failed: {message}")
     }
+}
+
+/// The further schema differences, one a line.
+fn other_mismatches(others: &[String]) -> String {
+    let mut text = String::new();
+    if !others.is_empty() {
+        text.push_str(&format!("\n    and {} more:", others.len()));
+        for other in others {
+            text.push_str("\n    - ");
+            text.push_str(other);
+        }
+    }
+    text
 }
 
 fn row_suffix(row: &Option<String>) -> String {
@@ -366,3 +401,30 @@ impl Error {
 pub(crate) trait SqlContext<T> {
     fn in_sql(self, table: Option<&str>, sql: &str) -> Result<T>;
 }
+
+/// A rusqlite error met in the caller's own rusqlite code (see
+/// [`Persistent::try_with_rusqlite`](crate::Persistent::try_with_rusqlite)),
+/// so `?` mixes the two: sorted like the crate's own (busy, locked, read-only,
+/// constraint), with no table and no SQL known.
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for Error {
+    #[cold]
+    fn from(source: rusqlite::Error) -> Self {
+        Error::sqlite(source, None, NOT_KNOWN_SQL)
+    }
+}
+
+/// A PostgreSQL client error met in the caller's own `postgres` code, so `?`
+/// mixes the two: sorted like the crate's own (constraint kinds,
+/// serialization failures, a lost connection), with no table and no SQL known.
+#[cfg(feature = "postgres")]
+impl From<::postgres::Error> for Error {
+    #[cold]
+    fn from(source: ::postgres::Error) -> Self {
+        crate::postgres::pg_error(source, None, NOT_KNOWN_SQL)
+    }
+}
+
+/// What an error converted from a driver's error says for its SQL.
+#[cfg(feature = "sqlite")]
+const NOT_KNOWN_SQL: &str = "(not known: the error came from the driver, converted with `?`)";

@@ -57,11 +57,15 @@ impl<T, V> Column<T, V> {
 ///
 /// Literals convert as you would expect: `i32` literals to any integer column,
 /// `&str` to `String`, `f64` or integer to `f64`, `T` to `Option<T>`, and
-/// `None` to `Option<T>` (where `eq(None)` means `IS NULL`).
+/// `None` to `Option<T>` (where `eq(None)` means `IS NULL`). An integer of
+/// another type is taken where it always fits the column's (`u32` or `u8`
+/// for an `i64` column, `u16` for a `usize` one); a value that may not fit
+/// (an `i64` for a `usize` column) does not compile, and is converted first
+/// where that can fail: `usize::try_from(n)?`.
 #[diagnostic::on_unimplemented(
     message = "expected a value of type `{V}` for a column of table `{T}`, found `{Self}`",
     label = "expected `{V}`, or a column or expression of `{T}` of that type",
-    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, `&str` for `String`, `v` or `None` for `Option<v>`"
+    note = "a column takes values of its own type, and also: an integer literal for any integer or float column, an integer of a type that always fits (`u32` for `i64`; convert others first, where that can fail: `usize::try_from(n)?`), `&str` for `String`, `v` or `None` for `Option<v>`"
 )]
 pub trait IntoOperand<T, V> {
     #[doc(hidden)]
@@ -102,6 +106,14 @@ impl<T, V> IntoOperand<T, Option<V>> for Expr<T, V> {
 }
 
 impl<T, V: ColumnType> IntoOperand<T, V> for V {
+    fn into_operand(self) -> Operand {
+        Operand::of(&self)
+    }
+}
+
+/// A value where its nullable type is expected: `set(Run::finished, Ts(now))`
+/// on an `Option<Ts>` column, for every column type, a user's own included.
+impl<T, V: ColumnType> IntoOperand<T, Option<V>> for V {
     fn into_operand(self) -> Operand {
         Operand::of(&self)
     }
@@ -428,14 +440,85 @@ impl<T, V> Expr<T, V> {
         self.cast("avg(", ")", SqlType::Real)
     }
 
-    /// `self LIKE pattern` (`%` any run, `_` one character; ASCII case-insensitive in SQLite).
+    /// `self LIKE pattern`: `%` matches any run of characters, `_` one
+    /// character, so the pattern is SQL's, not plain text (for text from a
+    /// user, see [`contains`](Self::contains), [`starts_with`](Self::starts_with),
+    /// [`ends_with`](Self::ends_with)).
+    ///
+    /// Case: SQLite's `LIKE` ignores the case of ASCII letters (`'A' LIKE 'a'`
+    /// holds, `'Ä' LIKE 'ä'` does not); PostgreSQL's is case-sensitive. The
+    /// same goes for `not_like`, `contains`, `starts_with` and `ends_with`.
     pub fn like(self, pattern: &str) -> Expr<T, bool>
     where
         V: Textual,
     {
         self.binary::<bool>(" LIKE ", Operand::Value(Value::Text(pattern.to_owned())))
     }
+
+    /// `self NOT LIKE pattern`: the rows [`like`](Self::like) leaves out (NULL
+    /// matches neither).
+    pub fn not_like(self, pattern: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.binary::<bool>(
+            " NOT LIKE ",
+            Operand::Value(Value::Text(pattern.to_owned())),
+        )
+    }
+
+    /// The text contains `part` as it is written: `%`, `_` and `\` in it
+    /// match only themselves (`LIKE '%..%' ESCAPE '\'`, the part escaped).
+    /// Case as for [`like`](Self::like).
+    pub fn contains(self, part: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.like_escaped("%", part, "%")
+    }
+
+    /// The text starts with `prefix` as it is written (see [`contains`](Self::contains)).
+    pub fn starts_with(self, prefix: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.like_escaped("", prefix, "%")
+    }
+
+    /// The text ends with `suffix` as it is written (see [`contains`](Self::contains)).
+    pub fn ends_with(self, suffix: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.like_escaped("%", suffix, "")
+    }
+
+    /// `self LIKE before || escaped(text) || after ESCAPE '\'`.
+    fn like_escaped(self, before: &str, text: &str, after: &str) -> Expr<T, bool> {
+        let mut pattern = String::with_capacity(text.len() + 2);
+        pattern.push_str(before);
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+                pattern.push(LIKE_ESCAPE);
+            }
+            pattern.push(c);
+        }
+        pattern.push_str(after);
+        let label = self.fragment.label("(like)");
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        f.append(self.fragment);
+        f.sql.push_str(" LIKE ");
+        f.push_operand(Operand::Value(Value::Text(pattern)), label);
+        // The same one-character string on both engines (PostgreSQL's
+        // standard_conforming_strings, on since 9.1, keeps `\` literal).
+        f.sql.push_str(" ESCAPE '\\')");
+        Expr::from_fragment(f)
+    }
 }
+
+/// The escape character of [`Expr::contains`] and its kin.
+const LIKE_ESCAPE: char = '\\';
 
 impl<T> Expr<T, bool> {
     /// Both conditions hold.
@@ -559,12 +642,47 @@ impl<T: Record, V> Column<T, V> {
     pub fn is_not_null(self) -> Expr<T, bool> {
         self.expr().is_not_null()
     }
-    /// `column LIKE pattern`.
+    /// `column LIKE pattern` (see [`Expr::like`] for case per engine).
     pub fn like(self, pattern: &str) -> Expr<T, bool>
     where
         V: Textual,
     {
         self.expr().like(pattern)
+    }
+    /// `column NOT LIKE pattern`.
+    pub fn not_like(self, pattern: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.expr().not_like(pattern)
+    }
+    /// The text contains `part` as written (`%`, `_` and `\` escaped).
+    ///
+    /// ```
+    /// # use doctable::DocTable;
+    /// # #[derive(DocTable)] struct Pkg { #[doctable(primary_key)] id: Option<i64>, name: String }
+    /// let e = Pkg::name.contains("lib_%");
+    /// assert_eq!(e.sql(), r#"("pkg"."name" LIKE ? ESCAPE '\')"#);
+    /// ```
+    pub fn contains(self, part: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.expr().contains(part)
+    }
+    /// The text starts with `prefix` as written.
+    pub fn starts_with(self, prefix: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.expr().starts_with(prefix)
+    }
+    /// The text ends with `suffix` as written.
+    pub fn ends_with(self, suffix: &str) -> Expr<T, bool>
+    where
+        V: Textual,
+    {
+        self.expr().ends_with(suffix)
     }
     /// Ascending order.
     pub fn asc(self) -> Order<T> {

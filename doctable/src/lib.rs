@@ -110,7 +110,8 @@ pub use json::{Json, JsonValue};
 pub use key::IntoKey;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
-    Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
+    Left, Outer, Right, RowCount, RowsChosen, ScanStep, Select, Selection, Unfiltered, Update,
+    Upsert,
 };
 pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,

@@ -118,6 +118,16 @@ impl<'a> External<'a> {
     pub fn transaction_retry<R>(&self, f: impl FnMut(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
         super::retry(self, f)
     }
+
+    /// `transaction` with an error type of the caller's own: `f` returns
+    /// `Result<R, E>` for any `E: From<doctable::Error>`, and `Err(e)` rolls
+    /// back and is returned as it is (see [`Conn::try_atomic`](crate::Conn::try_atomic)).
+    pub fn try_transaction<R, E: From<crate::Error>>(
+        &self,
+        f: impl FnOnce(&Tx<'_, Postgres>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.try_atomic(f)
+    }
 }
 
 /// Whether `client`'s session is inside a transaction block: a savepoint can

@@ -1018,6 +1018,12 @@ pub(crate) fn pg_error(e: ::postgres::Error, table: Option<&str>, sql: &str) -> 
         c if c.starts_with("23") => Some(ConstraintKind::Other),
         _ => None,
     };
+    // The server's DETAIL says which row or value failed ("Key (corpus_id)=(42)
+    // is not present in table \"corpus\"."): kept with a constraint's message.
+    let message = match (kind, db.and_then(|d| d.detail())) {
+        (Some(_), Some(detail)) => format!("{message} ({detail})"),
+        _ => message,
+    };
     let db_table = db.and_then(|d| d.table()).map(str::to_owned);
     let table = table.map(str::to_owned).or(db_table);
     let sql = sql.to_owned();

@@ -2,15 +2,19 @@
 
 pub(crate) mod checked;
 mod join;
+mod limit;
 mod modify;
 mod select;
 mod selection;
+mod stream;
 mod upsert;
 
 pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
+pub use limit::RowCount;
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use stream::ScanStep;
 pub use upsert::{ColumnList, Upsert};
 
 use crate::backend::{Backend, Dialect};

@@ -286,12 +286,54 @@ impl<T: Record, S> Delete<T, S> {
     where
         S: RowsChosen,
     {
+        run_write(conn, &self.build()?, T::__META)
+    }
+
+    /// Runs the delete and returns the removed rows as they were stored
+    /// (`DELETE ... RETURNING`, on both engines).
+    ///
+    /// ```
+    /// # use doctable::{DocTable, Persistent};
+    /// # #[derive(DocTable, Debug, PartialEq)] struct Doc { #[doctable(primary_key)] id: Option<i64>, year: i64 }
+    /// # let db = Persistent::open_in_memory()?; Doc::create_table(&db)?;
+    /// # Doc::insert_many(&db, &[Doc { id: None, year: 1980 }, Doc { id: None, year: 2001 }])?;
+    /// let gone: Vec<Doc> = Doc::delete().filter(Doc::year.lt(1990)).returning(&db)?;
+    /// assert_eq!(gone, [Doc { id: Some(1), year: 1980 }]);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    pub fn returning(&self, conn: &impl Conn) -> Result<Vec<T>>
+    where
+        S: RowsChosen,
+    {
+        self.returning_in(conn)
+    }
+
+    fn returning_in<C: Conn>(&self, conn: &C) -> Result<Vec<T>> {
+        let mut q = self.build()?;
+        q.sql.push_str(<DialectOf<C> as Dialect>::RETURNING);
+        q.sql.push_str(T::__sql().columns(T::__META));
+        let table = T::__META.name;
+        // As for `Update::returning`: the rows are gone at the first step, so
+        // a row that cannot be read back must undo the delete.
+        conn.with_connection(|c| {
+            atomically::<C::Backend, _>(c, Some(table), |c| {
+                let mut out = Vec::new();
+                super::for_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                    out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
+                    Ok(true)
+                })?;
+                Ok(out)
+            })
+        })
+    }
+
+    fn build(&self) -> Result<Fragment> {
         let table = T::__META.name;
         let mut q = Fragment::default();
         q.sql.push_str("DELETE FROM ");
         push_ident(&mut q.sql, table);
         push_where(&mut q, &self.filter);
         check(table, &q)?;
-        run_write(conn, &q, T::__META)
+        Ok(q)
     }
 }

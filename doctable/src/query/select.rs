@@ -119,15 +119,15 @@ impl<T: Record, S> Select<T, S> {
         self
     }
 
-    /// Reads at most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
+    /// Reads at most `n` rows (any unsigned integer, or a literal; see [`RowCount`](crate::RowCount)).
+    pub fn limit(mut self, n: impl super::RowCount) -> Self {
+        self.limit = Some(n.rows());
         self
     }
 
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
+    /// Skips the first `n` rows (any unsigned integer, or a literal).
+    pub fn offset(mut self, n: impl super::RowCount) -> Self {
+        self.offset = Some(n.rows());
         self
     }
 
@@ -179,7 +179,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
 
     /// Runs the query (at most `limit` rows, when given) and hands each row
     /// to `each` until it returns `false`.
-    fn run<C: Conn>(
+    pub(super) fn run<C: Conn>(
         &self,
         conn: &C,
         limit: Option<u64>,
@@ -235,6 +235,19 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
 
     /// `for_each`'s body: the scan, with `conn` marked as being scanned.
     fn scan<C: Conn>(&self, conn: &C, mut f: impl FnMut(S::Row) -> Result<()>) -> Result<()> {
+        self.scan_while(conn, |row| {
+            f(row)?;
+            Ok(true)
+        })
+    }
+
+    /// The scan, with `conn` marked as being scanned, until `f` returns
+    /// `false` (then no more rows are read).
+    pub(super) fn scan_while<C: Conn>(
+        &self,
+        conn: &C,
+        mut f: impl FnMut(S::Row) -> Result<bool>,
+    ) -> Result<()> {
         let q = self.build::<C::Backend>(None);
         let table = T::__META.name;
         check(table, &q)?;
@@ -242,10 +255,14 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
             // While the scan runs, the callback cannot use `c` again.
             let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
             for_rows::<C::Backend>(c, table, None, &q, |row| {
-                f(self.selection.read::<C::Backend>(row, &mut 0)?)?;
-                Ok(true)
+                f(self.selection.read::<C::Backend>(row, &mut 0)?)
             })
         })
+    }
+
+    /// The SQL text and parameters for backend `B` (see `build`).
+    pub(super) fn built<B: Backend>(&self, limit: Option<u64>) -> Fragment {
+        self.build::<B>(limit)
     }
 
     /// Runs the query and hands the rows to `f` in batches of up to `size`

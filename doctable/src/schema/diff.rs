@@ -205,10 +205,15 @@ pub(crate) fn diff<D: Dialect>(meta: &TableMeta, schema: Option<&TableSchema>) -
                 ))
             }
             None if column.nullable || column.default.is_some() => {
-                changes.push(SchemaChange::AddColumn {
-                    column: column.name.to_owned(),
-                    definition: column_definition::<D>(column),
-                })
+                match D::add_column_refusal(column) {
+                    Some(why) => {
+                        changes.push(mismatch(column.name, column_definition::<D>(column), why))
+                    }
+                    None => changes.push(SchemaChange::AddColumn {
+                        column: column.name.to_owned(),
+                        definition: column_definition::<D>(column),
+                    }),
+                }
             }
             None => changes.push(mismatch(
                 column.name,

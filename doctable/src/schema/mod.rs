@@ -162,20 +162,22 @@ pub(crate) fn create_table<C: Conn, T: Record>(conn: &C) -> Result<()> {
         atomically::<C::Backend, _>(c, Some(meta.name), |c| {
             C::Backend::lock_table_schema(c, meta.name)?;
             let diff = diff_in_file::<C::Backend>(c, meta)?;
+            let mut mismatches = diff
+                .changes
+                .iter()
+                .filter(|c| matches!(c, SchemaChange::Mismatch { .. }));
             if let Some(SchemaChange::Mismatch {
                 column,
                 expected,
                 found,
-            }) = diff
-                .changes
-                .iter()
-                .find(|c| matches!(c, SchemaChange::Mismatch { .. }))
+            }) = mismatches.next()
             {
                 return Err(Error::SchemaMismatch {
                     table: meta.name.to_owned(),
                     column: column.clone(),
                     expected: expected.clone(),
                     found: found.clone(),
+                    others: mismatches.map(ToString::to_string).collect(),
                 });
             }
             for change in &diff.changes {

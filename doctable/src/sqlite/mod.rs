@@ -142,7 +142,10 @@ impl Backend for Sqlite {
         table: Option<&str>,
         sql: &str,
     ) -> Result<usize> {
-        binder.raw_execute().in_sql(table, sql)
+        binder
+            .raw_execute()
+            .in_sql(table, sql)
+            .map_err(|e| with_bound_values(e, binder))
     }
 
     #[inline]
@@ -347,6 +350,30 @@ impl Dialect for SqliteDialect {
         rowid_alias(column)
     }
 
+    /// SQLite's `ADD COLUMN` takes only a constant default (a number, a
+    /// string or blob literal, NULL, TRUE or FALSE): `CURRENT_TIMESTAMP` or
+    /// any other expression is "Cannot add a column with non-constant
+    /// default", and a foreign key column only NULL, when foreign keys are on.
+    fn add_column_refusal(column: &ColumnMeta) -> Option<String> {
+        let default = column.default?;
+        if !constant_default(default) {
+            return Some(format!(
+                "no such column, and SQLite cannot add it with ALTER TABLE ADD COLUMN: its default \
+                 `{default}` is not a constant (SQLite takes only a literal there; PostgreSQL \
+                 takes any expression). Add it with `rebuild_table`, which fills the default in \
+                 for the rows there are, or give it a constant default"
+            ));
+        }
+        if column.references.is_some() && !default.trim().eq_ignore_ascii_case("NULL") {
+            return Some(format!(
+                "no such column, and SQLite cannot add it with ALTER TABLE ADD COLUMN: a \
+                 foreign key column added that way must default to NULL, not `{default}`. Add \
+                 it with `rebuild_table`, or make it an `Option` without a default"
+            ));
+        }
+        None
+    }
+
     /// A `CASE typeof(v) ...` that fails the statement unless `v` reads back
     /// as the field (see `sqlite/checked.rs`): SQLite stores an integer
     /// overflow as a REAL and a NaN or a division by zero as NULL.
@@ -404,5 +431,105 @@ mod tests {
     fn bool_binds_as_integer() {
         assert_eq!(encode(ValueRef::Bool(true)), SqliteRef::Integer(1));
         assert_eq!(encode(ValueRef::Bool(false)), SqliteRef::Integer(0));
+    }
+}
+
+/// The most characters of a statement's values a foreign-key error quotes.
+const VALUES_SHOWN: usize = 300;
+
+/// Adds the values a write bound to a foreign-key violation, which SQLite
+/// reports without saying which row or value failed (PostgreSQL's DETAIL
+/// does): the statement as SQLite expands it with its values, cut at
+/// [`VALUES_SHOWN`] characters.
+#[cold]
+fn with_bound_values(error: crate::Error, binder: &rusqlite::Statement<'_>) -> crate::Error {
+    match error {
+        crate::Error::Constraint {
+            table,
+            kind: crate::ConstraintKind::ForeignKey,
+            mut message,
+            sql,
+            source,
+        } => {
+            if let Some(expanded) = binder.expanded_sql() {
+                let mut shown: String = expanded.chars().take(VALUES_SHOWN).collect();
+                if shown.len() < expanded.len() {
+                    shown.push_str("...");
+                }
+                message.push_str(&format!(" (the statement with its values: {shown})"));
+            }
+            crate::Error::Constraint {
+                table,
+                kind: crate::ConstraintKind::ForeignKey,
+                message,
+                sql,
+                source,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether `sql` is a default SQLite's `ADD COLUMN` takes: a literal, maybe
+/// signed, maybe in parentheses (what SQLite can evaluate without a row).
+fn constant_default(sql: &str) -> bool {
+    let mut text = sql.trim();
+    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        text = inner.trim();
+    }
+    let unsigned = text.strip_prefix(['-', '+']).map_or(text, str::trim_start);
+    let keyword = |k: &str| text.eq_ignore_ascii_case(k);
+    if keyword("NULL") || keyword("TRUE") || keyword("FALSE") {
+        return true;
+    }
+    let quoted = |t: &str| {
+        t.strip_prefix('\'')
+            .and_then(|rest| rest.strip_suffix('\''))
+            .is_some_and(|inner| !inner.replace("''", "").contains('\''))
+    };
+    if quoted(text) {
+        return true;
+    }
+    if let Some(hex) = text.strip_prefix(['x', 'X']) {
+        return quoted(hex);
+    }
+    if let Some(hex) = unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+    {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    !unsigned.is_empty()
+        && unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned.parse::<f64>().is_ok()
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::constant_default;
+
+    #[test]
+    fn constant_defaults_are_told_from_expressions() {
+        for ok in [
+            "0", "-1", "+2.5", "1e3", "'en'", "'it''s'", "NULL", "true", "(('x'))", "X'00ff'",
+            "0x1F", "( -3 )",
+        ] {
+            assert!(constant_default(ok), "{ok}");
+        }
+        for refused in [
+            "CURRENT_TIMESTAMP",
+            "current_date",
+            "CURRENT_TIME",
+            "datetime('now')",
+            "(1 + 2)",
+            "'a' || 'b'",
+            "random()",
+            "'a' 'b'",
+            "",
+            "inf",
+            "abs(-1)",
+        ] {
+            assert!(!constant_default(refused), "{refused}");
+        }
     }
 }

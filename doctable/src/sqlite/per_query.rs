@@ -90,6 +90,16 @@ impl PerQuery {
     pub fn transaction<R>(&self, f: impl FnOnce(&crate::Tx<'_>) -> Result<R>) -> Result<R> {
         self.atomic(f)
     }
+
+    /// [`transaction`](Self::transaction) with an error type of the caller's
+    /// own: `f` returns `Result<R, E>` for any `E: From<doctable::Error>`, and
+    /// `Err(e)` rolls back and is returned as it is (see [`Conn::try_atomic`]).
+    pub fn try_transaction<R, E: From<crate::Error>>(
+        &self,
+        f: impl FnOnce(&crate::Tx<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.try_atomic(f)
+    }
 }
 
 impl PerQuery {

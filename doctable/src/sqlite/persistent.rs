@@ -142,6 +142,16 @@ impl Persistent {
         self.atomic(f)
     }
 
+    /// [`transaction`](Self::transaction) with an error type of the caller's
+    /// own: `f` returns `Result<R, E>` for any `E: From<doctable::Error>`, and
+    /// `Err(e)` rolls back and is returned as it is (see [`Conn::try_atomic`]).
+    pub fn try_transaction<R, E: From<crate::Error>>(
+        &self,
+        f: impl FnOnce(&crate::Tx<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        self.try_atomic(f)
+    }
+
     /// Runs `f` with the raw rusqlite connection, for work the crate does not cover.
     ///
     /// The connection must come back as it was given, outside any
@@ -187,6 +197,38 @@ impl Persistent {
                 }
             )))
         })
+    }
+
+    /// [`with_rusqlite`](Persistent::with_rusqlite) for a closure that
+    /// returns a `Result` (rusqlite's, or the crate's): one flat
+    /// `doctable::Result`, its error converted (a `rusqlite::Error` becomes
+    /// [`Error::Sqlite`], [`Error::Constraint`], ... as the crate's own do;
+    /// `doctable::Error` has `From<rusqlite::Error>`, so `?` on rusqlite
+    /// calls works inside a closure returning `doctable::Result`).
+    ///
+    /// ```
+    /// use doctable::Persistent;
+    ///
+    /// let db = Persistent::open_in_memory()?;
+    /// db.try_with_rusqlite(|c| c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1)"))?;
+    /// let rows: i64 = db.try_with_rusqlite(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))?;
+    /// assert_eq!(rows, 1);
+    /// let both = db.try_with_rusqlite(|c| -> doctable::Result<i64> {
+    ///     c.execute("INSERT INTO t VALUES (2)", [])?;
+    ///     Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?)
+    /// })?;
+    /// assert_eq!(both, 3);
+    /// assert!(db.try_with_rusqlite(|c| c.execute_batch("SELECT * FROM missing")).is_err());
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    pub fn try_with_rusqlite<R, E>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<R, E>,
+    ) -> Result<R>
+    where
+        Error: From<E>,
+    {
+        self.with_rusqlite(f)?.map_err(Error::from)
     }
 
     #[inline]

@@ -40,7 +40,7 @@ use crate::schema::{create_indexes_in, create_table_sql, execute_ddl};
 // The SQLite storage classes a rebuild converts between (bool is stored as
 // INTEGER, JSON as TEXT).
 use crate::catalog::RebuildReport;
-use crate::meta::TableMeta;
+use crate::meta::{ColumnMeta, TableMeta};
 use crate::sqlite::{Affinity as SqlType, Sqlite, SqliteDialect};
 
 /// DDL on a SQLite connection, for the rebuild.
@@ -105,6 +105,58 @@ fn set_flag(c: &Connection, table: &str, pragma: &str, on: bool) -> Result<()> {
         .in_sql(Some(table), &format!("PRAGMA {pragma} = {on}"))
 }
 
+/// A constraint the copy broke, said of the user's table rather than the
+/// scratch table SQLite names (`docs__doctable_rebuild.rating`).
+fn in_users_terms(error: Error, scratch: &str, table: &str) -> Error {
+    match error {
+        Error::Constraint {
+            table: t,
+            kind,
+            message,
+            sql,
+            source,
+        } => Error::Constraint {
+            table: t,
+            kind,
+            message: format!(
+                "{} (while copying the rows into the rebuilt table; nothing was changed)",
+                message.replace(&format!("{scratch}."), &format!("{table}."))
+            ),
+            sql,
+            source,
+        },
+        other => other,
+    }
+}
+
+/// Fails, naming the user's table and column (not the rebuild's temporary
+/// table, where SQLite would see the NOT NULL fail), when a new NOT NULL
+/// column without a default would have no value for the rows there are.
+fn refuse_unfillable(c: &Connection, table: &str, column: &ColumnMeta) -> Result<()> {
+    if column.nullable || column.default.is_some() || column.primary_key {
+        return Ok(());
+    }
+    let mut sql = String::from("SELECT count(*) FROM ");
+    push_ident(&mut sql, table);
+    let rows: i64 = c
+        .query_row(&sql, [], |r| r.get(0))
+        .in_sql(Some(table), &sql)?;
+    if rows == 0 {
+        return Ok(());
+    }
+    Err(Error::SchemaMismatch {
+        table: table.to_owned(),
+        column: column.name.to_owned(),
+        expected: crate::schema::column_definition::<SqliteDialect>(column),
+        found: format!(
+            "no such column, and the {rows} row(s) there would have no value for it: a new \
+             NOT NULL column needs a value for every row. Make the field an `Option<..>` \
+             (NULL for the rows there are) or give it `#[doctable(default = \"...\")]`"
+        ),
+        others: Vec::new(),
+    })
+}
+
 fn copy_into_new_table(
     c: &Connection,
     old: &TableSchema,
@@ -165,7 +217,10 @@ fn copy_into_new_table(
                     report.converted_columns.push(column.name.to_owned());
                 }
             }
-            None => report.added_columns.push(column.name.to_owned()),
+            None => {
+                refuse_unfillable(c, table, column)?;
+                report.added_columns.push(column.name.to_owned());
+            }
         }
     }
     report.dropped_columns = old
@@ -198,7 +253,10 @@ fn copy_into_new_table(
     copy.push_str(&sources);
     copy.push_str(" FROM main.");
     push_ident(&mut copy, table);
-    report.rows = c.execute(&copy, []).in_sql(Some(table), &copy)?;
+    report.rows = c
+        .execute(&copy, [])
+        .in_sql(Some(table), &copy)
+        .map_err(|e| in_users_terms(e, &scratch, table))?;
 
     // Step 5, second half: what was stored has the new column's storage class.
     for &(name, ty) in &converted {
