@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use rusqlite::config::DbConfig;
 
 use super::Sqlite;
 use super::locks::{WriteMark, file_key, held_by_this_thread, this_thread_writes};
@@ -15,6 +16,14 @@ use crate::error::{Error, Result};
 /// Keeps only the path and options, and opens a fresh connection for each call,
 /// closing it afterwards. Holds no file handle between calls, at the cost of an
 /// open per call (see BENCHMARKS.md for the figure).
+///
+/// Its connections close without checkpointing the WAL
+/// (`SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`): the `-wal` and `-shm` files stay
+/// beside the database after the last call, holding committed writes until
+/// an automatic checkpoint (every [`Options::wal_autocheckpoint`] pages,
+/// run by a later commit) copies them into the database file. Every reader
+/// that opens the file sees them; copy all three files, or the database
+/// through [`Persistent::backup_to`](crate::Persistent::backup_to), to copy it.
 ///
 /// An in-memory database is refused: each connection would see its own empty database.
 ///
@@ -97,7 +106,16 @@ impl PerQuery {
     /// the connection.
     fn run<R>(&self, f: impl FnOnce(&Connection, u32) -> Result<R>) -> Result<R> {
         let pid = std::process::id();
+        let _timeout = super::busy::Timeout::enter(self.options.timeout());
         let conn = self.options.open(&self.path, false, None)?;
+        // Closing does not checkpoint the WAL: the close of the last
+        // connection to a file would otherwise checkpoint and delete the WAL
+        // (the most part of a call, BENCHMARKS.md), and the next call create
+        // it again. Committed frames stay in the WAL, which the automatic
+        // checkpoint of a later commit (every `wal_autocheckpoint` pages)
+        // copies back and restarts, so it stays bounded. A failure leaves the
+        // default, which is only slower.
+        let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
         // This thread's own transaction on the file (through another
         // connection) holds the write lock: a write here could only wait
         // for it until the timeout, so it fails at once instead.
