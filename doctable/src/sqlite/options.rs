@@ -217,6 +217,16 @@ impl Options {
         Ok(conn)
     }
 
+    /// Whether new files are put in WAL mode.
+    pub(crate) fn wal_on(&self) -> bool {
+        self.wal
+    }
+
+    /// Whether connections open read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The busy timeout, clamped to what SQLite takes (`i32::MAX` ms).
     pub(crate) fn timeout(&self) -> Duration {
         self.busy_timeout
