@@ -16,6 +16,7 @@ pub(crate) mod marker;
 pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
+pub(crate) mod pool;
 pub(crate) mod rebuild;
 pub(crate) mod reflect;
 
