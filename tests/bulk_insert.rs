@@ -171,8 +171,15 @@ fn boundaries(chunk: usize) -> Vec<usize> {
     sizes
 }
 
-/// `INSERT [OR ..] INTO "t" ("a", ..) VALUES (?1, ..), (..)` for `rows` rows.
+/// `INSERT [OR ..] INTO "t" ("a", ..) VALUES (?1, ..), (..)` for `rows`
+/// rows: a plain insert of two or more rows is `INSERT OR FAIL` (no
+/// statement journal; the crate's transaction undoes a failed batch).
 fn multi_sql(prefix: &str, table: &str, columns: &[&str], rows: usize) -> String {
+    let prefix = if prefix == "INSERT INTO" && rows > 1 {
+        "INSERT OR FAIL INTO"
+    } else {
+        prefix
+    };
     let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
     let mut sql = format!("{prefix} \"{table}\" ({}) VALUES ", names.join(", "));
     for r in 0..rows {

@@ -236,6 +236,14 @@ pub trait Dialect: 'static {
         "INSERT INTO "
     }
 
+    /// The start of a multi-row insert of two or more rows (inside a
+    /// transaction the crate rolls back on any error): by default
+    /// [`insert_prefix`](Dialect::insert_prefix).
+    #[doc(hidden)]
+    fn multi_row_prefix(conflict: Conflict) -> &'static str {
+        Self::insert_prefix(conflict)
+    }
+
     /// What follows the `VALUES (...)` of an insert for `conflict`
     /// (`ON CONFLICT DO NOTHING` where the prefix cannot say it).
     fn insert_suffix(conflict: Conflict) -> &'static str {

@@ -223,7 +223,11 @@ pub(crate) fn multi_row_insert<B: Backend>(
 ) -> String {
     let columns = meta.columns.len();
     let mut sql = String::with_capacity(64 + rows * columns * 8);
-    sql.push_str(B::Dialect::insert_prefix(conflict));
+    sql.push_str(if rows > 1 {
+        B::Dialect::multi_row_prefix(conflict)
+    } else {
+        B::Dialect::insert_prefix(conflict)
+    });
     push_ident(&mut sql, meta.name);
     sql.push_str(" (");
     push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
