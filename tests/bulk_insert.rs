@@ -109,7 +109,7 @@ fn thirties(n: usize) -> Vec<Thirty> {
             let v = i as i64;
             Thirty {
                 id: None,
-                c1: v * 1,
+                c1: v,
                 c2: v * 2,
                 c3: v * 3,
                 c4: v * 4,

@@ -22,12 +22,12 @@ use crate::error::{Error, Result};
 /// timeout. `Send + Sync`, and cheap to clone (the clones share the pool).
 ///
 /// Choose it over [`Persistent`](crate::Persistent) for a program whose
-/// threads mostly read the same file at once (measured in BENCHMARKS.md: two
-/// threads of filtered selects and gets do about twice the work of one on a
-/// `Pool`, and the same as one on an `Arc<Persistent>`). Keep `Persistent`
-/// for one thread, or for threads that mostly write, which gain nothing from
-/// more connections and pay for their page caches and statement caches (each
-/// connection has its own).
+/// threads mostly read the same file at once: two readers on a `Pool` are
+/// inside their queries at the same moment (`tests/pool.rs`), where on an
+/// `Arc<Persistent>` the second waits for the first (throughput figures in
+/// BENCHMARKS.md). Keep `Persistent` for one thread, or for threads that
+/// mostly write, which gain nothing from more connections and pay for their
+/// page caches and statement caches (each connection has its own).
 ///
 /// A [`transaction`](Pool::transaction) holds one connection for its whole
 /// closure. A call made on the pool itself inside that closure (instead of
