@@ -15,6 +15,7 @@
 //!
 //! Sizes: `DOCTABLE_BENCH_ROWS` (default 100000), `DOCTABLE_BENCH_RUNS`
 //! (default 5), `DOCTABLE_BENCH_STREAM_ROWS` (default 1000000).
+//! `DOCTABLE_BENCH_ONLY=bulk,get,...` runs only the SQLite workloads named.
 //!
 //! With `--features postgres`, a second table compares doctable on
 //! PostgreSQL (`doctable::postgres::Persistent`) with hand-written `postgres`
@@ -216,6 +217,53 @@ fn insert_raw(conn: &rusqlite::Connection, docs: &[Doc]) {
     conn.execute_batch("COMMIT").unwrap();
 }
 
+/// Rows per statement of doctable's multi-row `insert_many` on SQLite (for
+/// this five-column table: the 32-row cap, far below 32,766 parameters).
+const MULTI_ROWS: usize = 32;
+
+/// `INSERT INTO docs (..) VALUES (?1, ..), (..)` for `rows` rows.
+fn multi_insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO docs (id, title, body, score, year) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        let b = r * 5;
+        sql.push_str(&format!(
+            "(?{}, ?{}, ?{}, ?{}, ?{})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+    }
+    sql
+}
+
+/// What a user would write by hand for a multi-row bulk insert: chunks of
+/// `MULTI_ROWS` rows, one cached statement per chunk size, one transaction.
+fn insert_multi_raw(conn: &rusqlite::Connection, docs: &[Doc]) {
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let full = multi_insert_sql(MULTI_ROWS);
+    for chunk in docs.chunks(MULTI_ROWS) {
+        let rest;
+        let sql = if chunk.len() == MULTI_ROWS {
+            &full
+        } else {
+            rest = multi_insert_sql(chunk.len());
+            &rest
+        };
+        let mut stmt = conn.prepare_cached(sql).unwrap();
+        // Bound as the single-row reference binds (`params!`: `&dyn ToSql`).
+        let values = chunk.iter().flat_map(|d| -> [&dyn rusqlite::ToSql; 5] {
+            [&d.id, &d.title, &d.body, &d.score, &d.year]
+        });
+        stmt.execute(rusqlite::params_from_iter(values)).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+}
+
 /// A fresh file with the table created (by doctable, so both sides share the schema).
 fn fresh(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
@@ -265,12 +313,14 @@ pub(crate) enum Side {
 /// The workloads, in report order.
 pub(crate) const WORKLOADS: &[&str] = &[
     "bulk",
+    "bulk_multi",
     "autoincrement",
     "single",
     "select_all",
     "filtered",
     "get",
     "per_query",
+    "per_query_ckpt",
     "update",
     "delete",
     "stream",
@@ -327,6 +377,21 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
     let per = |t: Instant, n: usize| micros(t.elapsed()) / n as f64;
     let template = dir.join(TEMPLATE);
     match workload {
+        "bulk_multi" => {
+            let docs = corpus(sizes.rows);
+            let path = fresh(dir, &format!("{workload}-{side:?}.db"));
+            if doctable {
+                let db = Persistent::open(&path).unwrap();
+                let t = Instant::now();
+                measured(|| Doc::insert_many(&db, &docs).unwrap());
+                vec![per(t, docs.len())]
+            } else {
+                let conn = open_raw(&path);
+                let t = Instant::now();
+                measured(|| insert_multi_raw(&conn, &docs));
+                vec![per(t, docs.len())]
+            }
+        }
         "bulk" | "autoincrement" => {
             let docs = corpus(sizes.rows);
             let path = fresh(dir, &format!("{workload}-{side:?}.db"));
@@ -448,7 +513,7 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
             }
             vec![per(t, filters.len())]
         }
-        "get" | "per_query" => {
+        "get" | "per_query" | "per_query_ckpt" => {
             let n = if workload == "get" {
                 sizes.gets
             } else {
@@ -488,10 +553,19 @@ pub(crate) fn measure(workload: &str, side: Side, sizes: &Sizes, dir: &Path) -> 
                     });
                 }
                 (_, false) => {
+                    // `per_query`: the same setting as PerQuery (no checkpoint
+                    // at close); `per_query_ckpt`: SQLite's default, what
+                    // PerQuery did before.
+                    let no_ckpt = workload == "per_query";
                     t = Instant::now();
                     measured(|| {
                         for &k in &keys {
                             let conn = rusqlite::Connection::open(&template).unwrap();
+                            conn.set_db_config(
+                                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                                no_ckpt,
+                            )
+                            .unwrap();
                             conn.busy_timeout(Duration::from_secs(5)).unwrap();
                             conn.pragma_update(None, "foreign_keys", true).unwrap();
                             conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
@@ -618,6 +692,22 @@ fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f6
             "µs/row",
             0,
         )],
+        "bulk_multi" => vec![line(
+            format!(
+                "1c. bulk insert {} rows (insert_many; reference: hand-written {MULTI_ROWS}-row INSERTs, one cached statement per size, one transaction)",
+                sizes.rows
+            ),
+            "µs/row",
+            0,
+        )],
+        "per_query_ckpt" => vec![line(
+            format!(
+                "8b. get through PerQuery (x{}; reference: open/query/close with SQLite's checkpoint at close, as PerQuery did before)",
+                sizes.per_query_calls
+            ),
+            "µs/get",
+            0,
+        )],
         "autoincrement" => vec![line(
             "1b. the same with an AUTOINCREMENT key (reference: doctable's default rowid key)"
                 .into(),
@@ -656,7 +746,7 @@ fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f6
         )],
         "per_query" => vec![line(
             format!(
-                "8. get through PerQuery (x{}; Persistent: {get_persistent:.1} µs, so +{:.1} µs/call)",
+                "8. get through PerQuery (x{}; reference: the same open/query/close without a checkpoint at close; Persistent: {get_persistent:.1} µs, so +{:.1} µs/call)",
                 sizes.per_query_calls,
                 a[0] - get_persistent
             ),
@@ -709,7 +799,13 @@ pub(crate) fn run(
     mut report: impl FnMut(Line),
 ) {
     let mut get_persistent = f64::NAN;
-    for workload in WORKLOADS {
+    // `DOCTABLE_BENCH_ONLY=bulk,get,...` runs the workloads named (in report order).
+    let only = std::env::var("DOCTABLE_BENCH_ONLY").ok();
+    let chosen = |w: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n.trim() == w))
+    };
+    for workload in WORKLOADS.iter().filter(|w| chosen(w)) {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for run in 0..sizes.runs {
             if run % 2 == 0 {
@@ -793,6 +889,22 @@ pub(crate) fn callgrind_label(workload: &str, sizes: &Sizes) -> (String, usize, 
             format!("1. bulk insert {} rows (insert_many)", sizes.rows),
             sizes.rows,
             "row",
+        ),
+        "bulk_multi" => (
+            format!(
+                "1c. bulk insert {} rows (reference: hand-written {MULTI_ROWS}-row INSERTs)",
+                sizes.rows
+            ),
+            sizes.rows,
+            "row",
+        ),
+        "per_query_ckpt" => (
+            format!(
+                "8b. get through PerQuery (x{}; reference: checkpoint at close)",
+                sizes.per_query_calls
+            ),
+            sizes.per_query_calls,
+            "get",
         ),
         "autoincrement" => (
             "1b. the same with an AUTOINCREMENT key (reference: doctable's default rowid key)"

@@ -33,8 +33,26 @@ fn runs(conn: &Connection, sql: &str) -> i32 {
         .get_status(StatementStatus::Run)
 }
 
+/// `INSERT [OR FAIL] INTO "doc" ("id", "title", "year") VALUES (?1, ?2, ?3), ...` for `rows` rows.
+fn multi_row_insert(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("(?{}, ?{}, ?{})", 3 * r + 1, 3 * r + 2, 3 * r + 3))
+        .collect();
+    // Two rows or more: `OR FAIL`, which needs no statement journal (the
+    // crate's transaction undoes a failed batch).
+    let prefix = if rows > 1 {
+        "INSERT OR FAIL INTO"
+    } else {
+        "INSERT INTO"
+    };
+    format!(
+        r#"{prefix} "doc" ("id", "title", "year") VALUES {}"#,
+        values.join(", ")
+    )
+}
+
 #[test]
-fn insert_many_prepares_one_statement_for_all_rows() {
+fn insert_many_prepares_one_statement_per_chunk_size() {
     let dir = tempfile::tempdir().expect("temp dir");
     let conn = open(&dir);
     Doc::create_table(&conn).expect("create");
@@ -42,12 +60,23 @@ fn insert_many_prepares_one_statement_for_all_rows() {
         Doc::insert_many(&conn, &docs(10_000)).expect("insert_many"),
         10_000
     );
-    // One statement object ran 10,000 times: it was prepared once and reused.
-    assert_eq!(runs(&conn, Doc::insert_sql()), 10_000);
+    // 32-row statements: one statement object ran 312 times (prepared once
+    // and reused), the 16-row remainder once, the single-row one never.
+    assert_eq!(runs(&conn, &multi_row_insert(32)), 312);
+    assert_eq!(runs(&conn, &multi_row_insert(16)), 1);
+    assert_eq!(runs(&conn, Doc::insert_sql()), 0);
+    // A second batch reuses both.
+    Doc::insert_many(&conn, &docs(80)).expect("insert_many");
+    assert_eq!(runs(&conn, &multi_row_insert(32)), 314);
+    assert_eq!(runs(&conn, &multi_row_insert(16)), 2);
+    // The one-row text is `insert`'s: a batch of one or two rows, and
+    // `insert`, share that statement.
+    assert_eq!(multi_row_insert(1), Doc::insert_sql());
+    Doc::insert_many(&conn, &docs(2)).expect("insert_many");
     Doc::insert(&conn, &docs(1)[0]).expect("insert");
     assert_eq!(
         runs(&conn, Doc::insert_sql()),
-        10_001,
+        3,
         "insert shares the statement"
     );
 }

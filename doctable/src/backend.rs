@@ -169,6 +169,12 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     const BULK_INSERT: bool = false;
 
+    /// Makes the parameter numbers bound next count from `offset` on (the
+    /// derive binds a row's values as `1..=columns`): a multi-row insert binds
+    /// row `k` of a chunk at `k * columns`. The binder starts at 0.
+    #[doc(hidden)]
+    fn set_bind_offset(binder: &mut Self::Binder<'_>, offset: usize);
+
     /// Inserts `rows` in one transaction (a savepoint inside an open one),
     /// all or nothing, with `conflict` handling; the number of rows written.
     /// The default is the per-row path: one prepared single-row statement run
@@ -291,6 +297,14 @@ pub trait Dialect: 'static {
         "INSERT INTO "
     }
 
+    /// The start of a multi-row insert of two or more rows (inside a
+    /// transaction the crate rolls back on any error): by default
+    /// [`insert_prefix`](Dialect::insert_prefix).
+    #[doc(hidden)]
+    fn multi_row_prefix(conflict: Conflict) -> &'static str {
+        Self::insert_prefix(conflict)
+    }
+
     /// What follows the `VALUES (...)` of an insert for `conflict`
     /// (`ON CONFLICT DO NOTHING` where the prefix cannot say it).
     fn insert_suffix(conflict: Conflict) -> &'static str {
@@ -313,8 +327,17 @@ pub trait Dialect: 'static {
     /// NULL for "assign one" says so here).
     #[inline]
     fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
-        let _ = meta;
-        Self::push_placeholder(out, index + 1);
+        Self::push_row_value(out, meta, index, index + 1);
+    }
+
+    /// Appends the value of column `index` of `meta` in one row of a
+    /// multi-row insert's `VALUES`, bound as parameter `n`: by default the
+    /// placeholder `n` (see [`push_insert_value`](Dialect::push_insert_value)).
+    #[doc(hidden)]
+    #[inline]
+    fn push_row_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
+        let _ = (meta, index);
+        Self::push_placeholder(out, n);
     }
 
     /// Appends what follows the `VALUES (...)` of a row insert for `conflict`

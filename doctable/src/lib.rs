@@ -123,6 +123,8 @@ pub use sqlite::options::{Options, Synchronous};
 pub use sqlite::per_query::PerQuery;
 #[cfg(feature = "sqlite")]
 pub use sqlite::persistent::{BackupProgress, Persistent};
+#[cfg(feature = "sqlite")]
+pub use sqlite::pool::Pool;
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::exec::Stmt;
 use crate::key::IntoKey;
 use crate::record::{Record, read_row};
-use crate::statements::InsertKind;
+use crate::statements::{InsertKind, multi_row_insert};
 use crate::table::HasPrimaryKey;
 use crate::value::{ToValue, Value};
 
@@ -64,6 +64,74 @@ pub(crate) fn insert_each<'r, B: Backend, T: Record + 'r>(
         rows,
         |s, row| row.__bind::<B>(s),
     )
+}
+
+/// The multi-row `insert_many` of a backend with a bulk form
+/// ([`Backend::BULK_INSERT`]): the rows in chunks of `per_chunk` rows, each
+/// chunk one `INSERT ... VALUES (..), (..)` ([`multi_row_insert`]), one cached
+/// statement for the full chunks and at most one for the remainder, all in
+/// one transaction (a savepoint inside an open one): all rows or none. A
+/// batch of fewer than `single_below` rows takes the per-row path
+/// ([`insert_each`]), which is faster there (see BENCHMARKS.md).
+pub(crate) fn insert_chunked<'r, B: Backend, T: Record + 'r>(
+    conn: &crate::conn::ConnOf<B>,
+    rows: impl IntoIterator<Item = &'r T>,
+    conflict: crate::backend::Conflict,
+    per_chunk: usize,
+    single_below: usize,
+) -> Result<usize> {
+    let meta = T::__META;
+    let columns = meta.columns.len();
+    let rows: Vec<&T> = rows.into_iter().collect();
+    if columns == 0 || rows.len() < single_below {
+        return insert_each::<B, T>(conn, rows, conflict);
+    }
+    let per_chunk = per_chunk.max(1);
+    let mut full: Option<String> = None;
+    crate::conn::atomically::<B, _>(conn, Some(meta.name), |c| {
+        let mut total = 0;
+        for chunk in rows.chunks(per_chunk) {
+            let remainder;
+            let sql: &str = if chunk.len() == per_chunk {
+                full.get_or_insert_with(|| multi_row_insert::<B>(meta, conflict, per_chunk))
+            } else {
+                remainder = multi_row_insert::<B>(meta, conflict, chunk.len());
+                &remainder
+            };
+            total += Stmt::write(meta, sql)
+                .execute::<B>(c, |s| {
+                    for (k, row) in chunk.iter().enumerate() {
+                        B::set_bind_offset(s, k * columns);
+                        row.__bind::<B>(s)?;
+                    }
+                    B::set_bind_offset(s, 0);
+                    Ok(())
+                })
+                .map_err(|e| shorten_sql(e, chunk.len()))?;
+        }
+        Ok(total)
+    })
+}
+
+/// An error of a multi-row insert of `rows` rows, its SQL cut to the first
+/// row's values (a full statement runs to thousands of placeholders).
+pub(crate) fn shorten_sql(mut error: Error, rows: usize) -> Error {
+    if rows < 2 {
+        return error;
+    }
+    if let Error::Constraint { sql, .. }
+    | Error::Sqlite { sql, .. }
+    | Error::Busy { sql, .. }
+    | Error::Locked { sql, .. }
+    | Error::ReadOnly { sql, .. }
+    | Error::Postgres { sql, .. }
+    | Error::Serialization { sql, .. } = &mut error
+        && let Some(end) = sql.find("), (")
+    {
+        sql.truncate(end + 1);
+        sql.push_str(&format!(", ... ({rows} rows in one statement)"));
+    }
+    error
 }
 
 pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<T> {

@@ -253,3 +253,42 @@ fn push_key_condition<B: Backend>(sql: &mut String, meta: &TableMeta) {
         B::Dialect::push_placeholder(sql, i + 1);
     }
 }
+
+/// `INSERT [OR ...] INTO "t" (..) VALUES (..), (..)` for `rows` rows (at
+/// least one), each row's values numbered on from the last's, with the
+/// conflict clause for `conflict` and no `RETURNING`: the statement of a
+/// multi-row `insert_many`. For one row it is the text of
+/// [`StaticSql::insert`] (without a key read back), so the two share a
+/// cached statement.
+pub(crate) fn multi_row_insert<B: Backend>(
+    meta: &TableMeta,
+    conflict: Conflict,
+    rows: usize,
+) -> String {
+    let columns = meta.columns.len();
+    let mut sql = String::with_capacity(64 + rows * columns * 8);
+    sql.push_str(if rows > 1 {
+        B::Dialect::multi_row_prefix(conflict)
+    } else {
+        B::Dialect::insert_prefix(conflict)
+    });
+    push_ident(&mut sql, meta.name);
+    sql.push_str(" (");
+    push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
+    sql.push_str(") VALUES ");
+    for row in 0..rows.max(1) {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for i in 0..columns {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            B::Dialect::push_row_value(&mut sql, meta, i, row * columns + i + 1);
+        }
+        sql.push(')');
+    }
+    B::Dialect::push_insert_suffix(&mut sql, meta, conflict);
+    sql
+}

@@ -223,6 +223,21 @@ pub fn on_per_query(body: impl FnOnce(&doctable::PerQuery) -> TestResult) -> Tes
     body(&db)
 }
 
+/// `body` on a `Pool` of three connections over a fresh file; checks no
+/// pooled connection is left inside a transaction.
+pub fn on_pool(body: impl FnOnce(&doctable::Pool) -> TestResult) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = doctable::Pool::open_sized(dir.path().join("test.db"), &doctable::Options::new(), 3)?;
+    body(&db)?;
+    for _ in 0..db.size() {
+        assert!(
+            db.with_rusqlite(|c| c.is_autocommit())?,
+            "a transaction was left open"
+        );
+    }
+    Ok(())
+}
+
 /// `body` on the caller's own rusqlite `Connection`; checks the crate left it
 /// open and outside any transaction.
 pub fn on_connection(body: impl FnOnce(&rusqlite::Connection) -> TestResult) -> TestResult {
@@ -467,7 +482,7 @@ pub fn with_pg_schema(body: impl FnOnce(&PgSchema) -> TestResult) -> TestResult 
 
 /// Makes one `#[test]` per strategy for each generic test body `fn
 /// <body><C: Conn>(db: &C) -> TestResult where C::Backend: Engine`:
-/// `<body>::persistent`, `::per_query`, `::external_connection`,
+/// `<body>::persistent`, `::per_query`, `::pool`, `::external_connection`,
 /// `::external_transaction` (SQLite) and, with the `postgres` feature,
 /// `<body>::pg_persistent`, `::pg_per_query`, `::pg_pool`,
 /// `::pg_external_client`, `::pg_external_transaction`.
@@ -485,6 +500,11 @@ macro_rules! on_every_strategy {
             #[test]
             fn per_query() -> $crate::backends::TestResult {
                 $crate::backends::on_per_query(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
+            }
+
+            #[test]
+            fn pool() -> $crate::backends::TestResult {
+                $crate::backends::on_pool(|db| $crate::backends::IntoTestResult::into_test_result(super::$body(db)))
             }
 
             #[test]

@@ -56,6 +56,7 @@ pub(crate) struct Binder<'s> {
     log: &'s Log,
     sql: String,
     params: Vec<Value>,
+    offset: usize,
 }
 
 /// The recording backend.
@@ -72,6 +73,7 @@ impl Backend for Recording {
     const SLOT: usize = 1 + cfg!(feature = "postgres") as usize;
 
     fn bind(binder: &mut Binder<'_>, index: usize, value: ToValue<'_>, _: &str) -> Result<()> {
+        let index = index + binder.offset;
         if binder.params.len() < index {
             binder.params.resize(index, Value::Null);
         }
@@ -97,7 +99,12 @@ impl Backend for Recording {
             log: conn,
             sql: sql.to_owned(),
             params: Vec::new(),
+            offset: 0,
         })
+    }
+
+    fn set_bind_offset(binder: &mut Binder<'_>, offset: usize) {
+        binder.offset = offset;
     }
 
     /// The distinct `$N` of the text.

@@ -559,36 +559,16 @@ impl Backend for Postgres {
         if columns == 0 {
             return crate::rows::insert_each::<Self, T>(conn, rows, conflict);
         }
-        let rows: Vec<&T> = rows.into_iter().collect();
         let per_chunk = (MAX_PARAMETERS / columns).clamp(1, MAX_ROWS_PER_INSERT);
         if conflict == Conflict::Replace {
+            let rows: Vec<&T> = rows.into_iter().collect();
             return replace_rows(conn, &rows, per_chunk);
         }
-        let table = Some(meta.name);
-        let mut full: Option<String> = None;
-        crate::conn::atomically::<Self, _>(conn, table, |c| {
-            let mut total = 0;
-            for chunk in rows.chunks(per_chunk) {
-                let remainder;
-                let sql: &str = if chunk.len() == per_chunk {
-                    full.get_or_insert_with(|| multi_row_insert(meta, conflict, per_chunk))
-                } else {
-                    remainder = multi_row_insert(meta, conflict, chunk.len());
-                    &remainder
-                };
-                total += crate::exec::Stmt::write(meta, sql)
-                    .execute::<Self>(c, |s| {
-                        for (k, row) in chunk.iter().enumerate() {
-                            s.offset = k * columns;
-                            row.__bind::<Self>(s)?;
-                        }
-                        s.offset = 0;
-                        Ok(())
-                    })
-                    .map_err(|e| shorten_sql(e, chunk.len()))?;
-            }
-            Ok(total)
-        })
+        crate::rows::insert_chunked::<Self, T>(conn, rows, conflict, per_chunk, 0)
+    }
+
+    fn set_bind_offset(binder: &mut PgBinder<'_>, offset: usize) {
+        binder.offset = offset;
     }
 
     fn rebuild_table(
@@ -626,6 +606,12 @@ impl Dialect for PgDialect {
     /// SQLite assigns a rowid.
     fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
         push_value(out, meta, index, index + 1);
+    }
+
+    /// As [`push_insert_value`](Dialect::push_insert_value), numbered `n`:
+    /// an identity key's `COALESCE($n, nextval(..))` in every row.
+    fn push_row_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
+        push_value(out, meta, index, n);
     }
 
     /// `ON CONFLICT DO NOTHING`, or for a replace `ON CONFLICT ("key") DO
@@ -814,16 +800,20 @@ fn replace_rows<T: crate::record::Record>(
             let mut values = values.into_iter();
             for piece in pieces {
                 for size in piece_sizes(piece, per_chunk) {
-                    let sql = statements
-                        .entry(size)
-                        .or_insert_with(|| multi_row_insert(meta, Conflict::Replace, size));
+                    let sql = statements.entry(size).or_insert_with(|| {
+                        crate::statements::multi_row_insert::<Postgres>(
+                            meta,
+                            Conflict::Replace,
+                            size,
+                        )
+                    });
                     let bound: Vec<Value> = values.by_ref().take(size * columns).collect();
                     total += crate::exec::Stmt::write(meta, sql)
                         .execute::<Postgres>(c, |s| {
                             s.params = bound;
                             Ok(())
                         })
-                        .map_err(|e| shorten_sql(e, size))?;
+                        .map_err(|e| crate::rows::shorten_sql(e, size))?;
                 }
             }
         }
@@ -887,58 +877,12 @@ fn push_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
     }
 }
 
-/// An error of a multi-row insert of `rows` rows, its SQL cut to the first
-/// row's values (a full statement is some 70 characters a row).
-fn shorten_sql(mut error: Error, rows: usize) -> Error {
-    if let Error::Constraint { sql, .. }
-    | Error::Postgres { sql, .. }
-    | Error::Serialization { sql, .. } = &mut error
-        && let Some(end) = sql.find("), (")
-    {
-        sql.truncate(end + 1);
-        sql.push_str(&format!(", ... ({rows} rows in one statement)"));
-    }
-    error
-}
-
 /// The most parameters one PostgreSQL statement takes (the wire protocol
 /// counts them in 16 bits).
 const MAX_PARAMETERS: usize = 65_535;
 
 /// The most rows one multi-row insert writes.
 const MAX_ROWS_PER_INSERT: usize = 1_000;
-
-/// `INSERT INTO "t" (..) VALUES (..), (..)` for `rows` rows, each row's
-/// values numbered on from the last (an identity key's `COALESCE($n,
-/// nextval(..))` as for one row), with the conflict clause and no `RETURNING`.
-fn multi_row_insert(meta: &TableMeta, conflict: Conflict, rows: usize) -> String {
-    let columns = meta.columns.len();
-    let mut sql = String::from(PgDialect::insert_prefix(conflict));
-    push_ident(&mut sql, meta.name);
-    sql.push_str(" (");
-    for (i, column) in meta.columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        push_ident(&mut sql, column.name);
-    }
-    sql.push_str(") VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for i in 0..columns {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            push_value(&mut sql, meta, i, row * columns + i + 1);
-        }
-        sql.push(')');
-    }
-    PgDialect::push_insert_suffix(&mut sql, meta, conflict);
-    sql
-}
 
 /// Whether the column is an integer primary key, made an identity column.
 fn identity_key(column: &ColumnMeta) -> bool {

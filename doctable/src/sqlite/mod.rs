@@ -7,6 +7,7 @@
 //! `per_query`, `external`) and their `options`, schema reflection (PRAGMA)
 //! and the rebuild.
 
+mod busy;
 pub(crate) mod checked;
 mod error;
 mod external;
@@ -15,6 +16,7 @@ pub(crate) mod marker;
 pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
+pub(crate) mod pool;
 pub(crate) mod rebuild;
 pub(crate) mod reflect;
 
@@ -94,22 +96,58 @@ impl IntoValue for &(dyn rusqlite::ToSql + '_) {
     }
 }
 
+/// A cached SQLite statement being bound.
+pub struct SqliteBinder<'s> {
+    stmt: rusqlite::CachedStatement<'s>,
+    /// Added to every parameter number bound: a multi-row insert binds row
+    /// `k` (numbered from 1 by the derive) at `k * columns`.
+    offset: usize,
+}
+
+/// The most rows one multi-row insert writes (fewer when the table's columns
+/// times this would pass the connection's limit on bound parameters).
+/// Measured in instructions (BENCHMARKS.md): the cost a row falls from 1 row
+/// a statement to about 25 and rises again past 100 (a 1,000-row statement
+/// costs 10% more a row than a 32-row one).
+pub(crate) const MAX_ROWS_PER_INSERT: usize = 32;
+
+/// Batches of fewer rows than this go through the single-row statement:
+/// a two-row statement costs 3% more than two single-row runs, a three-row
+/// one 2% less (measured, cached statements, in BENCHMARKS.md).
+pub(crate) const MULTI_ROW_FROM: usize = 3;
+
+/// How many rows of `columns` columns one multi-row insert on `conn` holds:
+/// within the connection's limit on bound parameters (32,766 in the bundled
+/// SQLite, read from the connection) and [`MAX_ROWS_PER_INSERT`].
+pub(crate) fn rows_per_insert(conn: &Connection, columns: usize) -> usize {
+    let limit = conn
+        .limit(rusqlite::limits::Limit::SQLITE_LIMIT_VARIABLE_NUMBER)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(999);
+    (limit / columns.max(1)).clamp(1, MAX_ROWS_PER_INSERT)
+}
+
 impl Backend for Sqlite {
     type Connection = Connection;
-    type Binder<'s> = rusqlite::Statement<'s>;
+    type Binder<'s> = SqliteBinder<'s>;
     type Row<'r> = rusqlite::Row<'r>;
     type Dialect = SqliteDialect;
     const SLOT: usize = 0;
 
     #[inline]
     fn bind(
-        binder: &mut rusqlite::Statement<'_>,
+        binder: &mut SqliteBinder<'_>,
         index: usize,
         value: ToValue<'_>,
         table: &str,
     ) -> Result<()> {
         binder
-            .raw_bind_parameter(index, ToSqlOutput::Borrowed(encode(value.as_ref())))
+            .stmt
+            .raw_bind_parameter(
+                index + binder.offset,
+                ToSqlOutput::Borrowed(encode(value.as_ref())),
+            )
             .in_sql(Some(table), "(binding a parameter)")
     }
 
@@ -125,37 +163,34 @@ impl Backend for Sqlite {
         conn: &Connection,
         table: Option<&str>,
         sql: &str,
-        f: impl FnOnce(&mut rusqlite::Statement<'_>) -> Result<R>,
+        f: impl FnOnce(&mut SqliteBinder<'_>) -> Result<R>,
     ) -> Result<R> {
-        let mut stmt = conn.prepare_cached(sql).in_sql(table, sql)?;
-        f(&mut stmt)
+        let stmt = conn.prepare_cached(sql).in_sql(table, sql)?;
+        f(&mut SqliteBinder { stmt, offset: 0 })
     }
 
     #[inline]
-    fn parameter_count(binder: &rusqlite::Statement<'_>) -> usize {
-        binder.parameter_count()
+    fn parameter_count(binder: &SqliteBinder<'_>) -> usize {
+        binder.stmt.parameter_count()
     }
 
     #[inline]
-    fn execute(
-        binder: &mut rusqlite::Statement<'_>,
-        table: Option<&str>,
-        sql: &str,
-    ) -> Result<usize> {
+    fn execute(binder: &mut SqliteBinder<'_>, table: Option<&str>, sql: &str) -> Result<usize> {
         binder
+            .stmt
             .raw_execute()
             .in_sql(table, sql)
-            .map_err(|e| with_bound_values(e, binder))
+            .map_err(|e| with_bound_values(e, &binder.stmt))
     }
 
     #[inline]
     fn each_row(
-        binder: &mut rusqlite::Statement<'_>,
+        binder: &mut SqliteBinder<'_>,
         table: Option<&str>,
         sql: &str,
         mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        let mut rows = binder.raw_query();
+        let mut rows = binder.stmt.raw_query();
         while let Some(row) = rows.next().in_sql(table, sql)? {
             if !each(row)? {
                 break;
@@ -202,6 +237,28 @@ impl Backend for Sqlite {
             Some(row) => row.get(0).map(Some).in_sql(Some(table), sql),
             None => Ok(None),
         }
+    }
+
+    #[inline]
+    fn set_bind_offset(binder: &mut SqliteBinder<'_>, offset: usize) {
+        binder.offset = offset;
+    }
+
+    const BULK_INSERT: bool = true;
+
+    /// Multi-row `INSERT [OR IGNORE | OR REPLACE] ... VALUES (..), (..)`
+    /// statements within the connection's limit on bound parameters: full
+    /// chunks of one cached statement and at most one shorter remainder, all
+    /// in one transaction. SQLite writes the rows of one statement in order,
+    /// so within a chunk a later row replaces (or is skipped for) an earlier
+    /// one with the same key, as row by row.
+    fn insert_rows<'r, T: crate::record::Record + 'r>(
+        conn: &Connection,
+        rows: impl IntoIterator<Item = &'r T>,
+        conflict: Conflict,
+    ) -> Result<usize> {
+        let per_chunk = rows_per_insert(conn, T::__META.columns.len());
+        crate::rows::insert_chunked::<Self, T>(conn, rows, conflict, per_chunk, MULTI_ROW_FROM)
     }
 
     fn rebuild_table(
@@ -305,6 +362,22 @@ impl Dialect for SqliteDialect {
 
     fn insert_suffix(_conflict: Conflict) -> &'static str {
         ""
+    }
+
+    /// `INSERT OR FAIL` for a plain multi-row insert: a statement that may
+    /// abort half-way (`OR ABORT`, the default) makes SQLite keep a statement
+    /// journal of every page it changes, which passes 64 KiB and goes to a
+    /// temporary file after a few rows of a table with indexes (measured:
+    /// ten times the writes of the single-row path). `OR FAIL` stops at the
+    /// failing row without undoing the statement's earlier rows, and needs no
+    /// statement journal; the crate's transaction (a savepoint inside an open
+    /// one) rolls all of them back, so the batch stays all or nothing. The
+    /// constraint error is the same. (A foreign key still needs the journal.)
+    fn multi_row_prefix(conflict: Conflict) -> &'static str {
+        match conflict {
+            Conflict::Fail => "INSERT OR FAIL INTO ",
+            other => Self::insert_prefix(other),
+        }
     }
 
     /// LIMIT and OFFSET are written as integer literals, not bound: SQLite's

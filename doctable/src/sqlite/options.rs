@@ -81,6 +81,14 @@ impl Options {
 
     /// How long a write waits for another connection's lock before it fails
     /// with [`Error::Busy`]. Default 5 s.
+    ///
+    /// The wait is the crate's own busy handler, not SQLite's: it tries again
+    /// after short jittered sleeps (from about 50 µs, doubling to about
+    /// 1.6 ms) where SQLite's sleeps grow to 100 ms, so a waiting writer gets
+    /// the lock within about 2 ms of its coming free. `PRAGMA busy_timeout`
+    /// therefore reads 0 on the crate's connections; setting it (or calling
+    /// rusqlite's `busy_timeout`) through `with_rusqlite` puts SQLite's
+    /// handler back on that connection.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
@@ -186,6 +194,7 @@ impl Options {
         owner: Option<u32>,
     ) -> Result<Connection> {
         refuse_uri(path)?;
+        let _timeout = super::busy::Timeout::enter(self.timeout());
         let access = if self.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } else {
@@ -208,6 +217,22 @@ impl Options {
         Ok(conn)
     }
 
+    /// Whether new files are put in WAL mode.
+    pub(crate) fn wal_on(&self) -> bool {
+        self.wal
+    }
+
+    /// Whether connections open read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The busy timeout, clamped to what SQLite takes (`i32::MAX` ms).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.busy_timeout
+            .min(Duration::from_millis(i32::MAX as u64))
+    }
+
     /// Applies these options to an open connection. The busy timeout comes first,
     /// so that switching the journal mode waits for other connections too.
     fn configure(
@@ -220,7 +245,7 @@ impl Options {
         // SQLite takes the timeout in milliseconds as an i32 (about 24.8 days);
         // rusqlite panics above that, so longer timeouts are clamped.
         let max = Duration::from_millis(i32::MAX as u64);
-        conn.busy_timeout(self.busy_timeout.min(max))?;
+        super::busy::install(conn, self.busy_timeout.min(max))?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache_capacity);
         // The journal mode is stored in the file: a read-only connection uses
         // whatever the writers chose.

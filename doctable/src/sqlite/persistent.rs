@@ -79,15 +79,8 @@ impl Persistent {
         // commit, and pay nothing. The check shares the connection's one
         // commit hook with `Options::detect_file_moves`.
         let conn = options.open(&path, true, Some(pid))?;
-        let open_err = |source| Error::Open {
-            path: path.clone(),
-            source: Box::new(source),
-        };
         // As set (and clamped) by the options.
-        let millis: i64 = conn
-            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
-            .map_err(open_err)?;
-        let busy_timeout = Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+        let busy_timeout = options.timeout();
         Ok(Persistent {
             conn: Mutex::new(Some(conn)),
             file: file_key(&path),
@@ -345,7 +338,7 @@ impl Persistent {
     ) -> Result<R> {
         let _ = conn.busy_timeout(Duration::ZERO);
         let result = f(conn);
-        let _ = conn.busy_timeout(self.busy_timeout);
+        let _ = super::busy::install(conn, self.busy_timeout);
         result.map_err(|e| held_by_this_thread(e, file))
     }
 }
@@ -439,6 +432,7 @@ impl Conn for Persistent {
     type Backend = Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let held = self.lock()?;
+        let _timeout = super::busy::Timeout::enter(self.busy_timeout);
         let conn = held.connection()?;
         if !conn.is_autocommit() {
             return Err(self.foreign_transaction());
