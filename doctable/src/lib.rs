@@ -110,6 +110,9 @@ pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
 };
+pub use query::{Here, JoinSelection, Picked, Whole};
+#[doc(hidden)]
+pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,

@@ -7,7 +7,11 @@ mod select;
 mod selection;
 mod upsert;
 
-pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
+pub use join::{
+    Here, InQuery, Inner, Join, JoinKind, JoinSelection, Joinable, Left, Outer, Picked, Right, Whole,
+};
+#[doc(hidden)]
+pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};

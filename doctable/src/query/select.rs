@@ -328,22 +328,11 @@ pub(super) fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Appends ` ORDER BY ... LIMIT n OFFSET m` as far as each is given, LIMIT
-/// and OFFSET in the dialect's spelling (formatted from `u64`s, so no text of
-/// the caller's reaches the SQL).
-pub(super) fn push_tail<B: Backend>(
-    q: &mut Fragment,
-    order_by: &[Fragment],
-    limit: Option<u64>,
-    offset: Option<u64>,
-) {
-    push_list(q, " ORDER BY ", order_by);
-    B::Dialect::push_limit_offset(&mut q.sql, limit, offset);
-}
-
 impl<A: Record> Select<A, super::AllColumns> {
-    /// Joins table `B` where `left = right`, reading `(A, B)` pairs; the
-    /// filters, order and limits set so far are kept.
+    /// Joins table `B` where `left = right`, reading `(A, B)` pairs; what the
+    /// select has so far (filters, order, limits, grouping, `distinct`) is
+    /// kept. Join more tables with [`Join::join`], choose columns with
+    /// [`Join::select_cols`].
     pub fn join<B: Record, V: Joinable<W>, W>(
         self,
         left: Column<A, V>,
@@ -367,34 +356,26 @@ impl<A: Record> Select<A, super::AllColumns> {
         left: Column<A, V>,
         right: Column<B, W>,
     ) -> Join<A, B, K> {
-        let dropped = if self.distinct {
-            Some("distinct")
-        } else if !self.group_by.is_empty() {
-            Some("group_by")
-        } else if self.having.is_some() {
-            Some("having")
-        } else {
-            None
-        };
-        let join = Join::new(
+        Join::new(
             left,
             right,
-            self.filter,
-            self.order_by,
-            self.limit,
-            self.offset,
-        );
-        match dropped {
-            Some(what) => join.refuse(what),
-            None => join,
-        }
+            super::join::Carried {
+                distinct: self.distinct,
+                filter: self.filter,
+                group_by: self.group_by,
+                having: self.having,
+                order_by: self.order_by,
+                limit: self.limit,
+                offset: self.offset,
+            },
+        )
     }
 }
 
 /// Appends `keyword` and the keys, comma-separated; a key with values that
 /// equals (up to ` ASC` / ` DESC`) one of the `selected` expressions as its
 /// 1-based position, the direction kept.
-fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fragment]) {
+pub(super) fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fragment]) {
     use std::fmt::Write;
     for (i, key) in keys.iter().enumerate() {
         q.sql.push_str(if i == 0 { keyword } else { ", " });
@@ -414,13 +395,6 @@ fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fra
             }
             None => q.append(key.clone()),
         }
-    }
-}
-
-fn push_list(q: &mut Fragment, keyword: &str, items: &[Fragment]) {
-    for (i, item) in items.iter().enumerate() {
-        q.sql.push_str(if i == 0 { keyword } else { ", " });
-        q.append(item.clone());
     }
 }
 
