@@ -175,6 +175,7 @@ impl<T, V> Expr<T, V> {
                 Some(DeferredError {
                     column: "(raw SQL parameter)".into(),
                     detail,
+                    usage: false,
                 }),
             ),
         };

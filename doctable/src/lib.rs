@@ -110,7 +110,9 @@ pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
 };
-pub use query::{Here, JoinSelection, Picked, Whole};
+pub use query::{
+    Comparable, Correlated, Here, JoinSelection, Picked, Subquery, Whole, exists, not_exists,
+};
 #[doc(hidden)]
 pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use schema::{

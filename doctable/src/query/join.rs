@@ -273,7 +273,6 @@ pub trait JoinSelection<J, M> {
     fn read<D: Backend>(&self, row: &D::Row<'_>, next: &mut usize) -> Result<Self::Row>;
 }
 
-#[diagnostic::do_not_recommend]
 impl<J, X, V, Side> JoinSelection<J, Side> for Column<X, V>
 where
     X: InQuery<J, Side> + Record,
@@ -292,7 +291,6 @@ where
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<J, X, V, Side> JoinSelection<J, Side> for Expr<X, V>
 where
     X: InQuery<J, Side> + Record,

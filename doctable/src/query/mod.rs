@@ -5,6 +5,7 @@ mod join;
 mod modify;
 mod select;
 mod selection;
+mod subquery;
 mod upsert;
 
 pub use join::{
@@ -15,6 +16,7 @@ pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use subquery::{Comparable, Correlated, Subquery, exists, not_exists};
 pub use upsert::{ColumnList, Upsert};
 
 use crate::backend::{Backend, Dialect};
@@ -28,6 +30,7 @@ use crate::value::Value;
 /// Fails with the first conversion error met while the query was built.
 fn check(table: &str, fragment: &Fragment) -> Result<()> {
     match &fragment.error {
+        Some(e) if e.usage => Err(Error::Usage(format!("table `{table}`: {}", e.detail))),
         Some(e) => Err(Error::conversion(table, &e.column, &e.detail)),
         None => Ok(()),
     }

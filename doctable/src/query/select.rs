@@ -142,6 +142,17 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
     /// The SQL text and parameters this query runs on backend `B`, with
     /// `limit` overriding its own.
     fn build<B: Backend>(&self, limit: Option<u64>) -> Fragment {
+        self.build_with(limit, B::Dialect::push_limit_offset)
+    }
+
+    /// [`build`](Self::build) with LIMIT and OFFSET written by
+    /// `push_limit_offset`: a dialect's, or the spelling every engine reads
+    /// for a subquery, whose backend is not known when it is built.
+    pub(super) fn build_with(
+        &self,
+        limit: Option<u64>,
+        push_limit_offset: impl FnOnce(&mut String, Option<u64>, Option<u64>),
+    ) -> Fragment {
         let mut q = Fragment::default();
         q.sql.push_str(if self.distinct {
             "SELECT DISTINCT "
@@ -167,7 +178,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
             q.append(h.clone());
         }
         push_keys(&mut q, " ORDER BY ", &self.order_by, &selected);
-        B::Dialect::push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
+        push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
         q
     }
 
