@@ -214,10 +214,9 @@ fn exists_and_not_exists_correlated_with_the_outer_row<C: Conn<Backend: Engine>>
         Document::select_cols(Document::words.max())
             .correlated(Document::author_id, Document::author_id),
     );
-    let err = Document::select()
+    let err = expect_failure!(db, |c| Document::select()
         .filter(longest_of_their_author)
-        .all(db)
-        .unwrap_err();
+        .all(c));
     match &err {
         Error::Usage(m) => assert!(m.contains("correlated with `documents` itself"), "{m}"),
         other => panic!("expected a usage error, got {other}"),

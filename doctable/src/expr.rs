@@ -8,7 +8,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
 
-use crate::value::{IntoValue, Value, owned_params};
+use crate::raw::{RawParams, SqlText};
+use crate::value::Value;
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
 pub(crate) use crate::fragment::{DeferredError, Leaf};
@@ -155,8 +156,10 @@ impl<T, V> Expr<T, V> {
     }
 
     /// Raw SQL with bound parameters: the escape hatch for what the builder
-    /// does not cover. The text is `'static` so values cannot be formatted into
-    /// it by accident; pass them as `params`, one per `?`.
+    /// does not cover. The text must be a string literal (see [`SqlText`]:
+    /// text made at run time could carry values pasted into it); pass values
+    /// as `params`, one per `?`: `()` for none, `[v, ..]`, a `Vec`, or a
+    /// tuple of values of different types (see [`RawParams`]).
     ///
     /// Write bare `?` placeholders: each backend renders them as its own
     /// (`?` is found outside string literals, quoted identifiers and comments).
@@ -166,9 +169,12 @@ impl<T, V> Expr<T, V> {
     /// # use doctable::{DocTable, Expr};
     /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
     /// let long: Expr<Doc, bool> = Expr::raw("length(\"body\") > ?", [200]);
+    /// let empty: Expr<Doc, bool> = Expr::raw("\"body\" = ''", ());
+    /// let both: Expr<Doc, bool> = Expr::raw("length(\"body\") BETWEEN ? AND ? AND \"body\" <> ?", (1, 9, "x"));
     /// ```
-    pub fn raw<P: IntoValue>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
-        let (params, error) = match owned_params(params) {
+    pub fn raw(sql: impl SqlText, params: impl RawParams) -> Self {
+        let sql = sql.text();
+        let (params, error) = match params.into_values() {
             Ok(params) => (params, None),
             Err(detail) => (
                 Vec::new(),

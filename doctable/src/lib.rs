@@ -82,6 +82,7 @@ mod meta;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;
+mod raw;
 mod record;
 mod rows;
 mod schema;
@@ -111,7 +112,8 @@ pub use query::{
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
 };
 pub use query::{
-    Comparable, Correlated, Here, JoinSelection, Picked, Subquery, Whole, exists, not_exists,
+    Comparable, Correlated, Here, JoinSelection, Picked, SqlRow, Subquery, Whole, exists,
+    not_exists, select_sql,
 };
 #[doc(hidden)]
 pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
@@ -126,6 +128,7 @@ pub use sqlite::per_query::PerQuery;
 #[cfg(feature = "sqlite")]
 pub use sqlite::persistent::{BackupProgress, Persistent};
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
+pub use raw::{RawParams, SqlText};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
 #[cfg(feature = "sqlite")]

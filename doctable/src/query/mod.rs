@@ -5,6 +5,7 @@ mod join;
 mod modify;
 mod select;
 mod selection;
+mod sql_row;
 mod subquery;
 mod upsert;
 
@@ -16,6 +17,7 @@ pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use sql_row::{SqlRow, select_sql};
 pub use subquery::{Comparable, Correlated, Subquery, exists, not_exists};
 pub use upsert::{ColumnList, Upsert};
 
@@ -64,7 +66,7 @@ fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Resu
 }
 
 /// `SELECT <all columns> FROM <table> <sql>` with bound parameters.
-pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::record::Record>(
+pub(crate) fn select_sql_tail<C: crate::conn::Conn, T: crate::record::Record>(
     conn: &C,
     sql: &'static str,
     params: Vec<Value>,
