@@ -79,6 +79,7 @@ mod fragment;
 mod json;
 mod literal;
 mod meta;
+mod nested;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;

@@ -8,23 +8,9 @@ use super::select::Select;
 use super::selection::Selection;
 use crate::expr::{Column, Expr, Fragment};
 use crate::fragment::DeferredError;
+pub use crate::nested::{Comparable, Subquery};
 use crate::query::Joinable;
 use crate::record::Record;
-
-/// A query usable inside a condition on table `T`: a [`Select`] (any `T`:
-/// it does not refer to the outer query), or a [`Correlated`] select (the
-/// `T` it refers to).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a subquery usable in a condition on table `{T}`",
-    label = "expected a select, or a select `.correlated(..)` with a column of `{T}`"
-)]
-pub trait Subquery<T> {
-    /// What one row of it reads as: a column's type for `in_query`.
-    type Row;
-    /// The subquery's SQL, in the spelling every backend reads.
-    #[doc(hidden)]
-    fn into_fragment(self) -> Fragment;
-}
 
 /// The LIMIT and OFFSET of a subquery, written before the backend is known:
 /// `LIMIT n` (at most `i64::MAX`), and an offset alone after `LIMIT
@@ -143,18 +129,6 @@ impl<O, U: Record, S: Selection<U>> Subquery<O> for Correlated<O, U, S> {
     }
 }
 
-/// The value types `in_query` compares: a subquery selecting the column's
-/// type, or that type where one side is an `Option`.
-#[diagnostic::on_unimplemented(
-    message = "`in_query` compares a column of type `{W}` with a subquery that selects `{Self}`",
-    label = "the subquery must select one column of type `{W}` (either may be an `Option` of it)",
-    note = "select the matching column: `Other::select_cols(Other::id)`"
-)]
-pub trait Comparable<W> {}
-impl<V> Comparable<V> for V {}
-impl<V> Comparable<Option<V>> for V {}
-impl<V> Comparable<V> for Option<V> {}
-
 /// `EXISTS (subquery)`: whether the subquery has a row, as a condition on
 /// table `T` (the outer table a [`Correlated`] subquery names; for an
 /// uncorrelated one, whichever table's filter it is given to).
@@ -194,77 +168,4 @@ fn wrap<T, V>(before: &str, inner: Fragment, after: &str) -> Expr<T, V> {
     f.append(inner);
     f.sql.push_str(after);
     Expr::from_fragment(f)
-}
-
-impl<T, V> Expr<T, V> {
-    /// `self IN (subquery)`: the subquery selects one column of this type
-    /// (either may be an `Option` of the other). A NULL among its values
-    /// never matches (SQL's `IN`), nor does a NULL `self`.
-    ///
-    /// ```
-    /// use doctable::DocTable;
-    /// # use doctable::Persistent;
-    /// # #[derive(DocTable, Debug, Clone, PartialEq)]
-    /// # struct Author { #[doctable(primary_key)] id: Option<i64>, name: String }
-    /// # #[derive(DocTable, Debug, Clone, PartialEq)]
-    /// # struct Doc { #[doctable(primary_key)] id: Option<i64>, author_id: i64, title: String }
-    /// # let db = Persistent::open_in_memory()?;
-    /// # Author::create_table(&db)?; Doc::create_table(&db)?;
-    /// # let ada = Author::insert(&db, &Author { id: None, name: "Ada".into() })?;
-    /// # let noam = Author::insert(&db, &Author { id: None, name: "Noam".into() })?;
-    /// # Doc::insert(&db, &Doc { id: None, author_id: ada, title: "Notes".into() })?;
-    /// # Doc::insert(&db, &Doc { id: None, author_id: noam, title: "Syntax".into() })?;
-    /// let by_ada: Vec<String> = Doc::select_cols(Doc::title)
-    ///     .filter(Doc::author_id.in_query(Author::select_cols(Author::id).filter(Author::name.eq("Ada"))))
-    ///     .all(&db)?;
-    /// assert_eq!(by_ada, ["Notes"]);
-    /// # Ok::<(), doctable::Error>(())
-    /// ```
-    pub fn in_query<Q>(self, subquery: Q) -> Expr<T, bool>
-    where
-        Q: Subquery<T>,
-        Q::Row: Comparable<V>,
-    {
-        self.in_or_not(" IN (", subquery)
-    }
-
-    /// `self NOT IN (subquery)`. As SQL's `NOT IN`: if the subquery yields a
-    /// NULL, no row matches; filter NULLs out of the subquery when they can occur.
-    pub fn not_in_query<Q>(self, subquery: Q) -> Expr<T, bool>
-    where
-        Q: Subquery<T>,
-        Q::Row: Comparable<V>,
-    {
-        self.in_or_not(" NOT IN (", subquery)
-    }
-
-    fn in_or_not<Q: Subquery<T>>(self, op: &str, subquery: Q) -> Expr<T, bool> {
-        let mut f = Fragment::default();
-        f.sql.push('(');
-        f.append(self.fragment);
-        f.sql.push_str(op);
-        f.append(subquery.into_fragment());
-        f.sql.push_str("))");
-        Expr::from_fragment(f)
-    }
-}
-
-impl<T: Record, V> Column<T, V> {
-    /// `column IN (subquery)`: see [`Expr::in_query`].
-    pub fn in_query<Q>(self, subquery: Q) -> Expr<T, bool>
-    where
-        Q: Subquery<T>,
-        Q::Row: Comparable<V>,
-    {
-        self.expr().in_query(subquery)
-    }
-
-    /// `column NOT IN (subquery)`: see [`Expr::not_in_query`].
-    pub fn not_in_query<Q>(self, subquery: Q) -> Expr<T, bool>
-    where
-        Q: Subquery<T>,
-        Q::Row: Comparable<V>,
-    {
-        self.expr().not_in_query(subquery)
-    }
 }
