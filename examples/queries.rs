@@ -50,6 +50,9 @@ pub struct WordCount {
     pub count: i64,
 }
 
+/// Per author: name, documents, words, distinct words, first and last year.
+type AuthorTotals = (String, i64, Option<i64>, i64, Option<i64>, Option<i64>);
+
 fn main() -> doctable::Result<()> {
     let dir = std::env::temp_dir().join("doctable-queries-example");
     std::fs::create_dir_all(&dir)?;
@@ -227,21 +230,20 @@ fn main() -> doctable::Result<()> {
     // Per author, over a three-table join (authors, their documents, and the
     // documents' word counts): documents, words, distinct words and years,
     // as one typed query; the busiest author first.
-    let per_author: Vec<(String, i64, Option<i64>, i64, Option<i64>, Option<i64>)> =
-        Author::select()
-            .join(Author::id, Document::author_id)
-            .join(Document::id, WordCount::document_id)
-            .select_cols((
-                Author::name,
-                Document::id.count_distinct(),
-                WordCount::count.sum(),
-                WordCount::word.count_distinct(),
-                Document::year.min(),
-                Document::year.max(),
-            ))
-            .group_by(Author::name)
-            .order_by(WordCount::count.sum().desc())
-            .all(&db)?;
+    let per_author: Vec<AuthorTotals> = Author::select()
+        .join(Author::id, Document::author_id)
+        .join(Document::id, WordCount::document_id)
+        .select_cols((
+            Author::name,
+            Document::id.count_distinct(),
+            WordCount::count.sum(),
+            WordCount::word.count_distinct(),
+            Document::year.min(),
+            Document::year.max(),
+        ))
+        .group_by(Author::name)
+        .order_by(WordCount::count.sum().desc())
+        .all(&db)?;
     println!("per author (documents, words, distinct words, first and last year):");
     for (name, documents, words, distinct, first, last) in &per_author {
         println!(

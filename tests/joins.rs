@@ -39,6 +39,16 @@ struct Document {
     year: i64,
 }
 
+/// Per author: name, documents, words, mean words, first and last year.
+type AuthorStats = (
+    String,
+    i64,
+    Option<i64>,
+    Option<f64>,
+    Option<i64>,
+    Option<i64>,
+);
+
 struct Library {
     countries: Vec<Country>,
     authors: Vec<Author>,
@@ -76,7 +86,11 @@ fn library<C: Conn>(db: &C) -> Library {
         name: name.into(),
         country_id,
     };
-    let authors = vec![author(1, "Ada", 1), author(2, "Grace", 2), author(3, "Noam", 2)];
+    let authors = vec![
+        author(1, "Ada", 1),
+        author(2, "Grace", 2),
+        author(3, "Noam", 2),
+    ];
     let docs = vec![
         doc(10, Some(1), "Notes", 100, 1843),
         doc(11, Some(1), "Letters", 50, 1850),
@@ -97,21 +111,20 @@ fn library<C: Conn>(db: &C) -> Library {
 
 fn aggregates_per_author_name_over_authors_join_documents<C: Conn<Backend: Engine>>(db: &C) {
     library(db);
-    let per_author: Vec<(String, i64, Option<i64>, Option<f64>, Option<i64>, Option<i64>)> =
-        Document::select()
-            .join(Document::author_id, Author::id)
-            .select_cols((
-                Author::name,
-                Document::id.count(),
-                Document::words.sum(),
-                Document::words.avg(),
-                Document::year.min(),
-                Document::year.max(),
-            ))
-            .group_by(Author::name)
-            .order_by(Author::name)
-            .all(db)
-            .expect("per author");
+    let per_author: Vec<AuthorStats> = Document::select()
+        .join(Document::author_id, Author::id)
+        .select_cols((
+            Author::name,
+            Document::id.count(),
+            Document::words.sum(),
+            Document::words.avg(),
+            Document::year.min(),
+            Document::year.max(),
+        ))
+        .group_by(Author::name)
+        .order_by(Author::name)
+        .all(db)
+        .expect("per author");
     assert_eq!(
         per_author,
         [
@@ -338,7 +351,11 @@ fn for_each_and_chunks_stream_a_join<C: Conn<Backend: Engine>>(db: &C) {
     let expected: Vec<(String, String)> = lib.docs[..5]
         .iter()
         .map(|d| {
-            let name = if d.author_id == Some(1) { "Ada" } else { "Grace" };
+            let name = if d.author_id == Some(1) {
+                "Ada"
+            } else {
+                "Grace"
+            };
             (d.title.clone(), name.to_string())
         })
         .collect();

@@ -69,9 +69,12 @@ fn a_self_join_into_a_tuple_of_column_types<C: Conn<Backend: Engine>>(db: &C) {
         ]
     );
     // One column is a 1-tuple; no parameters is `()`.
-    let names: Vec<(String,)> =
-        select_sql("SELECT \"name\" FROM \"people\" ORDER BY \"born\" DESC", (), db)
-            .expect("names");
+    let names: Vec<(String,)> = select_sql(
+        "SELECT \"name\" FROM \"people\" ORDER BY \"born\" DESC",
+        (),
+        db,
+    )
+    .expect("names");
     assert_eq!(
         names,
         [
@@ -167,8 +170,12 @@ fn a_value_that_does_not_fit_is_a_conversion_error_naming_the_column<C: Conn<Bac
     ));
     assert!(err.to_string().contains("no_such_column"), "{err}");
     // A parameter that cannot be bound names the parameter.
-    let err = select_sql::<(i64,)>("SELECT \"id\" FROM \"people\" WHERE \"id\" = ?", [u64::MAX], db)
-        .unwrap_err();
+    let err = select_sql::<(i64,)>(
+        "SELECT \"id\" FROM \"people\" WHERE \"id\" = ?",
+        [u64::MAX],
+        db,
+    )
+    .unwrap_err();
     match &err {
         Error::Conversion { column, detail, .. } => {
             assert_eq!(column, "(select_sql parameter)");
@@ -180,12 +187,8 @@ fn a_value_that_does_not_fit_is_a_conversion_error_naming_the_column<C: Conn<Bac
 
 fn a_row_shape_of_the_wrong_width_is_a_usage_error<C: Conn<Backend: Engine>>(db: &C) {
     people(db);
-    let err = select_sql::<(i64, String, i64)>(
-        "SELECT \"id\", \"name\" FROM \"people\"",
-        (),
-        db,
-    )
-    .unwrap_err();
+    let err = select_sql::<(i64, String, i64)>("SELECT \"id\", \"name\" FROM \"people\"", (), db)
+        .unwrap_err();
     match &err {
         Error::Usage(m) => assert!(
             m.contains("gives 2 column(s), but the row type reads 3"),
@@ -195,7 +198,10 @@ fn a_row_shape_of_the_wrong_width_is_a_usage_error<C: Conn<Backend: Engine>>(db:
     }
     let err = select_sql::<(i64,)>("SELECT \"id\", \"name\" FROM \"people\"", (), db).unwrap_err();
     match &err {
-        Error::Usage(m) => assert!(m.contains("gives 2 columns, but the row type reads 1"), "{m}"),
+        Error::Usage(m) => assert!(
+            m.contains("gives 2 columns, but the row type reads 1"),
+            "{m}"
+        ),
         other => panic!("expected a usage error, got {other}"),
     }
 }
@@ -203,8 +209,10 @@ fn a_row_shape_of_the_wrong_width_is_a_usage_error<C: Conn<Backend: Engine>>(db:
 fn raw_expressions_take_no_parameters_or_a_tuple_of_them<C: Conn<Backend: Engine>>(db: &C) {
     people(db);
     let no_mentor: Expr<Person, bool> = Expr::raw("\"mentor_id\" IS NULL", ());
-    let mixed: Expr<Person, bool> =
-        Expr::raw("\"born\" BETWEEN ? AND ? AND \"name\" <> ?", (1900, 1935_i64, "Grace"));
+    let mixed: Expr<Person, bool> = Expr::raw(
+        "\"born\" BETWEEN ? AND ? AND \"name\" <> ?",
+        (1900, 1935_i64, "Grace"),
+    );
     let names = |cond: Expr<Person, bool>| -> Vec<String> {
         Person::select_cols(Person::name)
             .filter(cond)
@@ -219,8 +227,8 @@ fn raw_expressions_take_no_parameters_or_a_tuple_of_them<C: Conn<Backend: Engine
     assert_eq!(all[0].name, "Barbara");
     // A slice and a `Vec` of values.
     let ids = [1_i64, 4];
-    let by_slice = Person::select_sql("WHERE \"id\" IN (?, ?) ORDER BY \"id\"", &ids[..], db)
-        .expect("slice");
+    let by_slice =
+        Person::select_sql("WHERE \"id\" IN (?, ?) ORDER BY \"id\"", &ids[..], db).expect("slice");
     assert_eq!(by_slice.len(), 2);
     let by_vec = Person::select_sql("WHERE \"id\" = ?", vec![4], db).expect("vec");
     assert_eq!(by_vec[0].name, "Barbara");

@@ -87,8 +87,8 @@ fn names<C: Conn>(db: &C, condition: doctable::Expr<Author, bool>) -> Vec<String
 fn in_query_keeps_rows_whose_value_the_subquery_selects<C: Conn<Backend: Engine>>(db: &C) {
     library(db);
     // An `Option<i64>` column in a subquery of `Option<i64>` keys.
-    let by_the_young = Document::author_id
-        .in_query(Author::select_cols(Author::id).filter(Author::born.gt(1900)));
+    let by_the_young =
+        Document::author_id.in_query(Author::select_cols(Author::id).filter(Author::born.gt(1900)));
     assert_eq!(titles(db, by_the_young), ["COBOL", "Compiler"]);
 
     // An `Option<i64>` key in a subquery of `Option<i64>` foreign keys, with
@@ -126,9 +126,7 @@ fn in_query_keeps_rows_whose_value_the_subquery_selects<C: Conn<Backend: Engine>
     assert_eq!(titles(db, none), Vec::<String>::new());
 }
 
-fn values_before_inside_and_after_a_subquery_are_bound_in_order<C: Conn<Backend: Engine>>(
-    db: &C,
-) {
+fn values_before_inside_and_after_a_subquery_are_bound_in_order<C: Conn<Backend: Engine>>(db: &C) {
     library(db);
     // Parameters: words > 40, then born between 1800 and 1910, name <> 'Grace',
     // then title <> 'Notes', and one more in `having` of an outer select.
@@ -143,9 +141,10 @@ fn values_before_inside_and_after_a_subquery_are_bound_in_order<C: Conn<Backend:
     let counted: Vec<(Option<i64>, i64)> =
         Document::select_cols((Document::author_id, Document::id.count()))
             .filter(Document::words.gt(1))
-            .filter(Document::author_id.in_query(
-                Author::select_cols(Author::id).filter(Author::name.ne("Noam")),
-            ))
+            .filter(
+                Document::author_id
+                    .in_query(Author::select_cols(Author::id).filter(Author::name.ne("Noam"))),
+            )
             .group_by(Document::author_id)
             .having(Document::id.count().ge(2))
             .order_by(Document::author_id)
@@ -160,9 +159,10 @@ fn values_before_inside_and_after_a_subquery_are_bound_in_order<C: Conn<Backend:
         .expect("update");
     assert_eq!(changed, 1);
     let removed = Document::delete()
-        .filter(Document::author_id.in_query(
-            Author::select_cols(Author::id).filter(Author::name.eq("Grace")),
-        ))
+        .filter(
+            Document::author_id
+                .in_query(Author::select_cols(Author::id).filter(Author::name.eq("Grace"))),
+        )
         .run(db)
         .expect("delete");
     assert_eq!(removed, 2);
@@ -194,7 +194,10 @@ fn exists_and_not_exists_correlated_with_the_outer_row<C: Conn<Backend: Engine>>
     );
     assert_eq!(names(db, with_very_long.clone()), ["Grace"]);
     assert_eq!(
-        names(db, not_exists(Document::select().correlated(Document::author_id, Author::id))),
+        names(
+            db,
+            not_exists(Document::select().correlated(Document::author_id, Author::id))
+        ),
         ["Noam"]
     );
     // Combined with other conditions, negated, counted.
@@ -244,20 +247,21 @@ fn exists_uncorrelated_is_one_answer_for_every_row<C: Conn<Backend: Engine>>(db:
 /// A subquery inside a join's filter.
 fn a_subquery_in_a_join_filter<C: Conn<Backend: Engine>>(db: &C) {
     library(db);
-    let rows: Vec<(String, String)> = Document::select()
-        .join(Document::author_id, Author::id)
-        .select_cols((Author::name, Document::title))
-        .filter(Document::id.in_query(
-            Document::select_cols(Document::id).filter(Document::words.between(50, 200)),
-        ))
-        .filter(not_exists(
-            Document::select()
-                .filter(Document::words.gt(250))
-                .correlated(Document::author_id, Author::id),
-        ))
-        .order_by(Document::title)
-        .all(db)
-        .expect("join with subqueries");
+    let rows: Vec<(String, String)> =
+        Document::select()
+            .join(Document::author_id, Author::id)
+            .select_cols((Author::name, Document::title))
+            .filter(Document::id.in_query(
+                Document::select_cols(Document::id).filter(Document::words.between(50, 200)),
+            ))
+            .filter(not_exists(
+                Document::select()
+                    .filter(Document::words.gt(250))
+                    .correlated(Document::author_id, Author::id),
+            ))
+            .order_by(Document::title)
+            .all(db)
+            .expect("join with subqueries");
     assert_eq!(
         rows,
         [

@@ -112,12 +112,13 @@ pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowsChosen, Select, Selection, Unfiltered, Update, Upsert,
 };
+#[doc(hidden)]
+pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use query::{
     Comparable, Correlated, Here, JoinSelection, Picked, SqlRow, Subquery, Whole, exists,
     not_exists, select_sql,
 };
-#[doc(hidden)]
-pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
+pub use raw::{RawParams, SqlText};
 pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,
@@ -129,7 +130,6 @@ pub use sqlite::per_query::PerQuery;
 #[cfg(feature = "sqlite")]
 pub use sqlite::persistent::{BackupProgress, Persistent};
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
-pub use raw::{RawParams, SqlText};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 
 #[cfg(feature = "sqlite")]

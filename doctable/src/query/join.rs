@@ -562,26 +562,26 @@ impl<L, B, K> Join<L, B, K> {
 
     /// Joins one more table `C` where `left` (a column of any table joined
     /// so far) equals `right`; rows grow by `C`.
-    pub fn join<C: Record, X: Record, V: Joinable<W>, W, Side>(
+    pub fn join<C: Record, X, V: Joinable<W>, W, Side>(
         self,
         left: Column<X, V>,
         right: Column<C, W>,
     ) -> Join<Join<L, B, K>, C, Inner>
     where
-        X: InQuery<Join<L, B, K>, Side>,
+        X: Record + InQuery<Join<L, B, K>, Side>,
     {
         self.then(step::<X, C, Inner>(left.name(), right.name()))
     }
 
     /// Left-joins one more table `C` where `left` (a column of any table
     /// joined so far) equals `right`; rows grow by `Option<C>`.
-    pub fn left_join<C: Record, X: Record, V: Joinable<W>, W, Side>(
+    pub fn left_join<C: Record, X, V: Joinable<W>, W, Side>(
         self,
         left: Column<X, V>,
         right: Column<C, W>,
     ) -> Join<Join<L, B, K>, C, Outer>
     where
-        X: InQuery<Join<L, B, K>, Side>,
+        X: Record + InQuery<Join<L, B, K>, Side>,
     {
         self.then(step::<X, C, Outer>(left.name(), right.name()))
     }
@@ -759,7 +759,11 @@ where
     /// collecting them; stops at the first error, from reading or from `f`.
     /// As with [`Select::for_each`](super::Select::for_each), `f` cannot use
     /// the same connection while the scan reads.
-    pub fn for_each(&self, conn: &impl Conn, mut f: impl FnMut(S::Row) -> Result<()>) -> Result<()> {
+    pub fn for_each(
+        &self,
+        conn: &impl Conn,
+        mut f: impl FnMut(S::Row) -> Result<()>,
+    ) -> Result<()> {
         self.run(conn, None, true, |row| {
             f(row)?;
             Ok(true)

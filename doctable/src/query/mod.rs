@@ -9,11 +9,12 @@ mod sql_row;
 mod subquery;
 mod upsert;
 
-pub use join::{
-    Here, InQuery, Inner, Join, JoinKind, JoinSelection, Joinable, Left, Outer, Picked, Right, Whole,
-};
 #[doc(hidden)]
 pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
+pub use join::{
+    Here, InQuery, Inner, Join, JoinKind, JoinSelection, Joinable, Left, Outer, Picked, Right,
+    Whole,
+};
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};

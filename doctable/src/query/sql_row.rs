@@ -50,8 +50,7 @@ const LABEL: &str = "(select_sql)";
 fn read_column<B: Backend, V: ColumnType>(row: &B::Row<'_>, index: usize) -> Result<V> {
     let value = B::value_at(row, index, LABEL)?;
     V::from_sql(value).map_err(|e| {
-        let column = B::column_name(row, index)
-            .unwrap_or_else(|| format!("column {}", index + 1));
+        let column = B::column_name(row, index).unwrap_or_else(|| format!("column {}", index + 1));
         e.at(LABEL, &column)
     })
 }

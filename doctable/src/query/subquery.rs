@@ -81,7 +81,10 @@ impl<U: Record, S> Select<U, S> {
 }
 
 /// `"u"."inner" = "o"."outer"`.
-fn correlation<U: Record, O: Record, V, W>(inner: Column<U, V>, outer: Column<O, W>) -> Expr<U, bool> {
+fn correlation<U: Record, O: Record, V, W>(
+    inner: Column<U, V>,
+    outer: Column<O, W>,
+) -> Expr<U, bool> {
     let mut f = Fragment::column(U::__META.name, inner.name());
     f.sql.push_str(" = ");
     crate::dialect::push_qualified(&mut f.sql, O::__META.name, outer.name());
@@ -103,7 +106,11 @@ impl<O: Record, U: Record, S> Correlated<O, U, S> {
     }
 
     /// Adds another correlation, ANDed with the ones before.
-    pub fn correlated<V: Joinable<W>, W>(mut self, inner: Column<U, V>, outer: Column<O, W>) -> Self {
+    pub fn correlated<V: Joinable<W>, W>(
+        mut self,
+        inner: Column<U, V>,
+        outer: Column<O, W>,
+    ) -> Self {
         self.select = self.select.filter(correlation(inner, outer));
         self
     }
