@@ -3,7 +3,7 @@
 //!
 //! Run it with `cargo run --example queries`.
 
-use doctable::{DocTable, Expr, Persistent};
+use doctable::{DocTable, Expr, Persistent, exists, select_sql};
 
 /// A writer.
 #[derive(DocTable, Debug, Clone, PartialEq)]
@@ -50,6 +50,9 @@ pub struct WordCount {
     #[doctable(shadows_operation)]
     pub count: i64,
 }
+
+/// Per author: name, documents, words, distinct words, first and last year.
+type AuthorTotals = (String, i64, Option<i64>, i64, Option<i64>, Option<i64>);
 
 fn main() -> doctable::Result<()> {
     let dir = std::env::temp_dir().join("doctable-queries-example");
@@ -225,6 +228,62 @@ fn main() -> doctable::Result<()> {
             .collect::<Vec<_>>()
     );
 
+    // Per author, over a three-table join (authors, their documents, and the
+    // documents' word counts): documents, words, distinct words and years,
+    // as one typed query; the busiest author first.
+    let per_author: Vec<AuthorTotals> = Author::select()
+        .join(Author::id, Document::author_id)
+        .join(Document::id, WordCount::document_id)
+        .select_cols((
+            Author::name,
+            Document::id.count_distinct(),
+            WordCount::count.sum(),
+            WordCount::word.count_distinct(),
+            Document::year.min(),
+            Document::year.max(),
+        ))
+        .group_by(Author::name)
+        .order_by(WordCount::count.sum().desc())
+        .all(&db)?;
+    println!("per author (documents, words, distinct words, first and last year):");
+    for (name, documents, words, distinct, first, last) in &per_author {
+        println!(
+            "  {name:<8} {documents} documents, {} words, {distinct} distinct, {}-{}",
+            words.unwrap_or(0),
+            first.unwrap_or(0),
+            last.unwrap_or(0)
+        );
+    }
+    // Every author, with a left join (an author with no documents would count 0).
+    let documents_per_author: Vec<(String, i64)> = Author::select()
+        .left_join(Author::id, Document::author_id)
+        .select_cols((Author::name, Document::id.count()))
+        .group_by(Author::name)
+        .order_by(Author::name)
+        .all(&db)?;
+    println!("documents per author: {documents_per_author:?}");
+
+    // Subqueries: documents whose author wrote "equal"; authors with a
+    // document after 1940 (a correlated `exists`).
+    let equal_authors = Document::author_id.in_query(
+        Document::select_cols(Document::author_id).filter(Document::id.in_query(
+            WordCount::select_cols(WordCount::document_id).filter(WordCount::word.eq("equal")),
+        )),
+    );
+    let by_them: Vec<String> = Document::select_cols(Document::title)
+        .filter(equal_authors)
+        .order_by(Document::title)
+        .all(&db)?;
+    println!("documents by an author who wrote \"equal\": {by_them:?}");
+    let late: Vec<String> = Author::select_cols(Author::name)
+        .filter(exists(
+            Document::select()
+                .filter(Document::year.gt(1940))
+                .correlated(Document::author_id, Author::id),
+        ))
+        .all(&db)?;
+    println!("authors with a document after 1940: {late:?}");
+
     // Streaming: read row by row without collecting, or in batches.
     let mut words = 0;
     WordCount::select().for_each(&db, |w| {
@@ -256,6 +315,16 @@ fn main() -> doctable::Result<()> {
         .order_by(Document::title)
         .all(&db)?;
     println!("titles of four characters or fewer: {short_titles:?}");
+
+    // A whole statement of one's own into any row shape (here a window
+    // function, which the builder does not write).
+    let ranked: Vec<(String, i64, i64)> = select_sql(
+        "SELECT \"title\", \"year\", rank() OVER (ORDER BY \"year\") FROM \"documents\" \
+         WHERE \"year\" > ? ORDER BY 3",
+        [1900],
+        &db,
+    )?;
+    println!("ranked by year since 1900: {ranked:?}");
 
     // Returning rows: the stored row comes back with its key.
     let stored = Document::insert_returning(

@@ -406,6 +406,7 @@ where
             column,
             expected,
             found,
+            ..
         } => {
             assert_eq!(table, "word_count");
             assert_eq!(column, "PRIMARY KEY");

@@ -589,25 +589,6 @@ fn none_in_in_list_means_is_null<C: Conn<Backend: Engine>>(db: &C) {
     );
 }
 
-fn a_join_refuses_modifiers_it_cannot_keep<C: Conn<Backend: Engine>>(db: &C) {
-    let (db, _authors, _papers) = library(db);
-    let grouped = Paper::select()
-        .group_by(Paper::author_id)
-        .join(Paper::author_id, Author::id);
-    let err = grouped.all(&db).unwrap_err();
-    assert!(err.to_string().contains("group_by"), "{err}");
-    let distinct = Paper::select()
-        .distinct()
-        .left_join(Paper::author_id, Author::id);
-    assert!(
-        distinct
-            .all(&db)
-            .unwrap_err()
-            .to_string()
-            .contains("distinct")
-    );
-}
-
 on_every_strategy!(
     insert_or_ignore_skips_a_duplicate_and_says_so,
     insert_or_replace_overwrites_the_conflicting_row,
@@ -625,7 +606,6 @@ on_every_strategy!(
     raw_sql_works_inside_set_with_bound_values,
     raw_sql_keeps_its_meaning_on_either_side_of_an_operator,
     none_in_in_list_means_is_null,
-    a_join_refuses_modifiers_it_cannot_keep,
 );
 
 /// A GROUP BY / ORDER BY key with bound values that equals a selected

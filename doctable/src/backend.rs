@@ -68,6 +68,15 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn value_at<'r>(row: &'r Self::Row<'_>, index: usize, table: &str) -> Result<ValueRef<'r>>;
 
+    /// The name of column `index` (0-based) of `row` as the statement gives
+    /// it, for messages about raw SQL (`None` if there is no such column).
+    #[doc(hidden)]
+    #[cold]
+    fn column_name(row: &Self::Row<'_>, index: usize) -> Option<String> {
+        let _ = (row, index);
+        None
+    }
+
     /// Prepares `sql` (from the connection's statement cache) and runs `f` with it.
     #[doc(hidden)]
     fn with_statement<R>(

@@ -8,7 +8,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops;
 
-use crate::value::{IntoValue, SqlType, Value, owned_params};
+use crate::nested::{Comparable, Subquery};
+use crate::raw::{RawParams, SqlText};
+use crate::value::{SqlType, Value};
 
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
 pub(crate) use crate::fragment::{DeferredError, Leaf};
@@ -167,8 +169,10 @@ impl<T, V> Expr<T, V> {
     }
 
     /// Raw SQL with bound parameters: the escape hatch for what the builder
-    /// does not cover. The text is `'static` so values cannot be formatted into
-    /// it by accident; pass them as `params`, one per `?`.
+    /// does not cover. The text must be a string literal (see [`SqlText`]:
+    /// text made at run time could carry values pasted into it); pass values
+    /// as `params`, one per `?`: `()` for none, `[v, ..]`, a `Vec`, or a
+    /// tuple of values of different types (see [`RawParams`]).
     ///
     /// Write bare `?` placeholders: each backend renders them as its own
     /// (`?` is found outside string literals, quoted identifiers and comments).
@@ -178,15 +182,19 @@ impl<T, V> Expr<T, V> {
     /// # use doctable::{DocTable, Expr};
     /// # #[derive(DocTable)] struct Doc { #[doctable(primary_key)] id: Option<i64>, body: String }
     /// let long: Expr<Doc, bool> = Expr::raw("length(\"body\") > ?", [200]);
+    /// let empty: Expr<Doc, bool> = Expr::raw("\"body\" = ''", ());
+    /// let both: Expr<Doc, bool> = Expr::raw("length(\"body\") BETWEEN ? AND ? AND \"body\" <> ?", (1, 9, "x"));
     /// ```
-    pub fn raw<P: IntoValue>(sql: &'static str, params: impl IntoIterator<Item = P>) -> Self {
-        let (params, error) = match owned_params(params) {
+    pub fn raw(sql: impl SqlText, params: impl RawParams) -> Self {
+        let sql = sql.text();
+        let (params, error) = match params.into_values() {
             Ok(params) => (params, None),
             Err(detail) => (
                 Vec::new(),
                 Some(DeferredError {
                     column: "(raw SQL parameter)".into(),
                     detail,
+                    usage: false,
                 }),
             ),
         };
@@ -814,5 +822,80 @@ impl<T, V> From<Expr<T, V>> for Order<T> {
 impl<T: Record, V> From<Column<T, V>> for Expr<T, V> {
     fn from(column: Column<T, V>) -> Self {
         column.expr()
+    }
+}
+
+/// Subqueries: `in_query` and `not_in_query` (see also [`exists`](crate::exists)).
+impl<T, V> Expr<T, V> {
+    /// `self IN (subquery)`: the subquery selects one column of this type
+    /// (either may be an `Option` of the other). A NULL among its values
+    /// never matches (SQL's `IN`), nor does a NULL `self`.
+    ///
+    /// ```
+    /// use doctable::DocTable;
+    /// # use doctable::Persistent;
+    /// # #[derive(DocTable, Debug, Clone, PartialEq)]
+    /// # struct Author { #[doctable(primary_key)] id: Option<i64>, name: String }
+    /// # #[derive(DocTable, Debug, Clone, PartialEq)]
+    /// # struct Doc { #[doctable(primary_key)] id: Option<i64>, author_id: i64, title: String }
+    /// # let db = Persistent::open_in_memory()?;
+    /// # Author::create_table(&db)?; Doc::create_table(&db)?;
+    /// # let ada = Author::insert(&db, &Author { id: None, name: "Ada".into() })?;
+    /// # let noam = Author::insert(&db, &Author { id: None, name: "Noam".into() })?;
+    /// # Doc::insert(&db, &Doc { id: None, author_id: ada, title: "Notes".into() })?;
+    /// # Doc::insert(&db, &Doc { id: None, author_id: noam, title: "Syntax".into() })?;
+    /// let by_ada: Vec<String> = Doc::select_cols(Doc::title)
+    ///     .filter(Doc::author_id.in_query(Author::select_cols(Author::id).filter(Author::name.eq("Ada"))))
+    ///     .all(&db)?;
+    /// assert_eq!(by_ada, ["Notes"]);
+    /// # Ok::<(), doctable::Error>(())
+    /// ```
+    pub fn in_query<Q>(self, subquery: Q) -> Expr<T, bool>
+    where
+        Q: Subquery<T>,
+        Q::Row: Comparable<V>,
+    {
+        self.in_or_not(" IN (", subquery)
+    }
+
+    /// `self NOT IN (subquery)`. As SQL's `NOT IN`: if the subquery yields a
+    /// NULL, no row matches; filter NULLs out of the subquery when they can occur.
+    pub fn not_in_query<Q>(self, subquery: Q) -> Expr<T, bool>
+    where
+        Q: Subquery<T>,
+        Q::Row: Comparable<V>,
+    {
+        self.in_or_not(" NOT IN (", subquery)
+    }
+
+    fn in_or_not<Q: Subquery<T>>(self, op: &str, subquery: Q) -> Expr<T, bool> {
+        let mut f = Fragment::default();
+        f.sql.push('(');
+        f.append(self.fragment);
+        f.sql.push_str(op);
+        f.append(subquery.into_fragment());
+        f.sql.push_str("))");
+        Expr::from_fragment(f)
+    }
+}
+
+/// Subqueries on a column: the same as [`Expr`]'s.
+impl<T: Record, V> Column<T, V> {
+    /// `column IN (subquery)`: see [`Expr::in_query`].
+    pub fn in_query<Q>(self, subquery: Q) -> Expr<T, bool>
+    where
+        Q: Subquery<T>,
+        Q::Row: Comparable<V>,
+    {
+        self.expr().in_query(subquery)
+    }
+
+    /// `column NOT IN (subquery)`: see [`Expr::not_in_query`].
+    pub fn not_in_query<Q>(self, subquery: Q) -> Expr<T, bool>
+    where
+        Q: Subquery<T>,
+        Q::Row: Comparable<V>,
+    {
+        self.expr().not_in_query(subquery)
     }
 }

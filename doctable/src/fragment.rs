@@ -70,6 +70,9 @@ impl Leaf {
 pub(crate) struct DeferredError {
     pub(crate) column: String,
     pub(crate) detail: String,
+    /// A query that cannot be written as asked (an [`Error::Usage`](crate::Error::Usage)),
+    /// rather than a value that cannot be converted.
+    pub(crate) usage: bool,
 }
 
 impl Fragment {
@@ -193,6 +196,7 @@ impl Fragment {
                     self.error = Some(DeferredError {
                         column: column.to_owned(),
                         detail,
+                        usage: false,
                     });
                 }
             }

@@ -80,9 +80,11 @@ mod json;
 mod key;
 mod literal;
 mod meta;
+mod nested;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;
+mod raw;
 mod record;
 mod rows;
 mod schema;
@@ -113,6 +115,13 @@ pub use query::{
     Left, Outer, Right, RowCount, RowsChosen, ScanStep, Select, Selection, Unfiltered, Update,
     Upsert,
 };
+#[doc(hidden)]
+pub use query::{Append, JoinRead, No, Optional, Step, Tables, Yes};
+pub use query::{
+    Comparable, Correlated, Here, JoinSelection, Picked, SqlRow, Subquery, Whole, exists,
+    not_exists, select_sql,
+};
+pub use raw::{RawParams, SqlText};
 pub use schema::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, RebuildReport, SchemaChange, SchemaDiff, TableSchema,
     list_tables, reflect_table,

@@ -161,8 +161,11 @@ pub trait DocTable: Record {
         Upsert::new()
     }
 
-    /// Rows chosen by raw SQL after `SELECT <columns> FROM <table>`: the text is
-    /// `'static` so values cannot be formatted into it; bind them as `params`.
+    /// Rows chosen by raw SQL after `SELECT <columns> FROM <table>`. The text
+    /// must be a string literal (see [`SqlText`](crate::SqlText): values cannot
+    /// be formatted into it); bind them as `params` (see
+    /// [`RawParams`](crate::RawParams); `()` for none). For a whole statement
+    /// of your own, read into any row shape, see [`select_sql`](crate::select_sql).
     ///
     /// ```
     /// # use doctable::{DocTable, Persistent};
@@ -171,17 +174,19 @@ pub trait DocTable: Record {
     /// # Doc::insert(&db, &Doc { id: None, body: "a long enough body".into() })?;
     /// let long = Doc::select_sql("WHERE length(\"body\") > ? ORDER BY \"id\"", [10], &db)?;
     /// assert_eq!(long.len(), 1);
+    /// let all = Doc::select_sql("ORDER BY \"id\"", (), &db)?;
+    /// assert_eq!(all.len(), 1);
     /// # Ok::<(), doctable::Error>(())
     /// ```
-    fn select_sql<P: crate::value::IntoValue>(
-        sql: &'static str,
-        params: impl IntoIterator<Item = P>,
+    fn select_sql(
+        sql: impl crate::raw::SqlText,
+        params: impl crate::raw::RawParams,
         conn: &impl Conn,
     ) -> Result<Vec<Self>> {
-        let params = crate::value::owned_params(params).map_err(|detail| {
+        let params = params.into_values().map_err(|detail| {
             Error::conversion(Self::META.name, "(select_sql parameter)", detail)
         })?;
-        crate::query::select_sql(conn, sql, params)
+        crate::query::select_sql_tail(conn, sql.text(), params)
     }
 
     /// The row with primary key `key`, if there is one. For a composite key,

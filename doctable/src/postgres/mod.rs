@@ -373,6 +373,11 @@ impl Backend for Postgres {
         Ok(())
     }
 
+    #[cold]
+    fn column_name(row: &Row, index: usize) -> Option<String> {
+        row.columns().get(index).map(|c| c.name().to_owned())
+    }
+
     fn value_at<'r>(row: &'r Row, index: usize, table: &str) -> Result<ValueRef<'r>> {
         row.try_get::<_, RawValue<'r>>(index)
             .map(|v| v.0)

@@ -6,15 +6,24 @@ mod limit;
 mod modify;
 mod select;
 mod selection;
+mod sql_row;
 mod stream;
+mod subquery;
 mod upsert;
 
-pub use join::{InQuery, Inner, Join, JoinKind, Joinable, Left, Outer, Right};
+#[doc(hidden)]
+pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
+pub use join::{
+    Here, InQuery, Inner, Join, JoinKind, JoinSelection, Joinable, Left, Outer, Picked, Right,
+    Whole,
+};
 pub use limit::RowCount;
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
+pub use sql_row::{SqlRow, select_sql};
 pub use stream::ScanStep;
+pub use subquery::{Comparable, Correlated, Subquery, exists, not_exists};
 pub use upsert::{ColumnList, Upsert};
 
 use crate::backend::{Backend, Dialect};
@@ -28,6 +37,7 @@ use crate::value::Value;
 /// Fails with the first conversion error met while the query was built.
 fn check(table: &str, fragment: &Fragment) -> Result<()> {
     match &fragment.error {
+        Some(e) if e.usage => Err(Error::Usage(format!("table `{table}`: {}", e.detail))),
         Some(e) => Err(Error::conversion(table, &e.column, &e.detail)),
         None => Ok(()),
     }
@@ -61,7 +71,7 @@ fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Resu
 }
 
 /// `SELECT <all columns> FROM <table> <sql>` with bound parameters.
-pub(crate) fn select_sql<C: crate::conn::Conn, T: crate::record::Record>(
+pub(crate) fn select_sql_tail<C: crate::conn::Conn, T: crate::record::Record>(
     conn: &C,
     sql: &'static str,
     params: Vec<Value>,

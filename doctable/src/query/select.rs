@@ -142,6 +142,17 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
     /// The SQL text and parameters this query runs on backend `B`, with
     /// `limit` overriding its own.
     fn build<B: Backend>(&self, limit: Option<u64>) -> Fragment {
+        self.build_with(limit, B::Dialect::push_limit_offset)
+    }
+
+    /// [`build`](Self::build) with LIMIT and OFFSET written by
+    /// `push_limit_offset`: a dialect's, or the spelling every engine reads
+    /// for a subquery, whose backend is not known when it is built.
+    pub(super) fn build_with(
+        &self,
+        limit: Option<u64>,
+        push_limit_offset: impl FnOnce(&mut String, Option<u64>, Option<u64>),
+    ) -> Fragment {
         let mut q = Fragment::default();
         q.sql.push_str(if self.distinct {
             "SELECT DISTINCT "
@@ -167,7 +178,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
             q.append(h.clone());
         }
         push_keys(&mut q, " ORDER BY ", &self.order_by, &selected);
-        B::Dialect::push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
+        push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
         q
     }
 
@@ -345,22 +356,11 @@ pub(super) fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Appends ` ORDER BY ... LIMIT n OFFSET m` as far as each is given, LIMIT
-/// and OFFSET in the dialect's spelling (formatted from `u64`s, so no text of
-/// the caller's reaches the SQL).
-pub(super) fn push_tail<B: Backend>(
-    q: &mut Fragment,
-    order_by: &[Fragment],
-    limit: Option<u64>,
-    offset: Option<u64>,
-) {
-    push_list(q, " ORDER BY ", order_by);
-    B::Dialect::push_limit_offset(&mut q.sql, limit, offset);
-}
-
 impl<A: Record> Select<A, super::AllColumns> {
-    /// Joins table `B` where `left = right`, reading `(A, B)` pairs; the
-    /// filters, order and limits set so far are kept.
+    /// Joins table `B` where `left = right`, reading `(A, B)` pairs; what the
+    /// select has so far (filters, order, limits, grouping, `distinct`) is
+    /// kept. Join more tables with [`Join::join`], choose columns with
+    /// [`Join::select_cols`].
     pub fn join<B: Record, V: Joinable<W>, W>(
         self,
         left: Column<A, V>,
@@ -384,34 +384,26 @@ impl<A: Record> Select<A, super::AllColumns> {
         left: Column<A, V>,
         right: Column<B, W>,
     ) -> Join<A, B, K> {
-        let dropped = if self.distinct {
-            Some("distinct")
-        } else if !self.group_by.is_empty() {
-            Some("group_by")
-        } else if self.having.is_some() {
-            Some("having")
-        } else {
-            None
-        };
-        let join = Join::new(
+        Join::new(
             left,
             right,
-            self.filter,
-            self.order_by,
-            self.limit,
-            self.offset,
-        );
-        match dropped {
-            Some(what) => join.refuse(what),
-            None => join,
-        }
+            super::join::Carried {
+                distinct: self.distinct,
+                filter: self.filter,
+                group_by: self.group_by,
+                having: self.having,
+                order_by: self.order_by,
+                limit: self.limit,
+                offset: self.offset,
+            },
+        )
     }
 }
 
 /// Appends `keyword` and the keys, comma-separated; a key with values that
 /// equals (up to ` ASC` / ` DESC`) one of the `selected` expressions as its
 /// 1-based position, the direction kept.
-fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fragment]) {
+pub(super) fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fragment]) {
     use std::fmt::Write;
     for (i, key) in keys.iter().enumerate() {
         q.sql.push_str(if i == 0 { keyword } else { ", " });
@@ -431,13 +423,6 @@ fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], selected: &[Fra
             }
             None => q.append(key.clone()),
         }
-    }
-}
-
-fn push_list(q: &mut Fragment, keyword: &str, items: &[Fragment]) {
-    for (i, item) in items.iter().enumerate() {
-        q.sql.push_str(if i == 0 { keyword } else { ", " });
-        q.append(item.clone());
     }
 }
 

@@ -158,6 +158,11 @@ impl Backend for Sqlite {
             .in_sql(Some(table), "(reading a row)")
     }
 
+    #[cold]
+    fn column_name(row: &rusqlite::Row<'_>, index: usize) -> Option<String> {
+        row.as_ref().column_name(index).ok().map(str::to_owned)
+    }
+
     #[inline]
     fn with_statement<R>(
         conn: &Connection,
