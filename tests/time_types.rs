@@ -106,10 +106,7 @@ fn round_trips<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     Moment::delete().all_rows().run(db)?;
     assert_eq!(Moment::insert_many(db, &samples)?, samples.len());
     let back = Moment::select().order_by(Moment::id).all(db)?;
-    let without_ids: Vec<Moment> = back
-        .into_iter()
-        .map(|m| Moment { id: None, ..m })
-        .collect();
+    let without_ids: Vec<Moment> = back.into_iter().map(|m| Moment { id: None, ..m }).collect();
     assert_eq!(without_ids, samples);
     Ok(())
 }
@@ -130,7 +127,9 @@ fn order_is_time_order<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     );
     let want_system: Vec<SystemTime> = want.iter().copied().map(system).collect();
     assert_eq!(
-        Moment::select_cols(Moment::at).order_by(Moment::at).all(db)?,
+        Moment::select_cols(Moment::at)
+            .order_by(Moment::at)
+            .all(db)?,
         want_system
     );
     let by_local = Moment::select_cols(Moment::utc)
@@ -185,10 +184,7 @@ fn filters_aggregates_and_set<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
         ))?,
         [3, 4, 5, 6]
     );
-    assert_eq!(
-        ids(Moment::naive.ge(epoch.naive_utc()))?,
-        [2, 4, 6]
-    );
+    assert_eq!(ids(Moment::naive.ge(epoch.naive_utc()))?, [2, 4, 6]);
     let leap = NaiveDate::from_ymd_opt(2024, 2, 29).expect("a date");
     assert_eq!(ids(Moment::day.eq(leap))?, [6]);
     assert_eq!(
@@ -214,7 +210,10 @@ fn filters_aggregates_and_set<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     // PostgreSQL has no min/max over UUID; SQLite compares the text.
     if <C::Backend as Engine>::KIND == backends::Kind::Postgres {
         let err = expect_failure!(db, |c| Moment::select_cols(Moment::key.max()).one(c));
-        assert!(err.to_string().contains("max(uuid) does not exist"), "{err}");
+        assert!(
+            err.to_string().contains("max(uuid) does not exist"),
+            "{err}"
+        );
     } else {
         assert_eq!(
             Moment::select_cols(Moment::key.max()).one(db)?,
@@ -300,9 +299,7 @@ fn unrepresentable_values_are_refused<C: Conn<Backend: Engine>>(db: &C) -> TestR
     assert_conversion(&err, "naive", "0000-9999");
 
     // Filters refuse the same values.
-    let err = expect_failure!(db, |c| Moment::select()
-        .filter(Moment::utc.gt(far))
-        .all(c));
+    let err = expect_failure!(db, |c| Moment::select().filter(Moment::utc.gt(far)).all(c));
     assert!(matches!(err, Error::Conversion { .. }), "{err:?}");
     assert!(Moment::select().all(db)?.is_empty());
     Ok(())
@@ -316,12 +313,25 @@ fn sqlite_stores_the_documented_text() -> TestResult {
     let dir = tempfile::tempdir()?;
     let db = doctable::Persistent::open(dir.path().join("t.db"))?;
     Moment::create_table(&db)?;
-    let mut m = moment(utc(1969, 7, 20, 20, 17, 40, 5), 2, 0x0011_2233_4455_6677_8899_aabb_ccdd_eeff);
+    let mut m = moment(
+        utc(1969, 7, 20, 20, 17, 40, 5),
+        2,
+        0x0011_2233_4455_6677_8899_aabb_ccdd_eeff,
+    );
     m.maybe_day = Some(NaiveDate::from_ymd_opt(33, 4, 5).expect("a date"));
     Moment::insert(&db, &m)?;
     drop(db);
     let raw = doctable::rusqlite::Connection::open(dir.path().join("t.db"))?;
-    let row: (String, String, String, String, String, String, String, String) = raw.query_row(
+    let row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    ) = raw.query_row(
         "SELECT at, utc, local, naive, day, key, maybe_day, typeof(at) FROM moments",
         [],
         |r| {

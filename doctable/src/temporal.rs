@@ -22,9 +22,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::ValueError;
 use crate::column_type::{ColumnType, OrNull};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
-use crate::ValueError;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Days from 1970-01-01 to 0000-01-01 (proleptic Gregorian).
@@ -144,14 +144,20 @@ pub(crate) fn parse_date(text: &[u8]) -> Option<i64> {
 
 /// Parses `YYYY-MM-DDTHH:MM:SS.ffffff` followed by exactly `zone`.
 pub(crate) fn parse_micros(text: &[u8], zone: &[u8]) -> Option<i64> {
-    if text.len() != 26 + zone.len() || &text[26..] != zone {
+    if text.len() != 26 + zone.len() || text.get(26..) != Some(zone) {
         return None;
     }
     let days = parse_date_prefix(text)?;
-    if text[10] != b'T' || text[13] != b':' || text[16] != b':' || text[19] != b'.' {
+    let at = |i: usize| text.get(i).copied();
+    if at(10) != Some(b'T') || at(13) != Some(b':') || at(16) != Some(b':') || at(19) != Some(b'.')
+    {
         return None;
     }
-    let (h, m, s) = (digits(text, 11, 2)?, digits(text, 14, 2)?, digits(text, 17, 2)?);
+    let (h, m, s) = (
+        digits(text, 11, 2)?,
+        digits(text, 14, 2)?,
+        digits(text, 17, 2)?,
+    );
     let frac = digits(text, 20, 6)?;
     if h > 23 || m > 59 || s > 59 {
         return None;
@@ -196,8 +202,9 @@ pub(crate) fn timestamp_from_sql(
     target: &'static str,
 ) -> Result<i64, ValueError> {
     match value {
-        ValueRef::Text(t) => parse_micros(t, b"Z")
-            .ok_or_else(|| bad_text(t, "YYYY-MM-DDTHH:MM:SS.ffffffZ", target)),
+        ValueRef::Text(t) => {
+            parse_micros(t, b"Z").ok_or_else(|| bad_text(t, "YYYY-MM-DDTHH:MM:SS.ffffffZ", target))
+        }
         ValueRef::Integer(i) => check_micros(i, target),
         other => Err(ValueError::WrongType {
             expected: "a TIMESTAMP (TEXT)",
@@ -246,7 +253,7 @@ pub(crate) fn parse_uuid(text: &[u8]) -> Option<[u8; 16]> {
         .enumerate()
         .filter(|(i, _)| !matches!(i, 8 | 13 | 18 | 23))
         .map(|(_, b)| b);
-    if [8, 13, 18, 23].iter().any(|&i| text[i] != b'-') {
+    if [8, 13, 18, 23].iter().any(|&i| text.get(i) != Some(&b'-')) {
         return None;
     }
     for byte in &mut out {
@@ -297,13 +304,14 @@ fn system_time_micros(t: &SystemTime) -> Result<i64, ValueError> {
         Ok(d) => (d, false),
         Err(e) => (e.duration(), true),
     };
-    if d.subsec_nanos() % 1000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1000) {
         return Err(out_of_range(
             format!("{d:?} from 1970-01-01 (nanoseconds that are not whole microseconds)"),
             TARGET,
         ));
     }
-    let micros = i64::try_from(d.as_micros()).map_err(|_| out_of_range(format!("{d:?}"), TARGET))?;
+    let micros =
+        i64::try_from(d.as_micros()).map_err(|_| out_of_range(format!("{d:?}"), TARGET))?;
     check_micros(if negative { -micros } else { micros }, TARGET)
 }
 
@@ -401,7 +409,7 @@ mod chrono_impl {
     /// Microseconds of a chrono instant, refusing sub-microsecond digits and
     /// leap seconds (which the encoding has no room for).
     fn micros(secs_micros: i64, nanos: u32, target: &'static str) -> Result<i64, ValueError> {
-        if nanos >= 1_000_000_000 || nanos % 1000 != 0 {
+        if nanos >= 1_000_000_000 || !nanos.is_multiple_of(1000) {
             return Err(out_of_range(
                 format!(
                     "a time with {nanos} nanoseconds (a leap second, or not whole microseconds)"
@@ -500,7 +508,12 @@ mod chrono_impl {
             }
         )*};
     }
-    or_null_into_value!(DateTime<Utc>, DateTime<FixedOffset>, NaiveDateTime, NaiveDate);
+    or_null_into_value!(
+        DateTime<Utc>,
+        DateTime<FixedOffset>,
+        NaiveDateTime,
+        NaiveDate
+    );
 }
 
 #[cfg(test)]

@@ -215,7 +215,10 @@ impl<'a> FromSql<'a> for RawValue<'a> {
             Type::TIMESTAMPTZ | Type::TIMESTAMP => {
                 let pg = i64::from_be_bytes(fixed(raw, ty)?);
                 let micros = pg.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
-                    format!("a PostgreSQL {} of infinity has no doctable value", ty.name())
+                    format!(
+                        "a PostgreSQL {} of infinity has no doctable value",
+                        ty.name()
+                    )
                 })?;
                 ValueRef::Integer(micros)
             }

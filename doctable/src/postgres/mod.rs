@@ -724,8 +724,14 @@ impl Dialect for PgDialect {
             }
             SqlType::Blob => declared == "bytea",
             SqlType::Json => declared == "jsonb" || declared == "json",
-            SqlType::Timestamp => matches!(declared.as_str(), "timestamp with time zone" | "timestamptz"),
-            SqlType::DateTime => matches!(declared.as_str(), "timestamp without time zone" | "timestamp"),
+            SqlType::Timestamp => matches!(
+                declared.as_str(),
+                "timestamp with time zone" | "timestamptz"
+            ),
+            SqlType::DateTime => matches!(
+                declared.as_str(),
+                "timestamp without time zone" | "timestamp"
+            ),
             SqlType::Date => declared == "date",
             SqlType::Uuid => declared == "uuid",
         }
