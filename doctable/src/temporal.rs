@@ -330,6 +330,7 @@ fn system_time_micros(t: &SystemTime) -> Result<i64, ValueError> {
 /// assert_eq!(SystemTime::from_sql(v.as_ref()).unwrap(), t);
 /// assert!((UNIX_EPOCH + Duration::from_nanos(1)).to_sql().is_err());
 /// ```
+#[diagnostic::do_not_recommend]
 impl ColumnType for SystemTime {
     const SQL_TYPE: SqlType = SqlType::Timestamp;
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -363,6 +364,7 @@ impl crate::IntoValue for SystemTime {
 /// `serde_json::Value` as a JSON column ([`SqlType::Json`]: SQLite TEXT,
 /// PostgreSQL `JSONB`), the same as [`Json<serde_json::Value>`](crate::Json).
 #[cfg(feature = "serde_json")]
+#[diagnostic::do_not_recommend]
 impl ColumnType for serde_json::Value {
     const SQL_TYPE: SqlType = SqlType::Json;
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -379,6 +381,7 @@ mod uuid_impl {
 
     /// With the `uuid` feature. Stored as [`SqlType::Uuid`] (SQLite: the
     /// lowercase hyphenated text, which sorts as the bytes do; PostgreSQL: `UUID`).
+    #[diagnostic::do_not_recommend]
     impl ColumnType for uuid::Uuid {
         const SQL_TYPE: SqlType = SqlType::Uuid;
         fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -421,6 +424,7 @@ mod chrono_impl {
     }
 
     /// With the `chrono` feature: [`SqlType::Timestamp`].
+    #[diagnostic::do_not_recommend]
     impl ColumnType for DateTime<Utc> {
         const SQL_TYPE: SqlType = SqlType::Timestamp;
         fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -441,6 +445,7 @@ mod chrono_impl {
     /// With the `chrono` feature: [`SqlType::Timestamp`], stored as the
     /// instant in UTC. It reads back as the same instant (`==` holds) with
     /// the offset `+00:00`: the offset itself is not stored.
+    #[diagnostic::do_not_recommend]
     impl ColumnType for DateTime<FixedOffset> {
         const SQL_TYPE: SqlType = SqlType::Timestamp;
         fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -457,6 +462,7 @@ mod chrono_impl {
     }
 
     /// With the `chrono` feature: [`SqlType::DateTime`].
+    #[diagnostic::do_not_recommend]
     impl ColumnType for NaiveDateTime {
         const SQL_TYPE: SqlType = SqlType::DateTime;
         fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
@@ -480,6 +486,7 @@ mod chrono_impl {
     const CE_TO_UNIX: i64 = 719_163;
 
     /// With the `chrono` feature: [`SqlType::Date`].
+    #[diagnostic::do_not_recommend]
     impl ColumnType for NaiveDate {
         const SQL_TYPE: SqlType = SqlType::Date;
         fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
