@@ -92,6 +92,7 @@ mod schema;
 mod sqlite;
 mod statements;
 mod table;
+mod temporal;
 mod value;
 
 mod private;

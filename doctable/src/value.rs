@@ -139,8 +139,9 @@ impl From<ValueRef<'_>> for Value {
 
 /// The logical type of a column: what the field holds. Each backend's
 /// dialect names it in DDL (SQLite: `INTEGER`, `REAL`, `INTEGER` for bool,
-/// `TEXT`, `BLOB`, `TEXT` for JSON) and compares it with what it reflects back.
-/// More types (timestamps, dates, UUIDs) may come, so it is `#[non_exhaustive]`.
+/// `TEXT`, `BLOB`, `TEXT` for JSON, timestamps, dates and UUIDs) and compares
+/// it with what it reflects back. More types may come, so it is
+/// `#[non_exhaustive]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SqlType {
@@ -156,6 +157,17 @@ pub enum SqlType {
     Blob,
     /// A JSON document (a `#[doctable(json)]` field or a [`Json`](crate::Json)).
     Json,
+    /// An instant in time, in UTC, to the microsecond (PostgreSQL's
+    /// `TIMESTAMPTZ`; SQLite stores the text `YYYY-MM-DDTHH:MM:SS.ffffffZ`).
+    Timestamp,
+    /// A date and time of day without a time zone, to the microsecond
+    /// (PostgreSQL's `TIMESTAMP`; SQLite stores the text
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff`).
+    DateTime,
+    /// A calendar date (PostgreSQL's `DATE`; SQLite stores the text `YYYY-MM-DD`).
+    Date,
+    /// A UUID (PostgreSQL's `UUID`; SQLite stores the lowercase hyphenated text).
+    Uuid,
 }
 
 /// A value as SQL would print it, for messages (never for SQL text).

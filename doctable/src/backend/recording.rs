@@ -218,6 +218,10 @@ impl Dialect for DollarDialect {
             SqlType::Text => "TEXT",
             SqlType::Blob => "BYTEA",
             SqlType::Json => "JSONB",
+            SqlType::Timestamp => "TIMESTAMPTZ",
+            SqlType::DateTime => "TIMESTAMP",
+            SqlType::Date => "DATE",
+            SqlType::Uuid => "UUID",
         }
     }
 

@@ -70,14 +70,52 @@ fn encode(value: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, 
                 out.extend_from_slice(&[JSONB_VERSION]);
                 out.extend_from_slice(text);
             }
+            Type::TIMESTAMPTZ | Type::TIMESTAMP | Type::DATE | Type::UUID => {
+                encode_temporal(t, ty, out)?
+            }
             _ => return Err(wrong(value, ty)),
         },
         ValueRef::Blob(b) => match *ty {
             Type::BYTEA => out.extend_from_slice(b),
+            Type::UUID if b.len() == 16 => out.extend_from_slice(b),
             _ => return Err(wrong(value, ty)),
         },
     }
     Ok(IsNull::No)
+}
+
+/// Microseconds (and days) from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_DAYS: i64 = 10_957;
+const PG_EPOCH_MICROS: i64 = PG_EPOCH_DAYS * 86_400_000_000;
+
+/// A timestamp, date or UUID in doctable's text form (what its column types
+/// bind, `crate::temporal`) in PostgreSQL's binary format.
+fn encode_temporal(t: &[u8], ty: &Type, out: &mut BytesMut) -> Result<(), BoxError> {
+    use crate::temporal::{parse_date, parse_micros, parse_uuid};
+    let unreadable = || -> BoxError {
+        format!(
+            "the text '{}' is not a PostgreSQL {} in doctable's form (bind a doctable \
+             time or UUID column type, or cast the parameter in SQL)",
+            String::from_utf8_lossy(t),
+            ty.name()
+        )
+        .into()
+    };
+    match *ty {
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+            let micros = parse_micros(t, b"Z")
+                .or_else(|| parse_micros(t, b""))
+                .ok_or_else(unreadable)?;
+            out.extend_from_slice(&(micros - PG_EPOCH_MICROS).to_be_bytes());
+        }
+        Type::DATE => {
+            let days = parse_date(t).ok_or_else(unreadable)?;
+            let days = i32::try_from(days - PG_EPOCH_DAYS).map_err(|_| unreadable())?;
+            out.extend_from_slice(&days.to_be_bytes());
+        }
+        _ => out.extend_from_slice(&parse_uuid(t).ok_or_else(unreadable)?),
+    }
+    Ok(())
 }
 
 /// Text as PostgreSQL takes it: UTF-8 without NUL characters (its `text`
@@ -172,6 +210,23 @@ impl<'a> FromSql<'a> for RawValue<'a> {
             },
             Type::BYTEA => ValueRef::Blob(raw),
             Type::NUMERIC => numeric(raw)?,
+            // Microseconds since 1970-01-01 (UTC for TIMESTAMPTZ): the
+            // doctable time types read these as well as their SQLite text.
+            Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+                let pg = i64::from_be_bytes(fixed(raw, ty)?);
+                let micros = pg.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
+                    format!(
+                        "a PostgreSQL {} of infinity has no doctable value",
+                        ty.name()
+                    )
+                })?;
+                ValueRef::Integer(micros)
+            }
+            Type::DATE => {
+                let pg = i32::from_be_bytes(fixed(raw, ty)?);
+                ValueRef::Integer(i64::from(pg) + PG_EPOCH_DAYS)
+            }
+            Type::UUID => ValueRef::Blob(raw),
             _ => {
                 return Err(format!(
                     "PostgreSQL type {} has no doctable value (cast it in SQL: `::bigint`, \

@@ -691,6 +691,10 @@ impl Dialect for PgDialect {
             SqlType::Text => "TEXT",
             SqlType::Blob => "BYTEA",
             SqlType::Json => "JSONB",
+            SqlType::Timestamp => "TIMESTAMPTZ",
+            SqlType::DateTime => "TIMESTAMP",
+            SqlType::Date => "DATE",
+            SqlType::Uuid => "UUID",
         }
     }
 
@@ -720,6 +724,16 @@ impl Dialect for PgDialect {
             }
             SqlType::Blob => declared == "bytea",
             SqlType::Json => declared == "jsonb" || declared == "json",
+            SqlType::Timestamp => matches!(
+                declared.as_str(),
+                "timestamp with time zone" | "timestamptz"
+            ),
+            SqlType::DateTime => matches!(
+                declared.as_str(),
+                "timestamp without time zone" | "timestamp"
+            ),
+            SqlType::Date => declared == "date",
+            SqlType::Uuid => declared == "uuid",
         }
     }
 }

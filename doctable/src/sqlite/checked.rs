@@ -95,7 +95,12 @@ pub(crate) fn push_checked(out: &mut Fragment, value: &Fragment, target: &Target
     out.sql.push_str(match target.sql_type {
         SqlType::Integer | SqlType::Bool => ") WHEN 'integer' THEN ",
         SqlType::Real => ") WHEN 'real' THEN ",
-        SqlType::Text | SqlType::Json => ") WHEN 'text' THEN ",
+        SqlType::Text
+        | SqlType::Json
+        | SqlType::Timestamp
+        | SqlType::DateTime
+        | SqlType::Date
+        | SqlType::Uuid => ") WHEN 'text' THEN ",
         SqlType::Blob => ") WHEN 'blob' THEN ",
     });
     push_in_range(out, value, target, n);

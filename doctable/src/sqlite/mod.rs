@@ -304,7 +304,12 @@ impl Affinity {
         match ty {
             SqlType::Integer | SqlType::Bool => Affinity::Integer,
             SqlType::Real => Affinity::Real,
-            SqlType::Text | SqlType::Json => Affinity::Text,
+            SqlType::Text
+            | SqlType::Json
+            | SqlType::Timestamp
+            | SqlType::DateTime
+            | SqlType::Date
+            | SqlType::Uuid => Affinity::Text,
             SqlType::Blob => Affinity::Blob,
         }
     }
@@ -406,7 +411,12 @@ impl Dialect for SqliteDialect {
         match ty {
             SqlType::Integer | SqlType::Bool => "INTEGER",
             SqlType::Real => "REAL",
-            SqlType::Text | SqlType::Json => "TEXT",
+            SqlType::Text
+            | SqlType::Json
+            | SqlType::Timestamp
+            | SqlType::DateTime
+            | SqlType::Date
+            | SqlType::Uuid => "TEXT",
             SqlType::Blob => "BLOB",
         }
     }
