@@ -122,11 +122,11 @@ fn a_json_column_reads_back_as_its_own_type<C: Conn<Backend: Engine>>(db: &C) {
 /// Inside a tuple, each json column reads as its own type beside plain ones.
 fn json_columns_read_back_inside_tuples<C: Conn<Backend: Engine>>(db: &C) {
     setup(db);
-    let rows: Vec<(Option<i64>, Vec<String>, Meta, Option<Vec<i64>>, String)> =
-        Doc::select_cols((Doc::id, Doc::tags, Doc::meta, Doc::extra, Doc::title))
-            .order_by(Doc::id)
-            .all(db)
-            .expect("tuple");
+    type Row = (Option<i64>, Vec<String>, Meta, Option<Vec<i64>>, String);
+    let rows: Vec<Row> = Doc::select_cols((Doc::id, Doc::tags, Doc::meta, Doc::extra, Doc::title))
+        .order_by(Doc::id)
+        .all(db)
+        .expect("tuple");
     assert_eq!(
         rows,
         [

@@ -29,8 +29,11 @@ use crate::record::Record;
 /// [`Json`](crate::Json) wrapper ([`AsJson`](crate::AsJson)). Filters and `set` see the column as of type `V`.
 pub struct Column<T, V, M = AsStored> {
     name: &'static str,
-    _marker: PhantomData<fn() -> (T, V, M)>,
+    _marker: Types<T, V, M>,
 }
+
+/// What a [`Column`] carries only in its type: its table, value type and read marker.
+type Types<T, V, M> = PhantomData<fn() -> (T, V, M)>;
 
 impl<T, V, M> Clone for Column<T, V, M> {
     fn clone(&self) -> Self {
