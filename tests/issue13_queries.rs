@@ -387,8 +387,8 @@ struct Tagged {
 }
 
 /// A JSON column takes a value of its own type, without the `Json` wrapper,
-/// in `set` and in comparisons. (Reading it back with `select_cols` still
-/// gives `Json<Vec<String>>`: see the report of this change.)
+/// in `set` and in comparisons (reading it back with `select_cols` gives the
+/// field's type too: tests/json_columns.rs).
 fn a_json_column_takes_its_own_type_in_set_and_filters<C: Conn<Backend: Engine>>(db: &C) {
     Tagged::create_table(db).expect("create");
     let rows = [

@@ -85,11 +85,16 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
         let vis = f.vis;
         let column = &f.column;
         let value = column_value_type(f);
+        // A `json` field reads back in `select_cols` as its own type, not the `Json` wrapper.
+        let read_as = match f.storage() {
+            Storage::Column => quote!(),
+            Storage::Json | Storage::NullableJson(_) => quote!(, ::doctable::__private::AsJson),
+        };
         let doc = format!(" Column `{column}` of table `{}`.", table.name);
         quote! {
             #[doc = #doc]
             #[allow(non_upper_case_globals)]
-            #vis const #name: ::doctable::__private::Column<#ident, #value> =
+            #vis const #name: ::doctable::__private::Column<#ident, #value #read_as> =
                 ::doctable::__private::Column::new(#column);
         }
     });

@@ -15,31 +15,40 @@ use crate::value::{SqlType, Value};
 use crate::column_type::{ColumnType, Numeric, OrNull, Textual};
 pub(crate) use crate::fragment::{DeferredError, Leaf};
 pub(crate) use crate::fragment::{Fragment, Operand};
+use crate::json::AsStored;
 use crate::record::Record;
 
 /// A column of table `T` holding values of type `V`: what `Doc::year` is.
 ///
 /// The derive makes one associated constant per field. Comparison methods
 /// (`eq`, `gt`, `like`, ...) build a condition [`Expr<T, bool>`] for `filter`.
-pub struct Column<T, V> {
+///
+/// `M` says how `select_cols` reads the column back (see [`ReadAs`](crate::ReadAs)):
+/// as the stored type `V` itself ([`AsStored`](crate::AsStored), the default), or,
+/// for a `#[doctable(json)]` field, as the field's own type inside the
+/// [`Json`](crate::Json) wrapper ([`AsJson`](crate::AsJson)). Filters and `set` see the column as of type `V`.
+pub struct Column<T, V, M = AsStored> {
     name: &'static str,
-    _marker: PhantomData<fn() -> (T, V)>,
+    _marker: Types<T, V, M>,
 }
 
-impl<T, V> Clone for Column<T, V> {
+/// What a [`Column`] carries only in its type: its table, value type and read marker.
+type Types<T, V, M> = PhantomData<fn() -> (T, V, M)>;
+
+impl<T, V, M> Clone for Column<T, V, M> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T, V> Copy for Column<T, V> {}
+impl<T, V, M> Copy for Column<T, V, M> {}
 
-impl<T, V> fmt::Debug for Column<T, V> {
+impl<T, V, M> fmt::Debug for Column<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Column({})", self.name)
     }
 }
 
-impl<T, V> Column<T, V> {
+impl<T, V, M> Column<T, V, M> {
     #[doc(hidden)]
     pub const fn new(name: &'static str) -> Self {
         Column {
@@ -78,7 +87,7 @@ pub trait IntoOperand<T, V> {
 // message names the type found (`Column<Author, i64>` says which table it is
 // of), and a list of these impls would add nothing to it.
 #[diagnostic::do_not_recommend]
-impl<T: Record, V> IntoOperand<T, V> for Column<T, V> {
+impl<T: Record, V, M> IntoOperand<T, V> for Column<T, V, M> {
     fn into_operand(self) -> Operand {
         Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
@@ -93,7 +102,7 @@ impl<T, V> IntoOperand<T, V> for Expr<T, V> {
 
 /// A non-null column where its nullable type is expected (`set(Doc::note, Doc::title)`).
 #[diagnostic::do_not_recommend]
-impl<T: Record, V> IntoOperand<T, Option<V>> for Column<T, V> {
+impl<T: Record, V, M> IntoOperand<T, Option<V>> for Column<T, V, M> {
     fn into_operand(self) -> Operand {
         Operand::Sql(Fragment::column(T::__META.name, self.name))
     }
@@ -575,7 +584,7 @@ macro_rules! arithmetic {
                 self.arithmetic::<V>($op, rhs.into_operand())
             }
         }
-        impl<T: Record, V: Numeric, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V> {
+        impl<T: Record, V: Numeric, M, R: IntoOperand<T, V>> ops::$trait<R> for Column<T, V, M> {
             type Output = Expr<T, V>;
             fn $method(self, rhs: R) -> Self::Output {
                 self.expr().arithmetic::<V>($op, rhs.into_operand())
@@ -586,7 +595,7 @@ macro_rules! arithmetic {
 arithmetic!(Add add " + ", Sub sub " - ", Mul mul " * ", Div div " / ");
 
 /// Column methods: the same as [`Expr`]'s, on the column itself.
-impl<T: Record, V> Column<T, V> {
+impl<T: Record, V, M> Column<T, V, M> {
     /// This column as an expression.
     pub fn expr(self) -> Expr<T, V> {
         Expr::from_fragment(Fragment::column(T::__META.name, self.name))
@@ -750,7 +759,7 @@ pub trait IntoOrder<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Record, V> IntoOrder<T> for Column<T, V> {
+impl<T: Record, V, M> IntoOrder<T> for Column<T, V, M> {
     fn into_order(self) -> Order<T> {
         self.asc()
     }
@@ -805,8 +814,8 @@ impl<T> Order<T> {
 // of another table is one line ("`From<Order<Author>>` is not implemented for
 // `Order<Doc>`") instead of a list of these impls.
 #[diagnostic::do_not_recommend]
-impl<T: Record, V> From<Column<T, V>> for Order<T> {
-    fn from(column: Column<T, V>) -> Self {
+impl<T: Record, V, M> From<Column<T, V, M>> for Order<T> {
+    fn from(column: Column<T, V, M>) -> Self {
         column.asc()
     }
 }
@@ -819,8 +828,8 @@ impl<T, V> From<Expr<T, V>> for Order<T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Record, V> From<Column<T, V>> for Expr<T, V> {
-    fn from(column: Column<T, V>) -> Self {
+impl<T: Record, V, M> From<Column<T, V, M>> for Expr<T, V> {
+    fn from(column: Column<T, V, M>) -> Self {
         column.expr()
     }
 }
@@ -880,7 +889,7 @@ impl<T, V> Expr<T, V> {
 }
 
 /// Subqueries on a column: the same as [`Expr`]'s.
-impl<T: Record, V> Column<T, V> {
+impl<T: Record, V, M> Column<T, V, M> {
     /// `column IN (subquery)`: see [`Expr::in_query`].
     pub fn in_query<Q>(self, subquery: Q) -> Expr<T, bool>
     where

@@ -133,3 +133,81 @@ impl<T: JsonValue> ColumnType for Json<T> {
         T::from_json_sql(value).map(Json)
     }
 }
+
+/// How a column reads back in `select_cols`: the `M` of
+/// [`Column<T, V, M>`](crate::Column), for a column stored as `V`.
+///
+/// [`AsStored`] reads `V` itself; [`AsJson`], which the derive gives a
+/// `#[doctable(json)]` field, reads the field's own type (`Vec<String>`, not
+/// `Json<Vec<String>>`; `Option<..>` of it for a nullable one).
+///
+/// ```
+/// use doctable::{DocTable, Persistent};
+///
+/// #[derive(DocTable)]
+/// struct Doc {
+///     #[doctable(primary_key)]
+///     id: Option<i64>,
+///     #[doctable(json)]
+///     tags: Vec<String>,
+/// }
+///
+/// let db = Persistent::open_in_memory()?;
+/// Doc::create_table(&db)?;
+/// Doc::insert(&db, &Doc { id: None, tags: vec!["a".into(), "b".into()] })?;
+/// let tags: Vec<Vec<String>> = Doc::select_cols(Doc::tags).all(&db)?;
+/// assert_eq!(tags, vec![vec!["a".to_string(), "b".to_string()]]);
+/// # Ok::<(), doctable::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a column stored as `{V}` cannot be read back as `{Self}`",
+    note = "columns read back as their stored type (`AsStored`), or a `#[doctable(json)]` field as its own type (`AsJson`)"
+)]
+pub trait ReadAs<V> {
+    /// What one value of the column reads as.
+    type Read;
+    /// Reads one stored value.
+    #[doc(hidden)]
+    fn read_value(value: ValueRef<'_>) -> Result<Self::Read, ValueError>;
+}
+
+/// Reads a column back as its stored type: the marker of every column but a
+/// `#[doctable(json)]` field's (see [`ReadAs`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsStored;
+
+/// Reads a `#[doctable(json)]` column back as the field's own type, without
+/// the [`Json`] wrapper (see [`ReadAs`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsJson;
+
+impl<V: ColumnType> ReadAs<V> for AsStored {
+    type Read = V;
+    #[inline]
+    fn read_value(value: ValueRef<'_>) -> Result<V, ValueError> {
+        V::from_sql(value)
+    }
+}
+
+impl<V: JsonValue> ReadAs<Json<V>> for AsJson {
+    type Read = V;
+    fn read_value(value: ValueRef<'_>) -> Result<V, ValueError> {
+        V::from_json_sql(value)
+    }
+}
+
+impl<V: JsonValue> ReadAs<Option<Json<V>>> for AsJson {
+    type Read = Option<V>;
+    fn read_value(value: ValueRef<'_>) -> Result<Option<V>, ValueError> {
+        V::option_from_json_sql(value)
+    }
+}
+
+/// A JSON column's `min` / `max` (and a left join's right side) read as `Option`.
+impl<T: JsonValue> crate::column_type::OrNull for Json<T> {
+    type Nullable = Option<Json<T>>;
+}
+
+impl<T: JsonValue> crate::column_type::OrNull for Option<Json<T>> {
+    type Nullable = Option<Json<T>>;
+}

@@ -109,7 +109,7 @@ pub use conn::{Conn, Tx};
 pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
-pub use json::{Json, JsonValue};
+pub use json::{AsJson, AsStored, Json, JsonValue, ReadAs};
 pub use key::IntoKey;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,

@@ -17,6 +17,7 @@ use crate::conn::Conn;
 use crate::dialect::{push_ident, push_qualified};
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOrder};
+use crate::json::ReadAs;
 use crate::record::Record;
 use crate::value::ValueRef;
 
@@ -273,12 +274,13 @@ pub trait JoinSelection<J, M> {
     fn read<D: Backend>(&self, row: &D::Row<'_>, next: &mut usize) -> Result<Self::Row>;
 }
 
-impl<J, X, V, Side> JoinSelection<J, Side> for Column<X, V>
+impl<J, X, V, M, Side> JoinSelection<J, Side> for Column<X, V, M>
 where
     X: InQuery<J, Side> + Record,
     X::Optional: Optional<V>,
+    M: ReadAs<<X::Optional as Optional<V>>::Read>,
 {
-    type Row = <X::Optional as Optional<V>>::Read;
+    type Row = M::Read;
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.expr().fragment);
     }
@@ -286,7 +288,7 @@ where
         out.push(self.expr().fragment);
     }
     fn read<D: Backend>(&self, row: &D::Row<'_>, next: &mut usize) -> Result<Self::Row> {
-        let column = Column::<X, Self::Row>::new(self.name());
+        let column = Column::<X, <X::Optional as Optional<V>>::Read, M>::new(self.name());
         Selection::<X>::read::<D>(&column, row, next)
     }
 }
@@ -658,15 +660,15 @@ impl<L, B, K, S> Join<L, B, K, S> {
         self
     }
 
-    /// Reads at most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
+    /// Reads at most `n` rows (any unsigned integer, or a literal; see [`RowCount`](crate::RowCount)).
+    pub fn limit(mut self, n: impl super::RowCount) -> Self {
+        self.limit = Some(n.rows());
         self
     }
 
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
+    /// Skips the first `n` rows (any unsigned integer, or a literal).
+    pub fn offset(mut self, n: impl super::RowCount) -> Self {
+        self.offset = Some(n.rows());
         self
     }
 }

@@ -98,7 +98,7 @@ impl<T: Record, S> Update<T, S> {
     ///
     /// An expression's result is checked as it is stored (see [`Update`]):
     /// what the field could not read back fails the update.
-    pub fn set<V>(mut self, column: Column<T, V>, value: impl IntoOperand<T, V>) -> Self
+    pub fn set<V, M>(mut self, column: Column<T, V, M>, value: impl IntoOperand<T, V>) -> Self
     where
         V: ColumnType,
     {

@@ -4,6 +4,7 @@ use crate::backend::Backend;
 use crate::column_type::ColumnType;
 use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment};
+use crate::json::{AsStored, ReadAs};
 use crate::record::Record;
 
 /// Something `select_cols` can read from table `T`: a column, an expression
@@ -48,27 +49,27 @@ impl<T: Record> Selection<T> for AllColumns {
     }
 }
 
-fn read_one<B: Backend, T: Record, V: ColumnType>(
+fn read_one<B: Backend, T: Record, V, M: ReadAs<V>>(
     row: &B::Row<'_>,
     next: &mut usize,
     name: &str,
-) -> Result<V> {
+) -> Result<M::Read> {
     let table = T::__META.name;
     let value = B::value_at(row, *next, table)?;
     *next += 1;
-    V::from_sql(value).map_err(|e| e.at(table, name))
+    M::read_value(value).map_err(|e| e.at(table, name))
 }
 
-impl<T: Record, V: ColumnType> Selection<T> for Column<T, V> {
-    type Row = V;
+impl<T: Record, V, M: ReadAs<V>> Selection<T> for Column<T, V, M> {
+    type Row = M::Read;
     fn push_sql(&self, out: &mut Fragment) {
         out.append(self.expr().fragment);
     }
     fn push_items(&self, out: &mut Vec<Fragment>) {
         out.push(self.expr().fragment);
     }
-    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
-        read_one::<B, T, V>(row, next, self.name())
+    fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<M::Read> {
+        read_one::<B, T, V, M>(row, next, self.name())
     }
 }
 
@@ -82,7 +83,7 @@ impl<T: Record, V: ColumnType> Selection<T> for Expr<T, V> {
     }
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<V> {
         let name = self.fragment.sql.clone();
-        read_one::<B, T, V>(row, next, &name).map_err(|e| match e {
+        read_one::<B, T, V, AsStored>(row, next, &name).map_err(|e| match e {
             Error::Conversion {
                 table, row, detail, ..
             } => Error::Conversion {

@@ -20,7 +20,7 @@ pub trait ColumnList<T> {
     fn push_names(&self, out: &mut Vec<&'static str>);
 }
 
-impl<T, V> ColumnList<T> for Column<T, V> {
+impl<T, V, M> ColumnList<T> for Column<T, V, M> {
     fn push_names(&self, out: &mut Vec<&'static str>) {
         out.push(self.name());
     }
