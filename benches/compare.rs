@@ -911,9 +911,7 @@ pub(crate) fn count_instructions(
     workload: &str,
     side: Side,
 ) -> u64 {
-    let out = cmd
-        .output()
-        .expect("run valgrind (is it installed?)");
+    let out = cmd.output().expect("run valgrind (is it installed?)");
     assert!(
         out.status.success(),
         "valgrind on {workload}:{side:?} failed:\n{}",
@@ -1491,7 +1489,9 @@ pub(crate) mod pg {
     pub(crate) fn callgrind_main(workloads: &[&str], exe: &Path, outs: &Path) {
         let base = base_params();
         if !available(&base) {
-            println!("(PostgreSQL instruction table skipped: no server at DOCTABLE_PG / the default)");
+            println!(
+                "(PostgreSQL instruction table skipped: no server at DOCTABLE_PG / the default)"
+            );
             return;
         }
         let sizes = Sizes::callgrind();
@@ -1536,12 +1536,18 @@ pub(crate) mod pg {
     fn callgrind_label(workload: &str, sizes: &Sizes) -> (String, usize, &'static str) {
         match workload {
             "stream" => (
-                format!("9. stream {} rows (for_each; reference: query_raw)", sizes.rows),
+                format!(
+                    "9. stream {} rows (for_each; reference: query_raw)",
+                    sizes.rows
+                ),
                 sizes.rows,
                 "row",
             ),
             "single" => (
-                format!("2. {} single-row inserts returning the key", sizes.single_inserts),
+                format!(
+                    "2. {} single-row inserts returning the key",
+                    sizes.single_inserts
+                ),
                 sizes.single_inserts,
                 "insert",
             ),
