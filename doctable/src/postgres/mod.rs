@@ -95,7 +95,13 @@ pub struct PgConnection {
     /// Whether a statement failed on the server inside the open transaction:
     /// PostgreSQL then ignores every statement until a rollback (25P02).
     aborted: Cell<bool>,
+    /// The last statement's buffers of encoded values, emptied, for the next
+    /// one: binding allocates nothing once they are large enough.
+    spare: Cell<Spare>,
 }
+
+/// A binder's buffer of encoded values and its parameter slots.
+type Spare = (BytesMut, Vec<Option<(usize, usize)>>);
 
 /// What a [`PgConnection`] runs its statements on.
 ///
@@ -190,6 +196,7 @@ impl PgConnection {
             last_id: Cell::new(0),
             depth: Cell::new(0),
             aborted: Cell::new(false),
+            spare: Cell::default(),
         }
     }
 
@@ -468,18 +475,27 @@ impl Backend for Postgres {
                 stmt
             }
         };
-        let slots = Vec::with_capacity(stmt.params().len());
-        f(&mut PgBinder {
+        let (mut encoded, mut slots) = conn.spare.take();
+        encoded.clear();
+        slots.clear();
+        slots.reserve(stmt.params().len());
+        let mut binder = PgBinder {
             conn,
             client,
             stmt,
-            encoded: BytesMut::new(),
+            encoded,
             slots,
             params: Vec::new(),
             keep_values: false,
             ran: false,
             offset: 0,
-        })
+        };
+        let result = f(&mut binder);
+        // Kept for the next statement unless a large one (a multi-row insert) grew them.
+        if binder.encoded.capacity() <= COMPACT_AT {
+            conn.spare.set((binder.encoded, binder.slots));
+        }
+        result
     }
 
     fn parameter_count(binder: &PgBinder<'_>) -> usize {
