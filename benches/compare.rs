@@ -917,7 +917,7 @@ pub(crate) fn count_instructions(
         "valgrind on {workload}:{side:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(&out_file).unwrap();
+    let text = std::fs::read_to_string(out_file).unwrap();
     let total = callgrind_total(&text).expect("callgrind output has a totals line");
     assert!(
         total > 0,
@@ -1009,7 +1009,7 @@ fn callgrind_sqlite(workloads: &[&str], sizes: &Sizes, exe: &Path, data: &Path, 
     for &workload in workloads {
         let reference = under_callgrind(exe, workload, Side::Reference, data, outs);
         let doctable = under_callgrind(exe, workload, Side::Doctable, data, outs);
-        let (label, ops, unit) = callgrind_label(workload, &sizes);
+        let (label, ops, unit) = callgrind_label(workload, sizes);
         println!(
             "| {label} | {reference} | {doctable} | {:.3} | {} / {} per {unit} |",
             doctable as f64 / reference as f64,
