@@ -985,14 +985,21 @@ pub(crate) fn callgrind_command(
     data: &Path,
     out_file: &Path,
 ) -> std::process::Command {
+    let mut cmd = valgrind_command(exe, out_file);
+    cmd.env("DOCTABLE_BENCH_CHILD", format!("{workload}:{side:?}"))
+        .env("DOCTABLE_BENCH_DIR", data);
+    cmd
+}
+
+/// This binary under callgrind at `Sizes::callgrind`, counting only
+/// `callgrind_measured`; the caller names the measurement in the environment.
+pub(crate) fn valgrind_command(exe: &Path, out_file: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new("valgrind");
     cmd.arg("--tool=callgrind")
         .arg(format!("--toggle-collect={CALLGRIND_TOGGLE}"))
         .arg("--collect-atstart=no")
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(exe)
-        .env("DOCTABLE_BENCH_CHILD", format!("{workload}:{side:?}"))
-        .env("DOCTABLE_BENCH_DIR", data)
         .env("DOCTABLE_BENCH_SIZES", "callgrind");
     cmd
 }
@@ -1000,15 +1007,29 @@ pub(crate) fn callgrind_command(
 /// Runs one side of one workload under callgrind and returns its instruction count.
 fn under_callgrind(exe: &Path, workload: &str, side: Side, data: &Path, outs: &Path) -> u64 {
     let out_file = outs.join(format!("{workload}-{side:?}.out"));
-    let out = callgrind_command(exe, workload, side, data, &out_file)
-        .output()
-        .expect("run valgrind (is it installed?)");
+    count_instructions(
+        callgrind_command(exe, workload, side, data, &out_file),
+        &out_file,
+        workload,
+        side,
+    )
+}
+
+/// Runs `cmd` (a [`valgrind_command`] writing `out_file`) and returns the
+/// instruction count it wrote.
+pub(crate) fn count_instructions(
+    mut cmd: std::process::Command,
+    out_file: &Path,
+    workload: &str,
+    side: Side,
+) -> u64 {
+    let out = cmd.output().expect("run valgrind (is it installed?)");
     assert!(
         out.status.success(),
         "valgrind on {workload}:{side:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(&out_file).unwrap();
+    let text = std::fs::read_to_string(out_file).unwrap();
     let total = callgrind_total(&text).expect("callgrind output has a totals line");
     assert!(
         total > 0,
@@ -1048,12 +1069,33 @@ fn callgrind_main(names: &[String]) {
     let (data, outs) = (root.join("data"), root.join("out"));
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&outs).unwrap();
-    prepare(&sizes, &data);
+    if bench_engines().iter().any(|e| e == "sqlite") {
+        callgrind_sqlite(&workloads, &sizes, &exe, &data, &outs);
+    }
+    // With `--features postgres`: the PostgreSQL client's instructions too.
+    #[cfg(feature = "postgres")]
+    if bench_engines().iter().any(|e| e == "postgres") {
+        pg::callgrind_main(&workloads, &exe, &outs);
+    }
+}
+
+/// The engines `DOCTABLE_BENCH_ENGINES` names (default both).
+fn bench_engines() -> Vec<String> {
+    std::env::var("DOCTABLE_BENCH_ENGINES")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .collect()
+}
+
+/// The SQLite instruction table of `--callgrind` mode.
+fn callgrind_sqlite(workloads: &[&str], sizes: &Sizes, exe: &Path, data: &Path, outs: &Path) {
+    prepare(sizes, data);
     let example = callgrind_command(
-        &exe,
+        exe,
         "get",
         Side::Doctable,
-        &data,
+        data,
         &outs.join("get-Doctable.out"),
     );
     eprintln!(
@@ -1076,10 +1118,10 @@ fn callgrind_main(names: &[String]) {
     println!();
     println!("| workload | rusqlite Ir | doctable Ir | ratio | Ir per op: rusqlite / doctable |");
     println!("|---|---:|---:|---:|---|");
-    for workload in workloads {
-        let reference = under_callgrind(&exe, workload, Side::Reference, &data, &outs);
-        let doctable = under_callgrind(&exe, workload, Side::Doctable, &data, &outs);
-        let (label, ops, unit) = callgrind_label(workload, &sizes);
+    for &workload in workloads {
+        let reference = under_callgrind(exe, workload, Side::Reference, data, outs);
+        let doctable = under_callgrind(exe, workload, Side::Doctable, data, outs);
+        let (label, ops, unit) = callgrind_label(workload, sizes);
         println!(
             "| {label} | {reference} | {doctable} | {:.3} | {} / {} per {unit} |",
             doctable as f64 / reference as f64,
@@ -1106,6 +1148,7 @@ pub(crate) mod pg {
     use doctable::DocTable;
     use doctable::postgres::Persistent;
     use postgres::fallible_iterator::FallibleIterator;
+    use std::path::Path;
     use std::time::Instant;
 
     /// The hand-written side's SQL (doctable builds its own).
@@ -1547,6 +1590,80 @@ pub(crate) mod pg {
             for line in lines(workload, sizes, &medians(&a), &medians(&b)) {
                 report(line);
             }
+        }
+    }
+
+    /// `--callgrind` mode's PostgreSQL table (with `--features postgres`):
+    /// the client's instructions (the bench process: doctable or the
+    /// hand-written code, the `postgres` crate, the socket calls; not the
+    /// server's), each side of each workload in a fresh child process under
+    /// callgrind at `Sizes::callgrind`, counting only the measured part.
+    pub(crate) fn callgrind_main(workloads: &[&str], exe: &Path, outs: &Path) {
+        let base = base_params();
+        if !available(&base) {
+            println!(
+                "(PostgreSQL instruction table skipped: no server at DOCTABLE_PG / the default)"
+            );
+            return;
+        }
+        let sizes = Sizes::callgrind();
+        let schema = format!("doctable_bench_cg_{}", std::process::id());
+        prepare(&sizes, &base, &schema);
+        println!();
+        println!(
+            "PostgreSQL client, {} rows; instructions (Ir) of the bench process only (not the \
+             server's) counted by valgrind --tool=callgrind inside the measured part, each side \
+             in a fresh process",
+            sizes.rows
+        );
+        println!();
+        println!(
+            "| workload | postgres (hand-written) Ir | doctable Ir | ratio | Ir per op: hand-written / doctable |"
+        );
+        println!("|---|---:|---:|---:|---|");
+        for &workload in workloads.iter().filter(|w| WORKLOADS.contains(w)) {
+            let count = |side: Side| {
+                let out_file = outs.join(format!("pg-{workload}-{side:?}.out"));
+                let mut cmd = super::valgrind_command(exe, &out_file);
+                cmd.env("DOCTABLE_BENCH_PG_CHILD", format!("{workload}:{side:?}"))
+                    .env("DOCTABLE_BENCH_PG_SCHEMA", &schema)
+                    .env("DOCTABLE_PG", &base);
+                super::count_instructions(cmd, &out_file, workload, side)
+            };
+            let reference = count(Side::Reference);
+            let doctable = count(Side::Doctable);
+            let (label, ops, unit) = callgrind_label(workload, &sizes);
+            println!(
+                "| {label} | {reference} | {doctable} | {:.3} | {} / {} per {unit} |",
+                doctable as f64 / reference as f64,
+                reference / ops as u64,
+                doctable / ops as u64,
+            );
+        }
+        cleanup(&base, &schema);
+    }
+
+    /// A workload's name in the PostgreSQL instruction table, its number of
+    /// operations and what one is (SQLite's, but `stream` reads `rows`).
+    fn callgrind_label(workload: &str, sizes: &Sizes) -> (String, usize, &'static str) {
+        match workload {
+            "stream" => (
+                format!(
+                    "9. stream {} rows (for_each; reference: query_raw)",
+                    sizes.rows
+                ),
+                sizes.rows,
+                "row",
+            ),
+            "single" => (
+                format!(
+                    "2. {} single-row inserts returning the key",
+                    sizes.single_inserts
+                ),
+                sizes.single_inserts,
+                "insert",
+            ),
+            other => super::callgrind_label(other, sizes),
         }
     }
 

@@ -10,7 +10,8 @@ use crate::value::ValueRef;
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
 /// Whether `value` can be sent as a parameter of type `ty`, or why not.
-pub(super) fn check(value: ValueRef<'_>, ty: &Type) -> Result<(), String> {
+#[cfg(test)]
+fn check(value: ValueRef<'_>, ty: &Type) -> Result<(), String> {
     let mut scratch = BytesMut::new();
     encode(value, ty, &mut scratch)
         .map(|_| ())
@@ -20,7 +21,13 @@ pub(super) fn check(value: ValueRef<'_>, ty: &Type) -> Result<(), String> {
 /// The JSONB binary format's version byte.
 const JSONB_VERSION: u8 = 1;
 
-fn encode(value: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+/// Appends `value` to `out` in the binary format of type `ty`, or says why
+/// it cannot be sent as one (out of range, NUL in text, another kind).
+pub(super) fn encode(
+    value: ValueRef<'_>,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, BoxError> {
     let out_of_range = |v: &dyn std::fmt::Display| -> BoxError {
         format!("{v} is out of range for a PostgreSQL {}", ty.name()).into()
     };
@@ -160,9 +167,33 @@ fn wrong(value: ValueRef<'_>, ty: &Type) -> BoxError {
 pub(super) struct Param<'a>(ValueRef<'a>);
 
 impl<'a> Param<'a> {
-    pub(super) fn new(value: ValueRef<'a>, _ty: &Type) -> Self {
+    pub(super) fn new(value: ValueRef<'a>) -> Self {
         Param(value)
     }
+}
+
+/// One parameter already encoded at bind for the statement's parameter type
+/// (`None`: NULL): sent as it is.
+#[derive(Debug)]
+pub(super) struct Encoded<'a>(pub(super) Option<&'a [u8]>);
+
+impl ToSql for Encoded<'_> {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self.0 {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    /// Every type: the bytes were encoded for this parameter's type at bind.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
 }
 
 impl ToSql for Param<'_> {

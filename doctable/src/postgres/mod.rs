@@ -59,7 +59,15 @@ use crate::error::{ConstraintKind, Error, Result};
 use crate::meta::{ColumnMeta, TableMeta};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
 
-use codec::{Param, RawValue};
+use ::postgres::types::IsNull;
+use bytes::BytesMut;
+use codec::{Encoded, Param, RawValue};
+
+/// How large a binder's buffer of encoded values may grow before the first
+/// bind after a run drops the bytes no parameter points at any more (a
+/// statement run again and again, each time bound afresh, would otherwise
+/// keep every run's).
+const COMPACT_AT: usize = 64 * 1024;
 
 /// The `postgres` crate this backend is built on, for [`External`] and
 /// [`PgConnection::with_client`].
@@ -87,7 +95,13 @@ pub struct PgConnection {
     /// Whether a statement failed on the server inside the open transaction:
     /// PostgreSQL then ignores every statement until a rollback (25P02).
     aborted: Cell<bool>,
+    /// The last statement's buffers of encoded values, emptied, for the next
+    /// one: binding allocates nothing once they are large enough.
+    spare: Cell<Spare>,
 }
+
+/// A binder's buffer of encoded values and its parameter slots.
+type Spare = (BytesMut, Vec<Option<(usize, usize)>>);
 
 /// What a [`PgConnection`] runs its statements on.
 ///
@@ -182,6 +196,7 @@ impl PgConnection {
             last_id: Cell::new(0),
             depth: Cell::new(0),
             aborted: Cell::new(false),
+            spare: Cell::default(),
         }
     }
 
@@ -275,11 +290,25 @@ impl PgConnection {
 }
 
 /// A statement being bound: the client, the prepared statement and the values.
+///
+/// Each value is encoded once, at bind, for its parameter's type (which is
+/// also the check that it fits), into one buffer; the statement then sends
+/// those bytes as they are: no owned copy of borrowed text, no second encoding.
 pub struct PgBinder<'s> {
     conn: &'s PgConnection,
     client: RefMut<'s, Session>,
     stmt: Statement,
+    /// The encoded values, parameter after parameter.
+    encoded: BytesMut,
+    /// Parameter `i`'s bytes in `encoded` (`None`: NULL, or not bound).
+    slots: Vec<Option<(usize, usize)>>,
+    /// The values themselves, kept when `keep_values` (a replace reads them
+    /// back to cut at repeated keys, then binds them to another statement);
+    /// when not empty, they are what the statement sends.
     params: Vec<Value>,
+    keep_values: bool,
+    /// Whether the statement ran since the buffer was last compacted.
+    ran: bool,
     /// Added to every parameter number bound: a multi-row insert binds row
     /// `k` (numbered from 1 by the derive) at `k * columns`.
     offset: usize,
@@ -293,6 +322,19 @@ impl std::fmt::Debug for PgBinder<'_> {
     }
 }
 
+/// Keeps only the bytes of the values bound now (`slots`), in a fresh buffer.
+fn compact(encoded: &mut BytesMut, slots: &mut [Option<(usize, usize)>]) {
+    let mut fresh = BytesMut::new();
+    for slot in slots.iter_mut().flatten() {
+        let start = fresh.len();
+        if let Some(bytes) = encoded.get(slot.0..slot.1) {
+            fresh.extend_from_slice(bytes);
+        }
+        *slot = (start, fresh.len());
+    }
+    *encoded = fresh;
+}
+
 impl PgBinder<'_> {
     /// Runs the statement, calling `each` per row until it returns `false`;
     /// the number of rows the statement changed (or returned).
@@ -303,14 +345,19 @@ impl PgBinder<'_> {
         mut each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<usize> {
         use ::postgres::fallible_iterator::FallibleIterator;
-        let types = self.stmt.params();
-        let params = self
-            .params
+        self.ran = true;
+        let (stmt, encoded) = (&self.stmt, &self.encoded);
+        let values = self.params.iter().map(|v| Param::new(v.as_ref()));
+        let bytes = self
+            .slots
             .iter()
-            .zip(types)
-            .map(|(v, ty)| Param::new(v.as_ref(), ty));
+            .map(|slot| Encoded(slot.and_then(|(start, end)| encoded.get(start..end))));
         let result = (|| {
-            let mut rows = on_client!(self.client, c => c.query_raw(&self.stmt, params))?;
+            let mut rows = if self.params.is_empty() {
+                on_client!(self.client, c => c.query_raw(stmt, bytes))?
+            } else {
+                on_client!(self.client, c => c.query_raw(stmt, values))?
+            };
             let mut seen = 0usize;
             while let Some(row) = rows.next()? {
                 seen += 1;
@@ -362,13 +409,35 @@ impl Backend for Postgres {
                 binder.stmt.params().len()
             )));
         };
-        codec::check(value.as_ref(), ty)
-            .map_err(|detail| Error::conversion(table, &format!("(parameter {index})"), detail))?;
-        if binder.params.len() < index {
-            binder.params.resize(index, Value::Null);
+        // Once per run at most (never while one statement's values are
+        // being bound, which may rightly be larger).
+        if binder.ran && binder.encoded.len() > COMPACT_AT {
+            binder.ran = false;
+            compact(&mut binder.encoded, &mut binder.slots);
         }
-        if let Some(slot) = binder.params.get_mut(index - 1) {
-            *slot = value.into_owned();
+        let start = binder.encoded.len();
+        let encoded = match codec::encode(value.as_ref(), ty, &mut binder.encoded) {
+            Ok(IsNull::No) => Some((start, binder.encoded.len())),
+            Ok(IsNull::Yes) => None,
+            Err(detail) => {
+                binder.encoded.truncate(start);
+                let at = format!("(parameter {index})");
+                return Err(Error::conversion(table, &at, detail));
+            }
+        };
+        if binder.slots.len() < index {
+            binder.slots.resize(index, None);
+        }
+        if let Some(slot) = binder.slots.get_mut(index - 1) {
+            *slot = encoded;
+        }
+        if binder.keep_values {
+            if binder.params.len() < index {
+                binder.params.resize(index, Value::Null);
+            }
+            if let Some(slot) = binder.params.get_mut(index - 1) {
+                *slot = value.into_owned();
+            }
         }
         Ok(())
     }
@@ -411,14 +480,27 @@ impl Backend for Postgres {
                 stmt
             }
         };
-        let params = Vec::with_capacity(stmt.params().len());
-        f(&mut PgBinder {
+        let (mut encoded, mut slots) = conn.spare.take();
+        encoded.clear();
+        slots.clear();
+        slots.reserve(stmt.params().len());
+        let mut binder = PgBinder {
             conn,
             client,
             stmt,
-            params,
+            encoded,
+            slots,
+            params: Vec::new(),
+            keep_values: false,
+            ran: false,
             offset: 0,
-        })
+        };
+        let result = f(&mut binder);
+        // Kept for the next statement unless a large one (a multi-row insert) grew them.
+        if binder.encoded.capacity() <= COMPACT_AT {
+            conn.spare.set((binder.encoded, binder.slots));
+        }
+        result
     }
 
     fn parameter_count(binder: &PgBinder<'_>) -> usize {
@@ -781,6 +863,7 @@ fn replace_rows<T: crate::record::Record>(
             // Every value of the chunk, row after row, bound and checked.
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * columns);
             crate::exec::Stmt::write(meta, single).bind_only::<Postgres>(c, |s| {
+                s.keep_values = true;
                 for row in chunk {
                     row.__bind::<Postgres>(s)?;
                     // One value per column, in column order (a column the
