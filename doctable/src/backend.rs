@@ -103,6 +103,25 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
         each: impl FnMut(&Self::Row<'_>) -> Result<bool>,
     ) -> Result<()>;
 
+    /// [`each_row`](Backend::each_row) for a caller that keeps the rows it
+    /// is given and runs no code of the user's between them (`all`, `get`,
+    /// `first`, `one`, `exists`, `count`, `RETURNING`): a backend may read
+    /// the whole result in one go before the first call (PostgreSQL: one
+    /// wait for the server's reply instead of one per row). `for_each` and
+    /// `chunks`, whose memory stays flat, stream through `each_row`. By
+    /// default `each_row` itself (SQLite: a row is a step of the statement,
+    /// nothing to collect).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn all_rows(
+        binder: &mut Self::Binder<'_>,
+        table: Option<&str>,
+        sql: &str,
+        each: impl FnMut(&Self::Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        Self::each_row(binder, table, sql, each)
+    }
+
     /// Runs statements without parameters (DDL, transaction control).
     #[doc(hidden)]
     fn execute_batch(conn: &Self::Connection, table: Option<&str>, sql: &str) -> Result<()>;

@@ -110,6 +110,22 @@ impl<'a> Stmt<'a> {
         }))
     }
 
+    /// [`rows`](Stmt::rows) for a caller that keeps every row it is given
+    /// (see [`Backend::all_rows`]): the result may be read in one go.
+    #[inline]
+    pub(crate) fn all_rows<B: Backend>(
+        self,
+        conn: &ConnOf<B>,
+        bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
+        each: impl FnMut(&B::Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let t = Some(self.table);
+        self.explain(B::with_statement(conn, t, self.sql, |stmt| {
+            bind(stmt)?;
+            B::all_rows(stmt, t, self.sql, each)
+        }))
+    }
+
     /// Binds every value of `params`, after checking there is exactly one
     /// value per placeholder (raw SQL could otherwise leave one silently NULL).
     #[inline]

@@ -139,7 +139,7 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
     let sql = T::__sql().insert::<C::Backend>(meta, InsertKind::Returning);
     let mut stored = None;
     conn.with_connection(|c| {
-        Stmt::write(meta, sql).rows::<C::Backend>(
+        Stmt::write(meta, sql).all_rows::<C::Backend>(
             c,
             |s| row.__bind::<C::Backend>(s),
             |r| {
@@ -175,7 +175,7 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
     let key = key.into_key_values(meta)?;
     let mut found = None;
     conn.with_connection(|c| {
-        Stmt::read(meta.name, sql).rows::<C::Backend>(
+        Stmt::read(meta.name, sql).all_rows::<C::Backend>(
             c,
             |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
             |row| {

@@ -174,7 +174,7 @@ impl<'a> Param<'a> {
 
 /// One parameter already encoded at bind for the statement's parameter type
 /// (`None`: NULL): sent as it is.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Encoded<'a>(pub(super) Option<&'a [u8]>);
 
 impl ToSql for Encoded<'_> {

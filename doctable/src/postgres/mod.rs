@@ -335,40 +335,110 @@ fn compact(encoded: &mut BytesMut, slots: &mut [Option<(usize, usize)>]) {
     *encoded = fresh;
 }
 
+/// How [`PgBinder::run`] reads the statement's result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Row by row as the server sends them (`query_raw`): memory stays flat,
+    /// one wait on the connection per row.
+    Stream,
+    /// The whole result in one wait (`query`), then row by row from memory.
+    Collect,
+    /// No rows are read: only how many the statement changed (`execute`).
+    Count,
+}
+
+/// The most parameters passed from the stack (beyond, the slice the driver
+/// takes is allocated).
+const INLINE_PARAMS: usize = 16;
+
+/// Runs `f` with the bound values as the driver's parameter slice: the
+/// values kept (`params`, when not empty), else the bytes encoded at bind.
+fn with_params<R>(
+    encoded: &BytesMut,
+    slots: &[Option<(usize, usize)>],
+    params: &[Value],
+    f: impl FnOnce(&[&(dyn ::postgres::types::ToSql + Sync)]) -> R,
+) -> R {
+    type Dyn<'p> = &'p (dyn ::postgres::types::ToSql + Sync);
+    if !params.is_empty() {
+        let values: Vec<Param<'_>> = params.iter().map(|v| Param::new(v.as_ref())).collect();
+        let refs: Vec<Dyn<'_>> = values.iter().map(|v| v as Dyn<'_>).collect();
+        return f(&refs);
+    }
+    let bytes = slots
+        .iter()
+        .map(|slot| Encoded(slot.and_then(|(start, end)| encoded.get(start..end))));
+    if slots.len() <= INLINE_PARAMS {
+        let mut values = [Encoded(None); INLINE_PARAMS];
+        for (value, b) in values.iter_mut().zip(bytes) {
+            *value = b;
+        }
+        let refs = values.each_ref().map(|v| v as Dyn<'_>);
+        f(refs.get(..slots.len()).unwrap_or_default())
+    } else {
+        let values: Vec<Encoded<'_>> = bytes.collect();
+        let refs: Vec<Dyn<'_>> = values.iter().map(|v| v as Dyn<'_>).collect();
+        f(&refs)
+    }
+}
+
 impl PgBinder<'_> {
-    /// Runs the statement, calling `each` per row until it returns `false`;
-    /// the number of rows the statement changed (or returned).
+    /// Runs the statement, reading its result as `read` says and calling
+    /// `each` per row until it returns `false`; the number of rows the
+    /// statement changed (or returned).
     fn run(
         &mut self,
         table: Option<&str>,
         sql: &str,
+        read: Read,
         mut each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<usize> {
         use ::postgres::fallible_iterator::FallibleIterator;
         self.ran = true;
-        let (stmt, encoded) = (&self.stmt, &self.encoded);
-        let values = self.params.iter().map(|v| Param::new(v.as_ref()));
-        let bytes = self
-            .slots
-            .iter()
-            .map(|slot| Encoded(slot.and_then(|(start, end)| encoded.get(start..end))));
-        let result = (|| {
-            let mut rows = if self.params.is_empty() {
-                on_client!(self.client, c => c.query_raw(stmt, bytes))?
-            } else {
-                on_client!(self.client, c => c.query_raw(stmt, values))?
-            };
-            let mut seen = 0usize;
-            while let Some(row) = rows.next()? {
-                seen += 1;
-                match each(&row) {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(Ok(seen)),
-                    Err(e) => return Ok(Err(e)),
+        let (stmt, encoded, slots, params) = (&self.stmt, &self.encoded, &*self.slots, &*self.params);
+        let client = &mut self.client;
+        let result = (|| -> std::result::Result<Result<usize>, ::postgres::Error> {
+            match read {
+            Read::Count => with_params(encoded, slots, params, |p| {
+                on_client!(client, c => c.execute(stmt, p))
+            })
+            .map(|n| Ok(usize::try_from(n).unwrap_or(usize::MAX))),
+            Read::Collect => {
+                let rows = with_params(encoded, slots, params, |p| {
+                    on_client!(client, c => c.query(stmt, p))
+                })?;
+                for (seen, row) in rows.iter().enumerate() {
+                    match each(row) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Ok(seen + 1)),
+                        Err(e) => return Ok(Err(e)),
+                    }
                 }
+                Ok(Ok(rows.len()))
             }
-            let changed = rows.rows_affected().map_or(seen, |n| n as usize);
-            Ok::<_, ::postgres::Error>(Ok(changed))
+            Read::Stream => {
+                let values = params.iter().map(|v| Param::new(v.as_ref()));
+                let bytes = slots
+                    .iter()
+                    .map(|slot| Encoded(slot.and_then(|(start, end)| encoded.get(start..end))));
+                let mut rows = if params.is_empty() {
+                    on_client!(client, c => c.query_raw(stmt, bytes))?
+                } else {
+                    on_client!(client, c => c.query_raw(stmt, values))?
+                };
+                let mut seen = 0usize;
+                while let Some(row) = rows.next()? {
+                    seen += 1;
+                    match each(&row) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Ok(seen)),
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+                let changed = rows.rows_affected().map_or(seen, |n| n as usize);
+                Ok(Ok(changed))
+            }
+            }
         })();
         match result {
             Ok(inner) => inner,
@@ -512,12 +582,12 @@ impl Backend for Postgres {
             // No key is read back (a table without one integer key): no
             // earlier insert's key may stand in for this one's.
             binder.conn.last_id.set(0);
-            return binder.run(table, sql, |_| Ok(true));
+            return binder.run(table, sql, Read::Count, |_| Ok(true));
         }
         // `INSERT ... RETURNING "key"`: keep the assigned key.
         let mut key = 0;
         let mut first = true;
-        let changed = binder.run(table, sql, |row| {
+        let changed = binder.run(table, sql, Read::Collect, |row| {
             if std::mem::take(&mut first)
                 && let Ok(RawValue(ValueRef::Integer(k))) = row.try_get::<_, RawValue<'_>>(0)
             {
@@ -535,7 +605,19 @@ impl Backend for Postgres {
         sql: &str,
         each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<()> {
-        binder.run(table, sql, each).map(|_| ())
+        binder.run(table, sql, Read::Stream, each).map(|_| ())
+    }
+
+    /// The whole result in one wait on the connection (the driver's
+    /// `query`), then each row from memory: one `block_on` per statement
+    /// instead of one per row.
+    fn all_rows(
+        binder: &mut PgBinder<'_>,
+        table: Option<&str>,
+        sql: &str,
+        each: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<()> {
+        binder.run(table, sql, Read::Collect, each).map(|_| ())
     }
 
     fn execute_batch(conn: &PgConnection, table: Option<&str>, sql: &str) -> Result<()> {

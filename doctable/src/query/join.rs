@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use super::select::{and_into, push_keys, push_where};
 use super::selection::Selection;
-use super::{check, for_rows};
+use super::{check, for_all_rows, for_rows};
 use crate::backend::{Backend, Dialect};
 use crate::column_type::{ColumnType, OrNull};
 use crate::conn::Conn;
@@ -817,10 +817,16 @@ where
         let q = self.build::<C::Backend>(limit)?;
         let table = <Join<L, B, K> as Tables>::FIRST;
         conn.with_connection(|c| {
-            let _scan = scan.then(|| crate::conn::ScanMark::enter::<C::Backend>(c, table));
-            for_rows::<C::Backend>(c, table, None, &q, |row| {
+            let read = |row: &<C::Backend as Backend>::Row<'_>| {
                 each(self.selection.read::<C::Backend>(row, &self.steps)?)
-            })
+            };
+            if scan {
+                // A callback of the user's runs between rows: stream them.
+                let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
+                for_rows::<C::Backend>(c, table, None, &q, read)
+            } else {
+                for_all_rows::<C::Backend>(c, table, None, &q, read)
+            }
         })
     }
 }

@@ -62,6 +62,25 @@ fn for_rows<B: Backend>(
     stmt.rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
 }
 
+/// [`for_rows`] for a caller that keeps every row it is given and runs no
+/// code of the user's between rows (see [`Backend::all_rows`]): the result
+/// may be read in one go.
+fn for_all_rows<B: Backend>(
+    conn: &ConnOf<B>,
+    table: &str,
+    keys: Option<&TableMeta>,
+    q: &Fragment,
+    each: impl FnMut(&B::Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let sql = B::Dialect::render_fragment(q);
+    let stmt = Stmt {
+        table,
+        sql: &sql,
+        keys,
+    };
+    stmt.all_rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
+}
+
 /// Renders `q` for backend `B`, binds its parameters, executes it as a write
 /// to the table of `meta`: the number of rows changed.
 fn execute<B: Backend>(conn: &ConnOf<B>, meta: &TableMeta, q: &Fragment) -> Result<usize> {
@@ -92,7 +111,7 @@ pub(crate) fn select_sql_tail<C: crate::conn::Conn, T: crate::record::Record>(
     q.params = params;
     let mut out = Vec::new();
     conn.with_connection(|c| {
-        for_rows::<C::Backend>(c, meta.name, None, &q, |row| {
+        for_all_rows::<C::Backend>(c, meta.name, None, &q, |row| {
             out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
             Ok(true)
         })

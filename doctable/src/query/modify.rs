@@ -178,7 +178,7 @@ impl<T: Record, S> Update<T, S> {
         conn.with_connection(|c| {
             atomically::<C::Backend, _>(c, Some(table), |c| {
                 let mut out = Vec::new();
-                super::for_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
                     out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                     Ok(true)
                 })?;
@@ -318,7 +318,7 @@ impl<T: Record, S> Delete<T, S> {
         conn.with_connection(|c| {
             atomically::<C::Backend, _>(c, Some(table), |c| {
                 let mut out = Vec::new();
-                super::for_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
                     out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                     Ok(true)
                 })?;

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use super::join::{Inner, Join, JoinKind, Joinable, Outer};
 use super::selection::Selection;
-use super::{check, for_rows};
+use super::{check, for_all_rows, for_rows};
 use crate::backend::{Backend, Dialect};
 use crate::conn::Conn;
 use crate::dialect::push_ident;
@@ -200,7 +200,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         let table = T::__META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
-            for_rows::<C::Backend>(c, table, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
                 each(self.selection.read::<C::Backend>(row, &mut 0)?)
             })
         })
@@ -329,7 +329,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         q.sql.push(')');
         let mut found = false;
         conn.with_connection(|c| {
-            for_rows::<C::Backend>(c, table, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
                 found = crate::private::read::<C::Backend, bool>(row, 0, table, "EXISTS")?;
                 Ok(false)
             })
@@ -461,7 +461,7 @@ impl<T: Record> Count<T> {
         check(table, &q)?;
         let mut count = 0;
         conn.with_connection(|c| {
-            for_rows::<C::Backend>(c, table, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
                 count = crate::private::read::<C::Backend, i64>(row, 0, table, "count(*)")?;
                 Ok(false)
             })

@@ -1,7 +1,7 @@
 //! A whole statement of raw SQL read into any row shape:
 //! `select_sql::<(String, i64)>("SELECT ..", params, &db)`.
 
-use super::for_rows;
+use super::for_all_rows;
 use crate::backend::Backend;
 use crate::column_type::ColumnType;
 use crate::conn::Conn;
@@ -147,7 +147,7 @@ pub fn select_sql<R: SqlRow>(
 fn run<C: Conn, R: SqlRow>(conn: &C, label: &'static str, q: &Fragment) -> Result<Vec<R>> {
     let mut out = Vec::new();
     conn.with_connection(|c| {
-        for_rows::<C::Backend>(c, label, None, q, |row| {
+        for_all_rows::<C::Backend>(c, label, None, q, |row| {
             if out.is_empty() {
                 check_width::<C::Backend, R>(row, q)?;
             }
