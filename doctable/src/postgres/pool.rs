@@ -1,6 +1,8 @@
 //! The pool strategy: r2d2 over the crate's own connections, so each pooled
 //! connection keeps its own prepared statement cache.
 
+use std::time::Duration;
+
 use postgres::Config;
 
 use super::{CANNOT_CONNECT, ClientRef, PgConnection, Postgres, parse_params};
@@ -93,8 +95,16 @@ impl std::fmt::Display for Pool {
 impl Pool {
     /// A pool of up to `max_size` connections with `params`; connects the
     /// first one now, so bad parameters fail here.
+    ///
+    /// A call waits for a pooled connection (a free one while all
+    /// `max_size` are busy, or a new one while the server cannot be
+    /// reached) at most the parameters' `connect_timeout` (seconds:
+    /// `"host=.. user=.. connect_timeout=5"`), else 30 seconds; then it
+    /// fails with [`Error::Postgres`] (code `08001`) naming the last
+    /// connection error.
     pub fn connect(params: &str, max_size: u32) -> Result<Self> {
         let (config, described) = parse_params(params)?;
+        let wait = checkout_timeout(&config);
         // The first connection, made here, says what is wrong with the parameters.
         let first = PgConnection::connect(&config, &described)?;
         drop(first);
@@ -104,7 +114,7 @@ impl Pool {
             // A checkout does not cost a round trip: a broken connection is
             // caught when it fails and dropped when returned (`has_broken`).
             .test_on_check_out(false)
-            .connection_timeout(std::time::Duration::from_secs(30))
+            .connection_timeout(wait)
             .build_unchecked(Manager {
                 config,
                 described: described.clone(),
@@ -136,6 +146,20 @@ impl Pool {
     pub fn transaction_retry<R>(&self, f: impl FnMut(&Tx<'_, Postgres>) -> Result<R>) -> Result<R> {
         super::retry(self, f)
     }
+}
+
+/// How long a call waits for a connection when the parameters give no
+/// `connect_timeout` (r2d2's own default).
+const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The parameters' `connect_timeout`, else [`DEFAULT_CHECKOUT_TIMEOUT`]
+/// (`connect_timeout=0`, libpq's "wait forever", too: r2d2 takes no zero).
+fn checkout_timeout(config: &Config) -> Duration {
+    config
+        .get_connect_timeout()
+        .copied()
+        .filter(|t| !t.is_zero())
+        .unwrap_or(DEFAULT_CHECKOUT_TIMEOUT)
 }
 
 impl Sealed for Pool {}
