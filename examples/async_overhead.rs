@@ -13,7 +13,8 @@
 //! runtime. SQLite: raw rusqlite (`prepare_cached`) on the calling thread,
 //! doctable's sync `Persistent`, and `Db::run`. PostgreSQL: hand-written
 //! `tokio-postgres` (prepared statement, one client per worker) against
-//! `Db<postgres::Persistent>` and the sync `postgres::Persistent`. Figures
+//! `Db<postgres::Persistent>`, the sync `postgres::Persistent` and
+//! hand-written sync `postgres` code (prepared statement, its own thread). Figures
 //! are in BENCHMARKS.md ("Async handle: the cost of a hop").
 
 use std::time::{Duration, Instant};
@@ -266,6 +267,39 @@ async fn postgres() -> Result<(), Box<dyn std::error::Error>> {
     line(
         "postgres::Persistent (sync), own thread",
         sync_time,
+        n,
+        Some(raw_one),
+    );
+    let raw_sync = {
+        let params = params.clone();
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&params, postgres::NoTls).expect("connect");
+            let stmt = client
+                .prepare("SELECT id, title, body, score, year FROM docs WHERE id = $1")
+                .expect("prepare");
+            let mut times = Vec::new();
+            for _ in 0..ROUNDS {
+                let t = Instant::now();
+                for i in 0..n {
+                    let r = client.query_one(&stmt, &[&key(i)]).expect("row");
+                    std::hint::black_box(Doc {
+                        id: r.get(0),
+                        title: r.get(1),
+                        body: r.get(2),
+                        score: r.get(3),
+                        year: r.get(4),
+                    });
+                }
+                times.push(t.elapsed());
+            }
+            median(times)
+        })
+        .join()
+        .expect("sync thread")
+    };
+    line(
+        "hand-written sync postgres, own thread",
+        raw_sync,
         n,
         Some(raw_one),
     );

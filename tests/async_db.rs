@@ -202,7 +202,42 @@ on_both_engines!(
     a_closed_handle_is_an_error_never_a_hang,
     a_stream_reads_in_chunks_with_flat_memory_and_stops_when_dropped,
     errors_are_the_crates_own,
+    a_read_runs_on_another_worker_while_a_transaction_writes,
 );
+
+async fn a_read_runs_on_another_worker_while_a_transaction_writes<C>(
+    db: Db<C>,
+    _site: &Site,
+) -> TestResult
+where
+    C: Conn + Send + 'static,
+    C::Backend: Engine,
+{
+    db.run(|c| Note::create_table(c)).await?;
+    // Both closures meet twice, each on its own worker: the read runs while
+    // the transaction is open, and sees the database without its write.
+    let (written, read) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let writer = db.transaction({
+        let (written, read) = (Arc::clone(&written), Arc::clone(&read));
+        move |tx| {
+            Note::insert(tx, &note(1, 1))?;
+            written.wait();
+            read.wait();
+            Ok(())
+        }
+    });
+    let reader = db.run(move |c| {
+        written.wait();
+        let n = Note::count().get(c)?;
+        read.wait();
+        Ok(n)
+    });
+    let (w, r) = tokio::time::timeout(WAIT, async { (writer.await, reader.await) }).await?;
+    w?;
+    assert_eq!(r?, 0);
+    assert_eq!(db.run(|c| Note::count().get(c)).await?, 1);
+    Ok(())
+}
 
 /// Every worker runs one job at the same moment (a barrier of `WORKERS`),
 /// each reading through its connection: all of them are alive, none is
