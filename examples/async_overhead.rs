@@ -203,7 +203,7 @@ async fn postgres() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
     }
     let db = Db::postgres(&params, WORKERS).await?;
-    db.run(|c| Doc::create_table(c)).await?;
+    db.run(Doc::create_table).await?;
     db.run(|c| Doc::insert_many(c, &corpus())).await?;
     let mut clients = Vec::new();
     for _ in 0..WORKERS {
@@ -360,8 +360,61 @@ async fn postgres() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `DOCTABLE_ASYNC_COUNT=<side>:<n>`: only `n` SQLite lookups on one side
+/// (`raw`, `sync`, `run`), for instruction counts: run it under
+/// `valgrind --tool=callgrind` at two values of `n`, and the difference over
+/// the difference in `n` is the instructions of one lookup, every thread
+/// included (the setup cancels out).
+async fn count_only(side: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("count.db");
+    let sync = Persistent::open(&path)?;
+    Doc::create_table(&sync)?;
+    Doc::insert_many(&sync, &corpus())?;
+    let raw = doctable::rusqlite::Connection::open(&path)?;
+    let db = Db::sqlite_with(&path, &Options::default(), WORKERS).await?;
+    match side {
+        "raw" => {
+            let mut stmt =
+                raw.prepare_cached("SELECT id, title, body, score, year FROM docs WHERE id = ?1")?;
+            for i in 0..n {
+                let doc = stmt.query_row([key(i)], |r| {
+                    Ok(Doc {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        body: r.get(2)?,
+                        score: r.get(3)?,
+                        year: r.get(4)?,
+                    })
+                })?;
+                std::hint::black_box(doc);
+            }
+        }
+        "sync" => {
+            for i in 0..n {
+                std::hint::black_box(Doc::get(&sync, key(i))?);
+            }
+        }
+        "run" => {
+            for i in 0..n {
+                let k = key(i);
+                std::hint::black_box(db.run(move |c| Doc::get(c, k)).await?);
+            }
+        }
+        other => return Err(format!("unknown side {other}").into()),
+    }
+    db.shutdown().await;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if let Ok(spec) = std::env::var("DOCTABLE_ASYNC_COUNT") {
+        let (side, n) = spec
+            .split_once(':')
+            .ok_or("DOCTABLE_ASYNC_COUNT=<side>:<n>")?;
+        return count_only(side, n.parse()?).await;
+    }
     sqlite().await?;
     #[cfg(feature = "postgres")]
     postgres().await?;

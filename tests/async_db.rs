@@ -814,7 +814,7 @@ fn the_handle_is_clone_send_sync_and_its_futures_send() {
             .await
             .expect("open");
         check(&db);
-        let fut = db.run(|c| Note::create_table(c));
+        let fut = db.run(Note::create_table);
         send(&fut);
         fut.await.expect("create");
         send(&db.stream(Note::select(), 10));
@@ -827,7 +827,7 @@ fn in_memory_sqlite_is_refused_with_several_workers() -> TestResult {
         let refused = Db::sqlite_with(":memory:", &Options::default(), 2).await;
         assert!(matches!(refused, Err(Error::Usage(ref m)) if m.contains("in-memory")));
         let one = Db::sqlite_with(":memory:", &Options::default(), 1).await?;
-        one.run(|c| Note::create_table(c)).await?;
+        one.run(Note::create_table).await?;
         one.run(|c| Note::insert(c, &note(1, 1))).await?;
         assert_eq!(one.run(|c| Note::count().get(c)).await?, 1);
         Ok(())
