@@ -251,6 +251,23 @@ pub enum Error {
         #[source]
         source: Box<rusqlite::Error>,
     },
+    /// The async handle (`doctable::tokio::Db`, feature `tokio`) is closed
+    /// (its `close` was called, or its workers are gone): the operation did
+    /// not run.
+    #[error(
+        "the async database handle is closed (`Db::close` was called, or its worker threads stopped): the operation did not run"
+    )]
+    Closed,
+    /// The closure given to the async handle (`doctable::tokio::Db`) panicked
+    /// on its worker thread. A transaction it ran in was rolled back; the
+    /// worker and its connection go on serving the next operation.
+    #[error(
+        "the closure panicked on a database worker thread: {message}; its transaction, if any, was rolled back, and the handle goes on working"
+    )]
+    Panicked {
+        /// The panic's message (when it was a string).
+        message: String,
+    },
     /// [`Select::one`](crate::Select::one) found no row, or more than one.
     #[error(
         "table `{table}`: expected exactly one row, the query returned {}\n    SQL: {sql}",

@@ -93,6 +93,8 @@ mod sqlite;
 mod statements;
 mod table;
 mod temporal;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod value;
 
 mod private;
