@@ -18,7 +18,6 @@ extern crate rusqlite;
 mod harness;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use harness::{Row, Sizes};
@@ -27,8 +26,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 const SQLX: &str = "sqlx";
 const SEA_ORM: &str = "sea-orm";
 
-/// `Row` as sqlx reads it (`query_as`).
+/// `Row` as sqlx reads it (`query_as`); the measurements only hold the rows.
 #[derive(sqlx::FromRow)]
+#[allow(dead_code)]
 struct SqlxRow {
     id: Option<i64>,
     title: String,
@@ -64,8 +64,9 @@ mod doc {
 const SEA_ORM_CHUNK: usize = 32;
 
 async fn pool(path: &Path) -> SqlitePool {
-    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .unwrap()
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
