@@ -21,6 +21,9 @@ use doctable::rusqlite;
 
 #[path = "async_harness.rs"]
 mod harness;
+#[cfg(feature = "postgres")]
+#[path = "async_compare_pg.rs"]
+mod pg;
 
 use std::path::Path;
 use std::time::Instant;
@@ -170,7 +173,7 @@ fn measure(workload: &str, side: &str, dir: &Path) -> Vec<f64> {
         harness::RAW => harness::raw_measure(workload, &sizes, dir),
         ASYNC => runtime().block_on(async_measure(workload, &sizes, dir)),
         #[cfg(feature = "postgres")]
-        other if other.starts_with("pg ") => pg::measure(workload, other, &sizes),
+        other if other.starts_with("pg ") => pg::measure(workload, other, &sizes, dir),
         other => panic!("unknown side {other}"),
     }
 }

@@ -34,7 +34,13 @@ fn new_document(i: usize) -> NewDocument {
         author: AUTHORS[i % AUTHORS.len()].to_owned(),
         year: 1990 + (i % 7) as i64,
         // 1 to 5 words, and a Unicode one.
-        body: ["mot", "two words", "three small words", "four little ünïcode words", "a b c d e"][i % 5]
+        body: [
+            "mot",
+            "two words",
+            "three small words",
+            "four little ünïcode words",
+            "a b c d e",
+        ][i % 5]
             .to_owned(),
     }
 }
@@ -65,7 +71,12 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     path: &str,
 ) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
     let (status, body) = send(client, addr, Method::GET, path, None).await?;
-    assert_eq!(status, StatusCode::OK, "GET {path}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "GET {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
     Ok(serde_json::from_slice(&body)?)
 }
 
@@ -89,15 +100,25 @@ async fn every_request_is_answered_and_the_rows_equal_what_was_posted() -> TestR
             tasks.spawn(async move {
                 let doc = new_document(i);
                 let body = serde_json::to_string(&doc)?;
-                let (status, reply) = send(&client, addr, Method::POST, "/documents", Some(body)).await?;
+                let (status, reply) =
+                    send(&client, addr, Method::POST, "/documents", Some(body)).await?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, reply, doc))
             });
         }
         while let Some(done) = tasks.join_next().await {
             let (status, reply, doc) = done??;
-            assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&reply));
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "{}",
+                String::from_utf8_lossy(&reply)
+            );
             let created: Created = serde_json::from_slice(&reply)?;
-            assert!(posted.insert(created.id, doc).is_none(), "id {} twice", created.id);
+            assert!(
+                posted.insert(created.id, doc).is_none(),
+                "id {} twice",
+                created.id
+            );
             answered += 1;
         }
     }
@@ -119,10 +140,22 @@ async fn every_request_is_answered_and_the_rows_equal_what_was_posted() -> TestR
     for (body, expected) in bad {
         let (status, reply) =
             send(&client, addr, Method::POST, "/documents", Some(body.into())).await?;
-        assert_eq!(status, expected, "{body}: {}", String::from_utf8_lossy(&reply));
+        assert_eq!(
+            status,
+            expected,
+            "{body}: {}",
+            String::from_utf8_lossy(&reply)
+        );
     }
     let missing = posted.keys().max().copied().unwrap_or(0) + 1;
-    let (status, _) = send(&client, addr, Method::GET, &format!("/documents/{missing}"), None).await?;
+    let (status, _) = send(
+        &client,
+        addr,
+        Method::GET,
+        &format!("/documents/{missing}"),
+        None,
+    )
+    .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // What a document should read back as.
