@@ -106,13 +106,12 @@ async fn raw_client(params: &str) -> tokio_postgres::Client {
     client
 }
 
-async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) -> Vec<f64> {
+async fn raw_measure(workload: &str, sizes: &Sizes, params: &str) -> Vec<f64> {
     use harness::{DELETE_BELOW, filters, keys, micros, p50_p99, per, update_years};
-    let ro = in_schema(base, &format!("{schema}_ro"));
     match workload {
         "bulk" => {
             let rows = docs(sizes.rows);
-            let mut c = raw_client(&fresh_rw(base, schema, false)).await;
+            let mut c = raw_client(params).await;
             let t = Instant::now();
             let tx = c.transaction().await.unwrap();
             let stmt = tx.prepare(INSERT).await.unwrap();
@@ -126,7 +125,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
         }
         "single" => {
             let rows = docs(sizes.single_inserts);
-            let c = raw_client(&fresh_rw(base, schema, false)).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(INSERT_RETURNING).await.unwrap();
             let mut lat = Vec::with_capacity(rows.len());
             for d in &rows {
@@ -141,7 +140,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
             p50_p99(lat)
         }
         "select_all" => {
-            let c = raw_client(&ro).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(SELECT_ALL).await.unwrap();
             let t = Instant::now();
             let all: Vec<Doc> = c
@@ -157,7 +156,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
         }
         "filtered" => {
             let filters = filters(sizes);
-            let c = raw_client(&ro).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(SELECT_FILTERED).await.unwrap();
             let t = Instant::now();
             for &(year, score) in &filters {
@@ -174,7 +173,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
         }
         "get" => {
             let keys = keys(sizes);
-            let c = raw_client(&ro).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(GET).await.unwrap();
             let t = Instant::now();
             for &k in &keys {
@@ -185,7 +184,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
         }
         "update" => {
             let years = update_years();
-            let c = raw_client(&fresh_rw(base, schema, true)).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(UPDATE).await.unwrap();
             let t = Instant::now();
             for &y in &years {
@@ -194,7 +193,7 @@ async fn raw_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) ->
             vec![per(t, years.len())]
         }
         "delete" => {
-            let c = raw_client(&fresh_rw(base, schema, true)).await;
+            let c = raw_client(params).await;
             let stmt = c.prepare(DELETE).await.unwrap();
             let t = Instant::now();
             let n = c.execute(&stmt, &[&DELETE_BELOW]).await.unwrap();
@@ -210,21 +209,20 @@ async fn open(params: &str) -> Db<doctable::postgres::Persistent> {
     Db::postgres(params, workers()).await.unwrap()
 }
 
-async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) -> Vec<f64> {
+async fn async_measure(workload: &str, sizes: &Sizes, params: &str) -> Vec<f64> {
     use harness::{DELETE_BELOW, filters, keys, micros, p50_p99, per, update_years};
-    let ro = in_schema(base, &format!("{schema}_ro"));
     match workload {
         "bulk" => {
             let rows = docs(sizes.rows);
             let n = rows.len();
-            let db = open(&fresh_rw(base, schema, false)).await;
+            let db = open(params).await;
             let t = Instant::now();
             db.run(move |c| Doc::insert_many(c, &rows)).await.unwrap();
             vec![per(t, n)]
         }
         "single" => {
             let rows = docs(sizes.single_inserts);
-            let db = open(&fresh_rw(base, schema, false)).await;
+            let db = open(params).await;
             let mut lat = Vec::with_capacity(rows.len());
             for d in rows {
                 let t = Instant::now();
@@ -234,7 +232,7 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
             p50_p99(lat)
         }
         "select_all" => {
-            let db = open(&ro).await;
+            let db = open(params).await;
             let t = Instant::now();
             let all = db.run(|c| Doc::select().all(c)).await.unwrap();
             let us = per(t, all.len());
@@ -243,7 +241,7 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
         }
         "filtered" => {
             let filters = filters(sizes);
-            let db = open(&ro).await;
+            let db = open(params).await;
             let t = Instant::now();
             for &(year, score) in &filters {
                 let rows = db
@@ -262,7 +260,7 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
         }
         "get" => {
             let keys = keys(sizes);
-            let db = open(&ro).await;
+            let db = open(params).await;
             let t = Instant::now();
             for &k in &keys {
                 let row = db.run(move |c| Doc::get(c, k)).await.unwrap().unwrap();
@@ -272,7 +270,7 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
         }
         "update" => {
             let years = update_years();
-            let db = open(&fresh_rw(base, schema, true)).await;
+            let db = open(params).await;
             let t = Instant::now();
             for &y in &years {
                 db.run(move |c| {
@@ -287,7 +285,7 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
             vec![per(t, years.len())]
         }
         "delete" => {
-            let db = open(&fresh_rw(base, schema, true)).await;
+            let db = open(params).await;
             let t = Instant::now();
             let n = db
                 .run(|c| Doc::delete().filter(Doc::year.lt(DELETE_BELOW)).run(c))
@@ -305,10 +303,16 @@ async fn async_measure(workload: &str, sizes: &Sizes, base: &str, schema: &str) 
 pub(crate) fn measure(workload: &str, side: &str, sizes: &Sizes, schema: &Path) -> Vec<f64> {
     let base = base_params();
     let schema = schema.to_str().unwrap();
+    // The table is made with the sync client, before the runtime starts.
+    let params = match workload {
+        "bulk" | "single" => fresh_rw(&base, schema, false),
+        "update" | "delete" => fresh_rw(&base, schema, true),
+        _ => in_schema(&base, &format!("{schema}_ro")),
+    };
     let rt = runtime();
     match side {
-        RAW_PG => rt.block_on(raw_measure(workload, sizes, &base, schema)),
-        ASYNC_PG => rt.block_on(async_measure(workload, sizes, &base, schema)),
+        RAW_PG => rt.block_on(raw_measure(workload, sizes, &params)),
+        ASYNC_PG => rt.block_on(async_measure(workload, sizes, &params)),
         other => panic!("unknown side {other}"),
     }
 }
