@@ -80,9 +80,13 @@ fn fresh_rw(base: &str, schema: &str, filled: bool) -> String {
     if filled {
         admin
             .batch_execute(&format!(
-                "INSERT INTO {schema}_rw.docs SELECT * FROM {schema}_ro.docs; \
-                 VACUUM ANALYZE {schema}_rw.docs"
+                "INSERT INTO {schema}_rw.docs SELECT * FROM {schema}_ro.docs"
             ))
+            .unwrap();
+        // A batch of several statements is one implicit transaction, which
+        // VACUUM refuses: its own call.
+        admin
+            .batch_execute(&format!("VACUUM ANALYZE {schema}_rw.docs"))
             .unwrap();
     }
     params

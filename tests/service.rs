@@ -23,6 +23,8 @@ use hyper_util::rt::TokioExecutor;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// Which posted documents a search should return.
+type Keep = Box<dyn Fn(&NewDocument) -> bool>;
 
 /// Documents posted: as many as there are, in flight 50 at a time.
 const DOCUMENTS: usize = 200;
@@ -174,7 +176,7 @@ async fn every_request_is_answered_and_the_rows_equal_what_was_posted() -> TestR
     assert_eq!(one, stored(first, first_doc));
 
     // Searches, against the same filters applied to what was posted.
-    let searches: [(&str, Box<dyn Fn(&NewDocument) -> bool>); 4] = [
+    let searches: [(&str, Keep); 4] = [
         ("/documents?author=Bo", Box::new(|d| d.author == "Bo")),
         (
             "/documents?from=1992&to=1994",

@@ -100,7 +100,7 @@ fn bad_request(message: &str) -> ApiError {
 /// Opens (or creates) the corpus file with its table.
 pub async fn open(path: &std::path::Path) -> doctable::Result<Db<Persistent>> {
     let db = Db::sqlite(path).await?;
-    db.run(|c| Document::create_table(c)).await?;
+    db.run(Document::create_table).await?;
     Ok(db)
 }
 
