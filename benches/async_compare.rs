@@ -34,6 +34,9 @@ use harness::{Row, Sizes};
 
 /// The side measured here.
 const ASYNC: &str = "doctable async";
+/// doctable's sync API on the calling thread, with `DOCTABLE_ASYNC_BENCH_SYNC=1`:
+/// what the hop to a worker costs, in the same run.
+const SYNC: &str = "doctable sync";
 
 /// The row type, as in `benches/compare.rs`.
 #[derive(DocTable, Debug, Clone, PartialEq)]
@@ -167,11 +170,46 @@ async fn async_measure(workload: &str, sizes: &Sizes, dir: &Path) -> Vec<f64> {
     }
 }
 
+/// The read workloads through doctable's sync API (`Persistent`), for the
+/// `doctable sync` column.
+fn sync_measure(workload: &str, sizes: &Sizes, dir: &Path) -> Vec<f64> {
+    use harness::*;
+    let db = doctable::Persistent::open(template(dir)).unwrap();
+    match workload {
+        "filtered" => {
+            let filters = filters(sizes);
+            let t = Instant::now();
+            for &(year, score) in &filters {
+                let rows = Doc::select()
+                    .filter(Doc::year.gt(year).and(Doc::score.lt(score)))
+                    .order_by(Doc::score.asc())
+                    .limit(100)
+                    .all(&db)
+                    .unwrap();
+                std::hint::black_box(rows);
+            }
+            vec![per(t, filters.len())]
+        }
+        "get" => {
+            let keys = keys(sizes);
+            let t = Instant::now();
+            for &k in &keys {
+                std::hint::black_box(Doc::get(&db, k).unwrap().unwrap());
+            }
+            vec![per(t, keys.len())]
+        }
+        other => {
+            panic!("the doctable sync column has no {other} (set DOCTABLE_BENCH_ONLY=filtered,get)")
+        }
+    }
+}
+
 fn measure(workload: &str, side: &str, dir: &Path) -> Vec<f64> {
     let sizes = Sizes::from_env();
     match side {
         harness::RAW => harness::raw_measure(workload, &sizes, dir),
         ASYNC => runtime().block_on(async_measure(workload, &sizes, dir)),
+        SYNC => sync_measure(workload, &sizes, dir),
         #[cfg(feature = "postgres")]
         other if other.starts_with("pg ") => pg::measure(workload, other, &sizes, dir),
         other => panic!("unknown side {other}"),
@@ -217,9 +255,12 @@ fn main() {
             sizes.runs
         );
         println!();
-        let figures = harness::run(&sizes, &[harness::RAW, ASYNC], |w, s| {
-            harness::in_child(w, s, dir.path())
-        });
+        let sides: &[&str] = if std::env::var("DOCTABLE_ASYNC_BENCH_SYNC").as_deref() == Ok("1") {
+            &[harness::RAW, ASYNC, SYNC]
+        } else {
+            &[harness::RAW, ASYNC]
+        };
+        let figures = harness::run(&sizes, sides, |w, s| harness::in_child(w, s, dir.path()));
         print!("{}", harness::table(&figures));
         if let Some(path) = &tsv {
             std::fs::write(path, harness::to_tsv(&figures)).unwrap();
