@@ -44,8 +44,10 @@
 //!
 //! # Cancellation
 //!
-//! A closure is sent to a worker when its future is first polled, and once a
-//! worker has started it, it runs to its end there whatever becomes of the
+//! A closure is queued for the workers when [`run`](Db::run) (or
+//! [`transaction`](Db::transaction), ...) is called, not when its future is
+//! first polled, so two calls made before awaiting either run at once. Once
+//! a worker has started it, it runs to its end there whatever becomes of the
 //! future: a transaction is committed (on `Ok`) or rolled back (on `Err` or
 //! a panic) on the worker, never left open, and the worker keeps its
 //! connection. Dropping the future (a `tokio::time::timeout`, a `select!`, an
@@ -241,6 +243,15 @@ impl<C: Conn + Send + 'static> Db<C> {
         self.shared.queue.close();
     }
 
+    /// [`close`](Db::close)s the handle and waits until its workers have
+    /// run the operations queued before and closed their connections (for
+    /// SQLite, the last one to close checkpoints the WAL): for a service's
+    /// graceful shutdown, or a test that looks at the file afterwards.
+    pub async fn shutdown(&self) {
+        self.close();
+        self.shared.queue.stopped().await;
+    }
+
     /// Whether [`close`](Db::close) was called.
     pub fn is_closed(&self) -> bool {
         self.shared.queue.is_closed()
@@ -249,7 +260,8 @@ impl<C: Conn + Send + 'static> Db<C> {
     /// Runs `f` with a worker's connection and returns its result: any
     /// operation of the sync API, with the same builders.
     ///
-    /// `f` is `'static`: move the values it needs into it. See the
+    /// `f` is `'static`: move the values it needs into it. It is queued at
+    /// once (the future need not be polled for it to start); see the
     /// [module documentation](self) for what a dropped future does.
     ///
     /// ```
@@ -287,17 +299,17 @@ impl<C: Conn + Send + 'static> Db<C> {
         R: Send + 'static,
         E: From<Error> + Send + 'static,
     {
-        let db = self.clone();
+        let (sent, result) = oneshot::channel();
+        let queued = self.shared.queue.push(Box::new(move |conn: &C| {
+            if sent.is_closed() {
+                // The future was dropped before a worker took this up.
+                return;
+            }
+            let outcome = guarded(|| f(conn)).unwrap_or_else(|e| Err(E::from(e)));
+            let _ = sent.send(outcome);
+        }) as Job<C>);
         async move {
-            let (sent, result) = oneshot::channel();
-            db.shared.queue.push(Box::new(move |conn: &C| {
-                if sent.is_closed() {
-                    // The future was dropped before a worker took this up.
-                    return;
-                }
-                let outcome = guarded(|| f(conn)).unwrap_or_else(|e| Err(E::from(e)));
-                let _ = sent.send(outcome);
-            }) as Job<C>)?;
+            queued?;
             // A job dropped without running (its queue gone) drops `sent`.
             result.await.unwrap_or_else(|_| Err(E::from(Error::Closed)))
         }

@@ -3,7 +3,10 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use ::tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 
@@ -16,6 +19,10 @@ pub(super) struct Queue<C> {
     state: Mutex<State<C>>,
     /// Signalled when a job is queued, and when the queue closes.
     ready: Condvar,
+    /// How many workers are running (or starting).
+    running: AtomicUsize,
+    /// Notified when a worker ends.
+    ended: Notify,
 }
 
 struct State<C> {
@@ -31,6 +38,22 @@ impl<C> Queue<C> {
                 closed: false,
             }),
             ready: Condvar::new(),
+            running: AtomicUsize::new(0),
+            ended: Notify::new(),
+        }
+    }
+
+    /// Waits until every worker has ended.
+    pub(super) async fn stopped(&self) {
+        loop {
+            let ended = self.ended.notified();
+            let mut ended = std::pin::pin!(ended);
+            // Registered before the count is read: an end after the read wakes it.
+            ended.as_mut().enable();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            ended.await;
         }
     }
 
@@ -90,9 +113,14 @@ pub(super) fn spawn<C: 'static>(
     open: Arc<dyn Fn() -> Result<C> + Send + Sync>,
     opened: ::tokio::sync::oneshot::Sender<Result<()>>,
 ) -> Result<()> {
+    queue.running.fetch_add(1, Ordering::AcqRel);
+    let running = Running(Arc::clone(&queue));
     std::thread::Builder::new()
         .name(format!("doctable-worker-{index}"))
         .spawn(move || {
+            // Counted out when this thread ends, after its connection is closed.
+            let running = running;
+            let queue = &running.0;
             let conn = match catch_unwind(AssertUnwindSafe(|| open())) {
                 Ok(Ok(conn)) => conn,
                 Ok(Err(e)) => {
@@ -115,9 +143,21 @@ pub(super) fn spawn<C: 'static>(
                 // from ending the worker.
                 let _ = catch_unwind(AssertUnwindSafe(|| job(&conn)));
             }
+            drop(conn);
         })
         .map(drop)
+        // A thread that did not start dropped `running` with its closure.
         .map_err(Error::Io)
+}
+
+/// A running worker, counted out of its queue when dropped.
+struct Running<C>(Arc<Queue<C>>);
+
+impl<C> Drop for Running<C> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+        self.0.ended.notify_waiters();
+    }
 }
 
 /// Runs `f`, turning a panic into [`Error::Panicked`]. The panic unwinds
