@@ -112,8 +112,8 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
 
 /// The `DocTable` operations a field's column constant would hide: every
 /// provided associated function of `doctable::DocTable` (keep in step with
-/// doctable/src/table.rs; tests/issue13_defects.rs checks a few).
-const OPERATIONS: &[&str] = &[
+/// doctable/src/table.rs: `tests.rs` checks the two lists are equal).
+pub(crate) const OPERATIONS: &[&str] = &[
     "count",
     "create_table",
     "delete",

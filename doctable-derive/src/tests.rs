@@ -287,3 +287,34 @@ fn a_field_named_like_an_operation_warns_unless_meant() {
     assert!(!meant.contains("deprecated"), "{meant}");
     assert!(!meant.contains("compile_error"), "{meant}");
 }
+
+/// The shadowing warning's list of operations is every provided associated
+/// function of `doctable::DocTable`, read from its source: a new operation
+/// added to the trait without the list fails here.
+#[test]
+fn the_operations_list_matches_the_doctable_trait() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctable/src/table.rs");
+    let source = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let body = source
+        .split_once("\npub trait DocTable")
+        .and_then(|(_, rest)| rest.split_once("\n}\n"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("{} declares `pub trait DocTable`", path.display()));
+    let mut in_trait: Vec<&str> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("    fn "))
+        .filter_map(|rest| rest.split(['(', '<']).next())
+        .filter(|name| !name.starts_with("__"))
+        .collect();
+    in_trait.sort_unstable();
+    let mut listed = crate::expand::OPERATIONS.to_vec();
+    listed.sort_unstable();
+    assert!(
+        in_trait.len() > 10,
+        "found the trait's functions: {in_trait:?}"
+    );
+    assert_eq!(
+        listed, in_trait,
+        "expand.rs OPERATIONS must list every provided function of `DocTable`"
+    );
+}
