@@ -217,23 +217,45 @@ fn updates_move_updated_and_keep_added<C: Conn<Backend: Engine>>(db: &C) -> Test
 on_every_strategy!(updates_move_updated_and_keep_added);
 
 /// The ancestor's defect (doctable 1.0: the added time changed on update
-/// and the updated time did not): this fails if the two are swapped again.
+/// and the updated time did not): this fails if the two are swapped again,
+/// on any of the three update paths.
 fn the_ancestors_swap_stays_fixed<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     Doc::create_table(db)?;
     let id = Doc::insert(db, &doc("a", "first"))?;
     let inserted = Doc::get(db, id)?.expect("inserted");
     assert_eq!(inserted.added, inserted.updated);
-    Doc::update()
-        .set(Doc::body, "second")
-        .filter(Doc::id.eq(id))
-        .run(db)?;
-    let updated = Doc::get(db, id)?.expect("row");
-    assert_eq!(updated.added, inserted.added, "added moved on an update");
-    assert!(
-        updated.updated > inserted.updated,
-        "updated did not move on an update"
-    );
-    assert!(updated.updated > updated.added);
+    let paths: [(&str, &dyn Fn() -> Result<(), Error>); 3] = [
+        ("update()", &|| {
+            Doc::update()
+                .set(Doc::body, "update()")
+                .filter(Doc::id.eq(id))
+                .run(db)
+                .map(drop)
+        }),
+        ("update_row", &|| {
+            let row = Doc {
+                id: Some(id),
+                ..doc("a", "update_row")
+            };
+            Doc::update_row(db, &row)
+        }),
+        ("upsert", &|| {
+            Doc::upsert()
+                .on_conflict(Doc::title)
+                .update(Doc::body)
+                .run(db, &doc("a", "upsert"))
+                .map(drop)
+        }),
+    ];
+    let mut last = inserted.updated;
+    for (path, update) in paths {
+        update()?;
+        let row = Doc::get(db, id)?.expect("row");
+        assert_eq!(row.body, path);
+        assert_eq!(row.added, inserted.added, "added moved on {path}");
+        assert!(row.updated > last, "updated did not move on {path}");
+        last = row.updated;
+    }
     Ok(())
 }
 on_every_strategy!(the_ancestors_swap_stays_fixed);
