@@ -61,9 +61,7 @@ fn assert_within(t: SystemTime, before: SystemTime, after: SystemTime) {
 }
 
 fn by_title<C: Conn>(db: &C, title: &str) -> Result<Doc, Error> {
-    Doc::select()
-        .filter(Doc::title.eq(title))
-        .one(db)
+    Doc::select().filter(Doc::title.eq(title)).one(db)
 }
 
 /// Every insert path sets `added` and `updated` to one time, the crate's,
@@ -92,7 +90,9 @@ fn every_insert_path_stamps_the_row<C: Conn<Backend: Engine>>(db: &C) -> TestRes
     assert_eq!(Doc::insert_many(db, &many)?, 1005);
     let ignored: Vec<Doc> = (0..40).map(|i| doc(&format!("ignored {i}"), "a")).collect();
     assert_eq!(Doc::insert_many_or_ignore(db, &ignored)?, 40);
-    let replaced: Vec<Doc> = (0..40).map(|i| doc(&format!("replaced {i}"), "a")).collect();
+    let replaced: Vec<Doc> = (0..40)
+        .map(|i| doc(&format!("replaced {i}"), "a"))
+        .collect();
     assert_eq!(Doc::insert_many_or_replace(db, &replaced)?, 40);
     Doc::upsert()
         .on_conflict(Doc::title)
@@ -337,10 +337,9 @@ fn timestamps_cannot_be_set<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     let id = Doc::insert(db, &doc("a", "x"))?;
     let stored = Doc::get(db, id)?.expect("row");
     let usage = |err: Error, column: &str| match err {
-        Error::Usage(message) => assert!(
-            message.contains(&format!("column `{column}`")),
-            "{message}"
-        ),
+        Error::Usage(message) => {
+            assert!(message.contains(&format!("column `{column}`")), "{message}")
+        }
         other => panic!("expected a usage error, got {other:?}"),
     };
     let err = Doc::update()
@@ -387,7 +386,10 @@ fn sqlite_stores_the_stamp_as_text() -> TestResult {
         })?;
     assert_eq!(added, updated);
     assert_eq!(added.len(), "1970-01-01T00:00:00.000000Z".len());
-    assert!(added.ends_with('Z') && added.as_bytes()[19] == b'.', "{added}");
+    assert!(
+        added.ends_with('Z') && added.as_bytes()[19] == b'.',
+        "{added}"
+    );
     let micros = row
         .added
         .duration_since(UNIX_EPOCH)
@@ -461,7 +463,10 @@ mod other_types {
 
     /// `s` as chrono's UTC instant.
     fn utc(s: SystemTime) -> DateTime<Utc> {
-        let micros = s.duration_since(UNIX_EPOCH).expect("after 1970").as_micros();
+        let micros = s
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_micros();
         DateTime::from_timestamp_micros(i64::try_from(micros).expect("in range")).expect("in range")
     }
 
@@ -575,10 +580,19 @@ mod other_types {
         )?;
         let row = TimeRow::get(db, id)?.expect("row");
         assert_eq!(row.added.offset(), time::UtcOffset::UTC);
-        assert_eq!(row.updated, time::PrimitiveDateTime::new(row.added.date(), row.added.time()));
+        assert_eq!(
+            row.updated,
+            time::PrimitiveDateTime::new(row.added.date(), row.added.time())
+        );
         let micros = micros_of(row.added.unix_timestamp_nanos());
         assert_within(system(micros), before, clock());
-        TimeRow::update_row(db, &TimeRow { n: 1, ..row.clone() })?;
+        TimeRow::update_row(
+            db,
+            &TimeRow {
+                n: 1,
+                ..row.clone()
+            },
+        )?;
         let moved = TimeRow::get(db, id)?.expect("row");
         assert_eq!(moved.added, row.added);
         assert!(moved.updated > row.updated);
@@ -598,7 +612,13 @@ mod other_types {
         JiffRow::upsert()
             .on_conflict(JiffRow::id)
             .update(JiffRow::n)
-            .run(db, &JiffRow { n: 1, ..row.clone() })?;
+            .run(
+                db,
+                &JiffRow {
+                    n: 1,
+                    ..row.clone()
+                },
+            )?;
         let moved = JiffRow::get(db, id)?.expect("row");
         assert_eq!((moved.n, moved.added), (1, row.added));
         assert!(moved.updated > row.updated);

@@ -207,6 +207,9 @@ mod tests {
         // Later stamps of other tests in this process may run a little ahead
         // of the clock (by a microsecond per stamp), never behind it.
         assert!(stamp >= before, "{stamp} < {before}");
-        assert!(stamp - before < 60_000_000, "{stamp} is far ahead of {before}");
+        assert!(
+            stamp - before < 60_000_000,
+            "{stamp} is far ahead of {before}"
+        );
     }
 }

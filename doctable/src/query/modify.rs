@@ -219,7 +219,10 @@ impl<T: Record, S> Update<T, S> {
             )));
         }
         let meta = T::__META;
-        for stamp in [meta.added_column(), meta.updated_column()].into_iter().flatten() {
+        for stamp in [meta.added_column(), meta.updated_column()]
+            .into_iter()
+            .flatten()
+        {
             if self.assignments.iter().any(|a| a.column == stamp.name) {
                 let what = if meta.added_column() == Some(stamp) {
                     "`#[doctable(added)]`: the crate sets it when a row is inserted and never changes it"

@@ -9,7 +9,11 @@ use super::*;
 /// The instant `micros` after 1970-01-01 UTC.
 fn timestamp_at(micros: i64) -> Result<jiff::Timestamp, ValueError> {
     let micros = check_micros(micros, "jiff::Timestamp")?;
-    jiff::Timestamp::from_microsecond(micros)
+    // Seconds and nanoseconds: `from_microsecond` stops at jiff's last
+    // whole second, short of its last microseconds. Below 10^9, the
+    // nanoseconds always fit an `i32` (the 0 is never taken).
+    let nanos = i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0);
+    jiff::Timestamp::new(micros.div_euclid(1_000_000), nanos)
         .map_err(|e| out_of_range(format!("{micros} microseconds ({e})"), "jiff::Timestamp"))
 }
 

@@ -39,7 +39,10 @@ impl ColumnType for OffsetDateTime {
     const SQL_TYPE: SqlType = SqlType::Timestamp;
     fn to_sql(&self) -> Result<ToValue<'_>, ValueError> {
         const TARGET: &str = "OffsetDateTime";
-        timestamp_to_sql(micros_of_nanos(self.unix_timestamp_nanos(), TARGET)?, TARGET)
+        timestamp_to_sql(
+            micros_of_nanos(self.unix_timestamp_nanos(), TARGET)?,
+            TARGET,
+        )
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
         const TARGET: &str = "OffsetDateTime";
