@@ -309,10 +309,12 @@ fn bind(table: &Table<'_>) -> TokenStream {
         // field; `Timestamp` is asked of the field's type, at its span.
         let convert = match (f.stamp(), f.storage()) {
             (Some(Stamp::Added), _) => {
-                quote_spanned!(ty.span()=> ::doctable::__private::added_value::<#ty>(__write))
+                let from_stamp = from_stamp(ty);
+                quote!(::doctable::__private::added_value(__write, #from_stamp))
             }
             (Some(Stamp::Updated), _) => {
-                quote_spanned!(ty.span()=> ::doctable::__private::updated_value::<#ty>(__write))
+                let from_stamp = from_stamp(ty);
+                quote!(::doctable::__private::updated_value(__write, #from_stamp))
             }
             (None, Storage::Column) => quote!(#ct::to_sql(&self.#field)),
             (None, Storage::Json) => quote!(#ct::to_json_sql(&self.#field)),
@@ -336,7 +338,8 @@ fn updated(table: &Table<'_>) -> TokenStream {
         return TokenStream::new();
     };
     let (ty, name, column) = (f.ty, &table.name, &f.column);
-    let value = quote_spanned!(ty.span()=> ::doctable::__private::stamp_value::<#ty>(__stamp));
+    let from_stamp = from_stamp(ty);
+    let value = quote!(::doctable::__private::stamp_value(__stamp, #from_stamp));
     quote! {
         fn __updated(
             __stamp: ::doctable::__private::Stamp,
@@ -344,6 +347,12 @@ fn updated(table: &Table<'_>) -> TokenStream {
             ::doctable::__private::decode(#value, #name, #column).map(::core::option::Option::Some)
         }
     }
+}
+
+/// `<Ty as Timestamp>::from_stamp`, spanned at the field's type: a type
+/// without the trait is reported there, once, in the trait's words.
+fn from_stamp(ty: &syn::Type) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as ::doctable::__private::Timestamp>::from_stamp)
 }
 
 fn read(table: &Table<'_>) -> TokenStream {

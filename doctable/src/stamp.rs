@@ -123,6 +123,7 @@ pub trait Timestamp: ColumnType {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Timestamp> Timestamp for Option<T> {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         T::from_stamp(stamp).map(Some)
@@ -154,30 +155,43 @@ impl Write {
     }
 }
 
-/// `stamp` as `T`'s value to bind: what an `update()` sets the `updated`
-/// column to, beside the user's assignments.
+/// `stamp` as the value to bind of the type that `from_stamp` makes: what an
+/// `update()` sets the `updated` column to, beside the user's assignments.
+/// The derive passes `<Ty as Timestamp>::from_stamp`, so that a field type
+/// without the trait is reported at the field, in the trait's words.
 #[doc(hidden)]
-pub fn stamp_value<T: Timestamp>(stamp: Stamp) -> Result<Value, ValueError> {
-    Ok(T::from_stamp(stamp)?.to_sql()?.into_owned())
+pub fn stamp_value<T: ColumnType>(
+    stamp: Stamp,
+    from_stamp: fn(Stamp) -> Result<T, ValueError>,
+) -> Result<Value, ValueError> {
+    Ok(from_stamp(stamp)?.to_sql()?.into_owned())
 }
 
-/// The value bound for an `added` column of type `T`: the stamp on an
-/// insert; on an update NULL, which the statement does not store (it keeps
-/// the column: `COALESCE("added", NULL)`, see `StaticSql::update_row`).
+/// The value bound for an `added` column: the stamp on an insert; on an
+/// update NULL, which the statement does not store (it keeps the column:
+/// `COALESCE("added", NULL)`, see `StaticSql::update_row`).
 #[doc(hidden)]
-pub fn added_value<T: Timestamp>(write: Write) -> Result<ToValue<'static>, ValueError> {
+pub fn added_value<T: ColumnType>(
+    write: Write,
+    from_stamp: fn(Stamp) -> Result<T, ValueError>,
+) -> Result<ToValue<'static>, ValueError> {
     match write {
-        Write::Insert(stamp) => stamp_value::<T>(stamp).map(ToValue::Owned),
+        Write::Insert(stamp) => stamp_value(stamp, from_stamp).map(ToValue::Owned),
         Write::Update(_) => Ok(ToValue::Owned(Value::Null)),
     }
 }
 
-/// The value bound for an `updated` column of type `T`: the stamp, on an
-/// insert and on an update.
+/// The value bound for an `updated` column: the stamp, on an insert and on
+/// an update.
 #[doc(hidden)]
-pub fn updated_value<T: Timestamp>(write: Write) -> Result<ToValue<'static>, ValueError> {
+pub fn updated_value<T: ColumnType>(
+    write: Write,
+    from_stamp: fn(Stamp) -> Result<T, ValueError>,
+) -> Result<ToValue<'static>, ValueError> {
     match write {
-        Write::Insert(stamp) | Write::Update(stamp) => stamp_value::<T>(stamp).map(ToValue::Owned),
+        Write::Insert(stamp) | Write::Update(stamp) => {
+            stamp_value(stamp, from_stamp).map(ToValue::Owned)
+        }
     }
 }
 

@@ -400,6 +400,7 @@ impl ColumnType for SystemTime {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Timestamp for SystemTime {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         system_time_at(stamp.unix_micros())
@@ -575,24 +576,28 @@ mod chrono_impl {
             .ok_or_else(|| out_of_range(format!("{m} microseconds"), "DateTime<Utc>"))
     }
 
+    #[diagnostic::do_not_recommend]
     impl Timestamp for DateTime<Utc> {
         fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
             utc_at(stamp)
         }
     }
     /// In UTC (the offset `+00:00`).
+    #[diagnostic::do_not_recommend]
     impl Timestamp for DateTime<FixedOffset> {
         fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
             utc_at(stamp).map(|t| t.fixed_offset())
         }
     }
     /// The UTC wall time.
+    #[diagnostic::do_not_recommend]
     impl Timestamp for NaiveDateTime {
         fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
             utc_at(stamp).map(|t| t.naive_utc())
         }
     }
     /// The UTC date.
+    #[diagnostic::do_not_recommend]
     impl Timestamp for NaiveDate {
         fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
             utc_at(stamp).map(|t| t.date_naive())

@@ -74,6 +74,7 @@ impl ColumnType for Date {
 
 or_null_into_value!(jiff::Timestamp, Date);
 
+#[diagnostic::do_not_recommend]
 impl Timestamp for jiff::Timestamp {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         timestamp_at(stamp.unix_micros())
@@ -81,6 +82,8 @@ impl Timestamp for jiff::Timestamp {
 }
 
 /// The UTC date.
+
+#[diagnostic::do_not_recommend]
 impl Timestamp for Date {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         date_at(days_of_micros(stamp.unix_micros()))

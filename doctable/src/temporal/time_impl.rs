@@ -96,6 +96,8 @@ impl ColumnType for Date {
 or_null_into_value!(OffsetDateTime, PrimitiveDateTime, Date);
 
 /// In UTC (the offset `+00:00`).
+
+#[diagnostic::do_not_recommend]
 impl Timestamp for OffsetDateTime {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         utc_at(stamp.unix_micros(), "OffsetDateTime")
@@ -103,6 +105,8 @@ impl Timestamp for OffsetDateTime {
 }
 
 /// The UTC wall time.
+
+#[diagnostic::do_not_recommend]
 impl Timestamp for PrimitiveDateTime {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         let t = utc_at(stamp.unix_micros(), "PrimitiveDateTime")?;
@@ -111,6 +115,8 @@ impl Timestamp for PrimitiveDateTime {
 }
 
 /// The UTC date.
+
+#[diagnostic::do_not_recommend]
 impl Timestamp for Date {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
         date_at(days_of_micros(stamp.unix_micros()))
