@@ -320,7 +320,12 @@ fn bind(table: &Table<'_>) -> TokenStream {
             (None, Storage::Json) => quote!(#ct::to_json_sql(&self.#field)),
             (None, Storage::NullableJson(_)) => quote!(#ct::option_to_json_sql(&self.#field)),
         };
+        // The field is not bound, but is the crate's to use: without this
+        // touch, a struct whose code never reads it would warn that it is
+        // never read.
+        let touch = f.stamp().map(|_| quote!(let _ = &self.#field;));
         quote! {
+            #touch
             ::doctable::__private::bind_value::<__B>(__stmt, #index, #convert, #name, #column)?;
         }
     });
