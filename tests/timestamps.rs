@@ -216,6 +216,9 @@ fn updates_move_updated_and_keep_added<C: Conn<Backend: Engine>>(db: &C) -> Test
 }
 on_every_strategy!(updates_move_updated_and_keep_added);
 
+/// One way of updating a row.
+type UpdatePath<'a> = dyn Fn() -> Result<(), Error> + 'a;
+
 /// The ancestor's defect (doctable 1.0: the added time changed on update
 /// and the updated time did not): this fails if the two are swapped again,
 /// on any of the three update paths.
@@ -224,7 +227,7 @@ fn the_ancestors_swap_stays_fixed<C: Conn<Backend: Engine>>(db: &C) -> TestResul
     let id = Doc::insert(db, &doc("a", "first"))?;
     let inserted = Doc::get(db, id)?.expect("inserted");
     assert_eq!(inserted.added, inserted.updated);
-    let paths: [(&str, &dyn Fn() -> Result<(), Error>); 3] = [
+    let paths: [(&str, &UpdatePath<'_>); 3] = [
         ("update()", &|| {
             Doc::update()
                 .set(Doc::body, "update()")

@@ -82,7 +82,6 @@ impl Timestamp for jiff::Timestamp {
 }
 
 /// The UTC date.
-
 #[diagnostic::do_not_recommend]
 impl Timestamp for Date {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {

@@ -96,7 +96,6 @@ impl ColumnType for Date {
 or_null_into_value!(OffsetDateTime, PrimitiveDateTime, Date);
 
 /// In UTC (the offset `+00:00`).
-
 #[diagnostic::do_not_recommend]
 impl Timestamp for OffsetDateTime {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
@@ -105,7 +104,6 @@ impl Timestamp for OffsetDateTime {
 }
 
 /// The UTC wall time.
-
 #[diagnostic::do_not_recommend]
 impl Timestamp for PrimitiveDateTime {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
@@ -115,7 +113,6 @@ impl Timestamp for PrimitiveDateTime {
 }
 
 /// The UTC date.
-
 #[diagnostic::do_not_recommend]
 impl Timestamp for Date {
     fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
