@@ -49,6 +49,10 @@ struct Column;
 struct DocTable;
 #[allow(dead_code)]
 struct HasPrimaryKey;
+#[allow(dead_code)]
+struct Timestamp;
+#[allow(dead_code)]
+struct Stamp;
 // A relative `core::` or `std::` path in generated code would land here.
 #[allow(dead_code)]
 mod core {}
@@ -101,6 +105,35 @@ struct Private {
     word: ::std::string::String,
     #[doctable(shadows_operation)]
     count: u32,
+}
+
+/// Times the crate writes, one of them nullable.
+#[derive(::doctable::DocTable, Debug)]
+struct Stamped {
+    #[doctable(primary_key)]
+    id: ::core::option::Option<i64>,
+    n: i64,
+    #[doctable(added)]
+    added: ::std::time::SystemTime,
+    #[doctable(updated)]
+    updated: ::core::option::Option<::std::time::SystemTime>,
+}
+
+#[test]
+fn timestamps_are_usable() -> ::doctable::Result<()> {
+    let db = Persistent::open_in_memory()?;
+    Stamped::create_table(&db)?;
+    let row = Stamped {
+        id: ::core::option::Option::None,
+        n: 0,
+        added: ::std::time::UNIX_EPOCH,
+        updated: ::core::option::Option::None,
+    };
+    let id = Stamped::insert(&db, &row)?;
+    Stamped::update().set(Stamped::n, 1).all_rows().run(&db)?;
+    let back = Stamped::get(&db, id)?.ok_or(::doctable::Error::Usage("missing".into()))?;
+    assert!(back.updated > ::core::option::Option::Some(back.added));
+    ::core::result::Result::Ok(())
 }
 
 fn doc(title: &str, year: i64) -> Doc {
@@ -170,7 +203,28 @@ fn every_generated_item_is_usable() -> ::doctable::Result<()> {
 /// The runtime's names imported unqualified, where a needlessly qualified
 /// path that the derive spans at user code would be `unused_qualifications`.
 mod imported {
-    use doctable::{Column, ColumnType, DocTable, HasPrimaryKey, Json, JsonValue, SqlType};
+    use std::time::SystemTime;
+
+    use doctable::{
+        Column, ColumnType, DocTable, HasPrimaryKey, Json, JsonValue, SqlType, Stamp, Timestamp,
+    };
+
+    /// With `Timestamp` and `Stamp` imported, the derive's paths to them stay needed.
+    #[derive(DocTable)]
+    pub(crate) struct Note {
+        #[doctable(added)]
+        pub(crate) at: SystemTime,
+        #[doctable(updated)]
+        pub(crate) seen: SystemTime,
+    }
+
+    #[test]
+    fn imported_timestamp_names_do_not_make_generated_paths_redundant() {
+        let at = SystemTime::from_stamp(Stamp::from_unix_micros(0));
+        assert!(at.is_ok());
+        assert_eq!(Note::at.name(), "at");
+        assert_eq!(Note::seen.name(), "seen");
+    }
 
     #[derive(DocTable)]
     pub(crate) struct Word {

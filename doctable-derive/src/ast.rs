@@ -32,7 +32,28 @@ pub(crate) enum Storage<'a> {
     NullableJson(&'a Type),
 }
 
+/// A time the crate writes into a field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// `#[doctable(added)]`: on insert.
+    Added,
+    /// `#[doctable(updated)]`: on insert and on every update.
+    Updated,
+}
+
 impl Field<'_> {
+    /// Whether the crate writes the time into this field, and when. A field
+    /// marked both (an error) counts as `added`.
+    pub(crate) fn stamp(&self) -> Option<Stamp> {
+        if self.attrs.added.is_some() {
+            Some(Stamp::Added)
+        } else if self.attrs.updated.is_some() {
+            Some(Stamp::Updated)
+        } else {
+            None
+        }
+    }
+
     /// Whether the field's type is written `Option<..>`.
     pub(crate) fn is_option(&self) -> bool {
         option_inner(self.ty).is_some()
@@ -159,6 +180,11 @@ impl<'a> Table<'a> {
     /// Whether `field` is one of the key's fields.
     pub(crate) fn in_key(&self, field: &Field<'_>) -> bool {
         self.key_fields().iter().any(|k| k.ident == field.ident)
+    }
+
+    /// The index among the stored fields of the field with `stamp`.
+    pub(crate) fn stamp_index(&self, stamp: Stamp) -> Option<usize> {
+        self.stored_fields().position(|f| f.stamp() == Some(stamp))
     }
 
     pub(crate) fn field_named(&self, ident: &Ident) -> Option<&Field<'a>> {

@@ -78,6 +78,10 @@ pub(crate) struct FieldAttrs {
     /// `shadows_operation`: the field is named like a table operation
     /// (`count`) on purpose, so the derive does not warn about it.
     pub(crate) shadows_operation: Option<Span>,
+    /// `added`: the crate sets the field when the row is inserted.
+    pub(crate) added: Option<Span>,
+    /// `updated`: the crate sets the field on insert and on every update.
+    pub(crate) updated: Option<Span>,
 }
 
 const CONTAINER_KEYS: &str = "`table = \"...\"`, `index(name = [field, ...])`, `unique(name = [field, ...])`, `check = \"...\"`, `primary_key(field, ...)`";
@@ -96,8 +100,10 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "on_delete",
     "on_update",
     "shadows_operation",
+    "added",
+    "updated",
 ];
-const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`, `shadows_operation`";
+const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`, `shadows_operation`, `added`, `updated`";
 
 /// The foreign key actions SQLite knows, as written in SQL.
 const FK_ACTIONS: &[&str] = &[
@@ -379,6 +385,11 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
             // A misspelled key is reported and then read as the key it is
             // closest to, so that the stand-in impls made after the error
             // (see `fallback`) behave as the user meant.
+            if let Some(meant) = timestamp_synonym(&name) {
+                return Err(meta.error(format!(
+                    "unknown doctable attribute `{name}`; did you mean `{meant}`?"
+                )));
+            }
             let key = match FIELD_KEY_NAMES.iter().find(|k| **k == name) {
                 Some(key) => *key,
                 None if name == "table" => {
@@ -406,6 +417,8 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 "skip" => &mut out.skip,
                 "json" => &mut out.json,
                 "shadows_operation" => &mut out.shadows_operation,
+                "added" => &mut out.added,
+                "updated" => &mut out.updated,
                 "rename" => return set_string(&mut out.rename, &meta, errors),
                 "check" => return set_string(&mut out.check, &meta, errors),
                 "references" => return set_reference(&mut out.references, &meta, errors),
@@ -426,6 +439,16 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         }
     }
     out
+}
+
+/// The timestamp key a name of the same meaning stands for (`created` is
+/// spelled nearer to `updated` than to `added`).
+fn timestamp_synonym(name: &str) -> Option<&'static str> {
+    match name {
+        "created" | "created_at" | "inserted" | "inserted_at" | "added_at" => Some("added"),
+        "modified" | "changed" | "updated_at" | "modified_at" => Some("updated"),
+        _ => None,
+    }
 }
 
 /// The known key nearest to `name`, if it is near enough to be a misspelling.

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Field, Storage, Table};
+use crate::ast::{Field, Stamp, Storage, Table};
 use crate::attr::{NamedFields, Reference};
 
 pub(crate) fn table(table: &Table<'_>) -> TokenStream {
@@ -12,6 +12,13 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let consts = column_consts(table);
     let meta = meta(table);
     let bind = bind(table);
+    // The write a row is bound for is named only where a field needs it.
+    let write = if table.stored_fields().any(|f| f.stamp().is_some()) {
+        quote!(__write)
+    } else {
+        quote!(_)
+    };
+    let updated = updated(table);
     let read = read(table);
     let key = primary_key(table);
     let table_name = &table.name;
@@ -25,10 +32,12 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                 fn __bind<__B: ::doctable::__private::Backend>(
                     &self,
                     __stmt: &mut ::doctable::__private::BinderOf<'_, __B>,
+                    #write: ::doctable::__private::Write,
                 ) -> ::doctable::__private::Result<()> {
                     #bind
                     ::core::result::Result::Ok(())
                 }
+                #updated
 
                 fn __read<__B: ::doctable::__private::Backend>(
                     __row: &::doctable::__private::RowOf<'_, __B>,
@@ -263,6 +272,11 @@ fn meta(table: &Table<'_>) -> TokenStream {
     let indexes = named(&table.attrs.indexes, false);
     let uniques = named(&table.attrs.uniques, true);
     let checks = table.attrs.checks.iter().map(|c| &c.value);
+    let stamp_index = |stamp| match table.stamp_index(stamp) {
+        Some(i) => quote!(::core::option::Option::Some(#i)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (added, updated) = (stamp_index(Stamp::Added), stamp_index(Stamp::Updated));
     quote! {
         ::doctable::__private::TableMeta {
             name: #name,
@@ -270,6 +284,8 @@ fn meta(table: &Table<'_>) -> TokenStream {
             primary_key: #primary_key,
             indexes: &[#(#field_indexes,)* #(#indexes,)* #(#uniques,)*],
             checks: &[#(#checks),*],
+            added: #added,
+            updated: #updated,
         }
     }
 }
@@ -288,16 +304,60 @@ fn bind(table: &Table<'_>) -> TokenStream {
         let field = f.ident;
         let column = &f.column;
         let ct = column_type(f);
-        let convert = match f.storage() {
-            Storage::Column => quote!(#ct::to_sql(&self.#field)),
-            Storage::Json => quote!(#ct::to_json_sql(&self.#field)),
-            Storage::NullableJson(_) => quote!(#ct::option_to_json_sql(&self.#field)),
+        let ty = f.ty;
+        // A time the crate writes is bound from `__write`, never from the
+        // field; `Timestamp` is asked of the field's type, at its span.
+        let convert = match (f.stamp(), f.storage()) {
+            (Some(Stamp::Added), _) => {
+                let from_stamp = from_stamp(ty);
+                quote!(::doctable::__private::added_value(__write, #from_stamp))
+            }
+            (Some(Stamp::Updated), _) => {
+                let from_stamp = from_stamp(ty);
+                quote!(::doctable::__private::updated_value(__write, #from_stamp))
+            }
+            (None, Storage::Column) => quote!(#ct::to_sql(&self.#field)),
+            (None, Storage::Json) => quote!(#ct::to_json_sql(&self.#field)),
+            (None, Storage::NullableJson(_)) => quote!(#ct::option_to_json_sql(&self.#field)),
         };
+        // The field is not bound, but is the crate's to use: without this
+        // touch, a struct whose code never reads it would warn that it is
+        // never read.
+        let touch = f.stamp().map(|_| quote!(let _ = &self.#field;));
         quote! {
+            #touch
             ::doctable::__private::bind_value::<__B>(__stmt, #index, #convert, #name, #column)?;
         }
     });
     quote!(#(#binds)*)
+}
+
+/// `Record::__updated` for a table with an `updated` field: its value at a
+/// stamp, which `update()` sets beside the user's assignments. Nothing (the
+/// trait's `None`) for a table without one.
+fn updated(table: &Table<'_>) -> TokenStream {
+    let Some(f) = table
+        .stored_fields()
+        .find(|f| f.stamp() == Some(Stamp::Updated))
+    else {
+        return TokenStream::new();
+    };
+    let (ty, name, column) = (f.ty, &table.name, &f.column);
+    let from_stamp = from_stamp(ty);
+    let value = quote!(::doctable::__private::stamp_value(__stamp, #from_stamp));
+    quote! {
+        fn __updated(
+            __stamp: ::doctable::__private::Stamp,
+        ) -> ::doctable::__private::Result<::core::option::Option<::doctable::__private::Value>> {
+            ::doctable::__private::decode(#value, #name, #column).map(::core::option::Option::Some)
+        }
+    }
+}
+
+/// `<Ty as Timestamp>::from_stamp`, spanned at the field's type: a type
+/// without the trait is reported there, once, in the trait's words.
+fn from_stamp(ty: &syn::Type) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as ::doctable::__private::Timestamp>::from_stamp)
 }
 
 fn read(table: &Table<'_>) -> TokenStream {

@@ -36,8 +36,10 @@ pub(crate) fn expand(input: &DeriveInput, err: syn::Error) -> TokenStream {
                     primary_key: &[],
                     indexes: &[],
                     checks: &[],
+                    added: ::core::option::Option::None,
+                    updated: ::core::option::Option::None,
                 };
-                fn __bind<__B: ::doctable::__private::Backend>(&self, _: &mut ::doctable::__private::BinderOf<'_, __B>) -> ::doctable::__private::Result<()> {
+                fn __bind<__B: ::doctable::__private::Backend>(&self, _: &mut ::doctable::__private::BinderOf<'_, __B>, _: ::doctable::__private::Write) -> ::doctable::__private::Result<()> {
                     ::doctable::__private::derive_failed()
                 }
                 fn __read<__B: ::doctable::__private::Backend>(_: &::doctable::__private::RowOf<'_, __B>, _: usize) -> ::doctable::__private::Result<Self> {

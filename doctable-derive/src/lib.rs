@@ -36,7 +36,10 @@ use proc_macro::TokenStream;
 /// `references = "table(column)"`, with `on_delete` / `on_update` =
 /// `"cascade"`, `"set null"`, `"set default"`, `"restrict"` or `"no action"`;
 /// `skip` (not stored; `Default::default()` on read); `json` (stored as JSON
-/// text through serde; on an `Option<T>` field, `None` is NULL).
+/// text through serde; on an `Option<T>` field, `None` is NULL); `added` and
+/// `updated` (the crate writes the time into the field: `added` when the row
+/// is inserted, `updated` then and on every update; the field's type is a
+/// `doctable::Timestamp`, at most one field of each, not on the key).
 #[proc_macro_derive(DocTable, attributes(doctable))]
 pub fn derive_doc_table(input: TokenStream) -> TokenStream {
     derive(input.into()).into()

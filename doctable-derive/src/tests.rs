@@ -318,3 +318,71 @@ fn the_operations_list_matches_the_doctable_trait() {
         "expand.rs OPERATIONS must list every provided function of `DocTable`"
     );
 }
+/// `added` and `updated` fields: bound from the write (never from the
+/// field), their indexes in the table's description, and `__updated` for
+/// `update()`; the other fields as always.
+#[test]
+fn added_and_updated() {
+    snapshot(
+        "added_and_updated",
+        quote! {
+            #[doctable(table = "docs")]
+            struct Doc {
+                #[doctable(primary_key)]
+                id: Option<i64>,
+                body: String,
+                #[doctable(added)]
+                added: std::time::SystemTime,
+                #[doctable(updated)]
+                changed: Option<std::time::SystemTime>,
+            }
+        },
+    );
+}
+
+/// An `added` field alone: no `__updated`, the trait's default.
+#[test]
+fn added_only() {
+    snapshot(
+        "added_only",
+        quote! {
+            struct Note {
+                text: String,
+                #[doctable(added, rename = "created")]
+                at: std::time::SystemTime,
+            }
+        },
+    );
+}
+
+/// Each rule of `added` and `updated`, reported at once.
+#[test]
+fn timestamp_errors() {
+    let out = derive(quote! {
+        struct T {
+            #[doctable(primary_key, added)]
+            id: std::time::SystemTime,
+            #[doctable(added, updated)]
+            both: std::time::SystemTime,
+            #[doctable(added)]
+            second: std::time::SystemTime,
+            #[doctable(updated, json)]
+            doc: std::time::SystemTime,
+            #[doctable(skip, updated)]
+            cache: std::time::SystemTime,
+            #[doctable(created)]
+            made: std::time::SystemTime,
+        }
+    })
+    .to_string();
+    for message in [
+        "the primary key cannot be `added`",
+        "is `added` (set when the row is inserted) or `updated` (set on insert and on every update), not both",
+        "`id` is already the `added` field; a table has one",
+        "an `updated` field cannot be `json`",
+        "`updated` on a `skip` field",
+        "unknown doctable attribute `created`; did you mean `added`?",
+    ] {
+        assert!(out.contains(message), "missing {message:?} in {out}");
+    }
+}

@@ -17,6 +17,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     }
     check_key(table, errors);
     let composite = table.key_fields().len() > 1;
+    check_timestamps(table, errors);
     let mut columns: HashMap<String, &syn::Ident> = HashMap::new();
     for field in &table.fields {
         let a = &field.attrs;
@@ -51,6 +52,8 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
                 (a.default.as_ref().map(|d| d.span), "default"),
                 (a.check.as_ref().map(|c| c.span), "check"),
                 (a.references.as_ref().map(|r| r.span), "references"),
+                (a.added, "added"),
+                (a.updated, "updated"),
             ];
             for (span, name) in stored_only {
                 if let Some(span) = span {
@@ -127,6 +130,49 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     check_index_names(table, errors);
     check_named_fields(table, &table.attrs.indexes, "index", errors);
     check_named_fields(table, &table.attrs.uniques, "unique", errors);
+}
+
+/// The rules of `added` and `updated`: not both on one field, at most one
+/// field each, never on a key or a `json` field (`skip` is refused with the
+/// other stored-only attributes).
+fn check_timestamps(table: &Table<'_>, errors: &mut Errors) {
+    let mut first: [Option<&syn::Ident>; 2] = [None, None];
+    for field in &table.fields {
+        let a = &field.attrs;
+        if let (Some(_), Some(updated)) = (a.added, a.updated) {
+            errors.push(syn::Error::new(
+                updated,
+                "a field is `added` (set when the row is inserted) or `updated` (set on insert and on every update), not both; use two fields",
+            ));
+            continue;
+        }
+        for (slot, (span, name)) in [(a.added, "added"), (a.updated, "updated")]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(span) = span else { continue };
+            if let Some(earlier) = first.get(slot).copied().flatten() {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("`{earlier}` is already the `{name}` field; a table has one"),
+                ));
+            } else if let Some(place) = first.get_mut(slot) {
+                *place = Some(field.ident);
+            }
+            if table.in_key(field) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("the primary key cannot be `{name}`: the crate writes the time into this field, and a key's value is given or assigned on insert; keep the time in a field of its own"),
+                ));
+            }
+            if a.json.is_some() {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("an `{name}` field cannot be `json`: the time is stored as its own type (remove `json`)"),
+                ));
+            }
+        }
+    }
 }
 
 /// The most columns a composite key may have (the key tuples `get` takes).

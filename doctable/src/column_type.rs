@@ -12,10 +12,10 @@ use crate::value::{SqlType, ToValue, Value, ValueRef};
 /// ([`ToValue`] to bind, [`ValueRef`] to read), so an impl does not depend on
 /// the database driver and serves every backend. Implemented for `i8`–`i64`, `isize`, `u8`–`u64`, `usize`,
 /// `f32`, `f64`, `bool`, `String`, `Vec<u8>`, [`Json<T>`](crate::Json),
-/// `std::time::SystemTime`, with cargo features chrono's date and time
-/// types, `uuid::Uuid` and `serde_json::Value` (README "Dates, times, uuid
-/// and JSON values"), and `Option<T>` of any of them (which makes the column
-/// nullable).
+/// `std::time::SystemTime`, with cargo features chrono's, time's and jiff's
+/// date and time types, `uuid::Uuid` and `serde_json::Value` (README "Dates,
+/// times, uuid and JSON values"), and `Option<T>` of any of them (which makes
+/// the column nullable).
 ///
 /// `u64` and `usize` are checked at run time: a value above `i64::MAX` is a
 /// [`Error::Conversion`] on write, never a silent wrap. `f64::NAN` is refused

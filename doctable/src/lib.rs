@@ -90,6 +90,7 @@ mod rows;
 mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stamp;
 mod statements;
 mod table;
 mod temporal;
@@ -137,6 +138,7 @@ pub use sqlite::per_query::PerQuery;
 pub use sqlite::persistent::{BackupProgress, Persistent};
 #[cfg(feature = "sqlite")]
 pub use sqlite::pool::Pool;
+pub use stamp::{Stamp, Timestamp};
 pub use table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
 pub use value::{IntoValue, SqlType, ToValue, Value, ValueRef};
 

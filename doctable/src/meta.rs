@@ -19,6 +19,12 @@ pub struct TableMeta {
     pub indexes: &'static [IndexMeta],
     /// Table-level `CHECK` constraints, as SQL conditions.
     pub checks: &'static [&'static str],
+    /// The index into `columns` of the `#[doctable(added)]` column: set by
+    /// the crate when a row is inserted, never changed by an update.
+    pub added: Option<usize>,
+    /// The index into `columns` of the `#[doctable(updated)]` column: set by
+    /// the crate when a row is inserted and on every update it runs.
+    pub updated: Option<usize>,
 }
 
 /// A column as declared on its field.
@@ -82,6 +88,16 @@ impl TableMeta {
     /// The primary key's columns, in key order (none without a key).
     pub fn key_columns(&self) -> impl Iterator<Item = &ColumnMeta> + '_ {
         self.primary_key.iter().filter_map(|i| self.columns.get(*i))
+    }
+
+    /// The `added` column, if the table has one.
+    pub fn added_column(&self) -> Option<&ColumnMeta> {
+        self.added.and_then(|i| self.columns.get(i))
+    }
+
+    /// The `updated` column, if the table has one.
+    pub fn updated_column(&self) -> Option<&ColumnMeta> {
+        self.updated.and_then(|i| self.columns.get(i))
     }
 
     /// Whether the primary key has more than one column.

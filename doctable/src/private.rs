@@ -11,9 +11,10 @@ pub use crate::expr::Column;
 pub use crate::json::{AsJson, Json, JsonValue};
 pub use crate::key::{describe_key, key_part};
 pub use crate::record::Record;
+pub use crate::stamp::{Stamp, Timestamp, Write, added_value, stamp_value, updated_value};
 pub use crate::statements::StaticSql;
 pub use crate::table::{ColumnMeta, DocTable, ForeignKeyMeta, HasPrimaryKey, IndexMeta, TableMeta};
-pub use crate::value::{SqlType, ToValue, ValueRef};
+pub use crate::value::{SqlType, ToValue, Value, ValueRef};
 
 /// The statement type parameters are bound to, of backend `B`.
 pub type BinderOf<'s, B> = <B as Backend>::Binder<'s>;

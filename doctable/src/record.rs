@@ -6,7 +6,9 @@
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::meta::TableMeta;
+use crate::stamp::{Stamp, Write};
 use crate::statements::StaticSql;
+use crate::value::Value;
 
 /// A struct's table declaration and row conversions, implemented by
 /// `#[derive(DocTable)]`; a supertrait of [`DocTable`](crate::DocTable).
@@ -21,8 +23,17 @@ pub trait Record: Sized + 'static {
     /// (what [`DocTable::META`](crate::DocTable::META) is).
     const __META: &'static TableMeta;
 
-    /// Binds every stored column of `self`, in declaration order, to parameters `1..=n`.
-    fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>) -> Result<()>;
+    /// Binds every stored column of `self`, in declaration order, to
+    /// parameters `1..=n`; the `added` and `updated` columns are bound from
+    /// `write`, not from `self` (see [`added_value`](crate::stamp::added_value)).
+    fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>, write: Write) -> Result<()>;
+
+    /// The value of the `updated` column at `stamp`, for an `update()`;
+    /// `None` for a table without one.
+    fn __updated(stamp: Stamp) -> Result<Option<Value>> {
+        let _ = stamp;
+        Ok(None)
+    }
 
     /// Reads a row whose stored columns start at index `first`, in declaration order.
     fn __read<B: Backend>(row: &B::Row<'_>, first: usize) -> Result<Self>;

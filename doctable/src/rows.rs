@@ -6,29 +6,33 @@ use crate::error::{Error, Result};
 use crate::exec::Stmt;
 use crate::key::IntoKey;
 use crate::record::{Record, read_row};
+use crate::stamp::Write;
 use crate::statements::{InsertKind, multi_row_insert};
 use crate::table::HasPrimaryKey;
 use crate::value::{ToValue, Value};
 
-/// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
+/// Runs the insert `sql` for one row: returns (rows changed, last inserted key).
 pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
+    let write = Write::insert(T::__META);
     conn.with_connection(|c| {
         let changed = Stmt::write(T::__META, sql)
-            .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
+            .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))?;
         Ok((changed, C::Backend::last_insert_id(c)))
     })
 }
 
-/// Runs the row statement `sql` once per row, in one transaction with one
-/// prepared statement: all rows or none. Returns the total of rows changed.
+/// Runs the insert `sql` once per row, in one transaction with one prepared
+/// statement: all rows or none, all with one stamp. Returns the total of
+/// rows changed.
 pub(crate) fn write_many<'r, C: Conn, T: Record>(
     conn: &C,
     sql: &str,
     rows: impl IntoIterator<Item = &'r T>,
 ) -> Result<usize> {
+    let write = Write::insert(T::__META);
     conn.with_connection(|c| {
         Stmt::write(T::__META, sql)
-            .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s))
+            .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s, write))
     })
 }
 
@@ -59,10 +63,11 @@ pub(crate) fn insert_each<'r, B: Backend, T: Record + 'r>(
     conflict: crate::backend::Conflict,
 ) -> Result<usize> {
     let kind = InsertKind::of_conflict(conflict);
+    let write = Write::insert(T::__META);
     Stmt::write(T::__META, T::__sql().insert::<B>(T::__META, kind)).execute_each::<B, _>(
         conn,
         rows,
-        |s, row| row.__bind::<B>(s),
+        |s, row| row.__bind::<B>(s, write),
     )
 }
 
@@ -87,6 +92,7 @@ pub(crate) fn insert_chunked<'r, B: Backend, T: Record + 'r>(
         return insert_each::<B, T>(conn, rows, conflict);
     }
     let per_chunk = per_chunk.max(1);
+    let write = Write::insert(meta);
     let mut full: Option<String> = None;
     crate::conn::atomically::<B, _>(conn, Some(meta.name), |c| {
         let mut total = 0;
@@ -102,7 +108,7 @@ pub(crate) fn insert_chunked<'r, B: Backend, T: Record + 'r>(
                 .execute::<B>(c, |s| {
                     for (k, row) in chunk.iter().enumerate() {
                         B::set_bind_offset(s, k * columns);
-                        row.__bind::<B>(s)?;
+                        row.__bind::<B>(s, write)?;
                     }
                     B::set_bind_offset(s, 0);
                     Ok(())
@@ -137,11 +143,12 @@ pub(crate) fn shorten_sql(mut error: Error, rows: usize) -> Error {
 pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<T> {
     let meta = T::__META;
     let sql = T::__sql().insert::<C::Backend>(meta, InsertKind::Returning);
+    let write = Write::insert(meta);
     let mut stored = None;
     conn.with_connection(|c| {
         Stmt::write(meta, sql).all_rows::<C::Backend>(
             c,
-            |s| row.__bind::<C::Backend>(s),
+            |s| row.__bind::<C::Backend>(s, write),
             |r| {
                 stored = Some(read_row::<C::Backend, T>(r, 0)?);
                 Ok(false)
@@ -212,8 +219,9 @@ pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result
         )));
     }
     let sql = T::__sql().update_row::<C::Backend>(meta);
+    let write = Write::update(meta);
     let changed = conn.with_connection(|c| {
-        Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))
+        Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))
     })?;
     if changed == 0 {
         return Err(Error::NotFound {

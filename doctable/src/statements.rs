@@ -183,7 +183,10 @@ impl StaticSql {
 
     /// `UPDATE "t" SET "a" = ?1, ... WHERE "k1" = ?k1 AND ...`, numbered by
     /// declaration order, so the same binding as `insert` serves; the key
-    /// columns (`meta.primary_key`, one or several) are not set.
+    /// columns (`meta.primary_key`, one or several) are not set. The `added`
+    /// column is kept: `"added" = COALESCE("added", ?i)`, its parameter bound
+    /// to NULL on an update (it keeps its place in the numbering, which
+    /// PostgreSQL needs every parameter of to have a type).
     pub(crate) fn update_row<B: Backend>(&self, meta: &TableMeta) -> &str {
         self.of::<B>().update_row.get_or_init(|| {
             let is_key = |i: usize| meta.primary_key.contains(&i);
@@ -201,7 +204,15 @@ impl StaticSql {
                 first = false;
                 push_ident(&mut sql, c.name);
                 sql.push_str(" = ");
-                B::Dialect::push_placeholder(&mut sql, i + 1);
+                if meta.added == Some(i) {
+                    sql.push_str("COALESCE(");
+                    push_ident(&mut sql, c.name);
+                    sql.push_str(", ");
+                    B::Dialect::push_placeholder(&mut sql, i + 1);
+                    sql.push(')');
+                } else {
+                    B::Dialect::push_placeholder(&mut sql, i + 1);
+                }
             }
             if first {
                 // Only key columns: there is nothing to set, but the row must exist.

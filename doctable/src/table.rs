@@ -99,7 +99,10 @@ pub trait DocTable: Record {
     }
 
     /// Inserts one row and returns its rowid. An `Option<i64>` primary key that
-    /// is `None` is assigned by SQLite; that id is what is returned.
+    /// is `None` is assigned by SQLite; that id is what is returned. The
+    /// `#[doctable(added)]` and `#[doctable(updated)]` columns get the time
+    /// of the insert (README "Added and updated timestamps"), on this and
+    /// every other insert.
     fn insert(conn: &impl Conn, row: &Self) -> Result<i64> {
         crate::rows::insert(conn, row, InsertKind::Plain).map(|(_, rowid)| rowid)
     }
@@ -125,6 +128,8 @@ pub trait DocTable: Record {
 
     /// Inserts one row, first deleting any rows it conflicts with on a `UNIQUE`
     /// or primary key constraint (the ancestor's `ifnotunique="replace"`).
+    /// The row is new: an `#[doctable(added)]` column gets the time of the
+    /// replace (use [`upsert`](DocTable::upsert) to keep it).
     fn insert_or_replace(conn: &impl Conn, row: &Self) -> Result<i64> {
         crate::rows::insert(conn, row, InsertKind::OrReplace).map(|(_, rowid)| rowid)
     }
@@ -202,6 +207,8 @@ pub trait DocTable: Record {
     /// Writes every column of `row` to the row with the same primary key
     /// (every key column, for a composite key; the key itself is not changed).
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
+    /// An `#[doctable(added)]` column keeps its stored time and an
+    /// `#[doctable(updated)]` one is set to now, whatever `row` holds.
     fn update_row(conn: &impl Conn, row: &Self) -> Result<()>
     where
         Self: HasPrimaryKey,

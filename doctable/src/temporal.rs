@@ -18,13 +18,37 @@
 //! [`ColumnType`] impls here read as well as the text.
 
 // Without the optional types, some date and UUID helpers serve only PostgreSQL.
-#![cfg_attr(not(all(feature = "chrono", feature = "uuid")), allow(dead_code))]
+#![cfg_attr(
+    not(all(
+        feature = "chrono",
+        feature = "time",
+        feature = "jiff",
+        feature = "uuid"
+    )),
+    allow(dead_code)
+)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::ValueError;
 use crate::column_type::{ColumnType, OrNull};
+use crate::stamp::{Stamp, Timestamp};
 use crate::value::{SqlType, ToValue, Value, ValueRef};
+
+/// `OrNull` (for `min`/`max`) and `IntoValue` (for raw SQL parameters) of
+/// column types whose `to_sql` says it all.
+#[allow(unused_macros)]
+macro_rules! or_null_into_value {
+    ($($ty:ty),*) => {$(
+        impl OrNull for $ty { type Nullable = Option<$ty>; }
+        impl OrNull for Option<$ty> { type Nullable = Option<$ty>; }
+        impl crate::IntoValue for $ty {
+            fn into_value(self) -> Result<Value, ValueError> {
+                self.to_sql().map(ToValue::into_owned)
+            }
+        }
+    )*};
+}
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Days from 1970-01-01 to 0000-01-01 (proleptic Gregorian).
@@ -315,6 +339,41 @@ fn system_time_micros(t: &SystemTime) -> Result<i64, ValueError> {
     check_micros(if negative { -micros } else { micros }, TARGET)
 }
 
+/// Nanoseconds since 1970-01-01 (UTC, or a wall time's) as microseconds,
+/// refusing nanoseconds that are not whole microseconds and instants outside
+/// the years 0000–9999.
+pub(crate) fn micros_of_nanos(nanos: i128, target: &'static str) -> Result<i64, ValueError> {
+    if nanos.rem_euclid(1000) != 0 {
+        return Err(out_of_range(
+            format!("{nanos} nanoseconds from 1970-01-01 (not whole microseconds)"),
+            target,
+        ));
+    }
+    let micros = i64::try_from(nanos / 1000).map_err(|_| {
+        out_of_range(
+            format!("{nanos} nanoseconds from 1970-01-01 (outside the years 0000-9999)"),
+            target,
+        )
+    })?;
+    check_micros(micros, target)
+}
+
+/// The days of an instant `micros` after 1970-01-01: the UTC date's.
+pub(crate) fn days_of_micros(micros: i64) -> i64 {
+    micros.div_euclid(MICROS_PER_DAY)
+}
+
+/// `SystemTime` at `micros` after 1970-01-01 UTC.
+fn system_time_at(micros: i64) -> Result<SystemTime, ValueError> {
+    let d = Duration::from_micros(micros.unsigned_abs());
+    let t = if micros >= 0 {
+        UNIX_EPOCH.checked_add(d)
+    } else {
+        UNIX_EPOCH.checked_sub(d)
+    };
+    t.ok_or_else(|| out_of_range(format!("{micros} microseconds"), "SystemTime"))
+}
+
 /// Always available. Stored as [`SqlType::Timestamp`] (SQLite: the text
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`; PostgreSQL: `TIMESTAMPTZ`). Times before
 /// 1970 round-trip; a time with nanoseconds that are not whole microseconds,
@@ -337,14 +396,14 @@ impl ColumnType for SystemTime {
         timestamp_to_sql(system_time_micros(self)?, "SystemTime")
     }
     fn from_sql(value: ValueRef<'_>) -> Result<Self, ValueError> {
-        let micros = timestamp_from_sql(value, "SystemTime")?;
-        let d = Duration::from_micros(micros.unsigned_abs());
-        let t = if micros >= 0 {
-            UNIX_EPOCH.checked_add(d)
-        } else {
-            UNIX_EPOCH.checked_sub(d)
-        };
-        t.ok_or_else(|| out_of_range(format!("{micros} microseconds"), "SystemTime"))
+        system_time_at(timestamp_from_sql(value, "SystemTime")?)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl Timestamp for SystemTime {
+    fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
+        system_time_at(stamp.unix_micros())
     }
 }
 
@@ -504,24 +563,53 @@ mod chrono_impl {
         }
     }
 
-    macro_rules! or_null_into_value {
-        ($($ty:ty),*) => {$(
-            impl OrNull for $ty { type Nullable = Option<$ty>; }
-            impl OrNull for Option<$ty> { type Nullable = Option<$ty>; }
-            impl crate::IntoValue for $ty {
-                fn into_value(self) -> Result<Value, ValueError> {
-                    self.to_sql().map(ToValue::into_owned)
-                }
-            }
-        )*};
-    }
     or_null_into_value!(
         DateTime<Utc>,
         DateTime<FixedOffset>,
         NaiveDateTime,
         NaiveDate
     );
+
+    fn utc_at(stamp: Stamp) -> Result<DateTime<Utc>, ValueError> {
+        let m = check_micros(stamp.unix_micros(), "DateTime<Utc>")?;
+        DateTime::from_timestamp_micros(m)
+            .ok_or_else(|| out_of_range(format!("{m} microseconds"), "DateTime<Utc>"))
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl Timestamp for DateTime<Utc> {
+        fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
+            utc_at(stamp)
+        }
+    }
+    /// In UTC (the offset `+00:00`).
+    #[diagnostic::do_not_recommend]
+    impl Timestamp for DateTime<FixedOffset> {
+        fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
+            utc_at(stamp).map(|t| t.fixed_offset())
+        }
+    }
+    /// The UTC wall time.
+    #[diagnostic::do_not_recommend]
+    impl Timestamp for NaiveDateTime {
+        fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
+            utc_at(stamp).map(|t| t.naive_utc())
+        }
+    }
+    /// The UTC date.
+    #[diagnostic::do_not_recommend]
+    impl Timestamp for NaiveDate {
+        fn from_stamp(stamp: Stamp) -> Result<Self, ValueError> {
+            utc_at(stamp).map(|t| t.date_naive())
+        }
+    }
 }
+
+#[cfg(feature = "time")]
+mod time_impl;
+
+#[cfg(feature = "jiff")]
+mod jiff_impl;
 
 #[cfg(test)]
 mod tests {

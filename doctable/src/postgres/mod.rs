@@ -977,6 +977,7 @@ fn replace_rows<T: crate::record::Record>(
         target.extend(meta.columns.iter().position(|c| c.unique));
     }
     let single = T::__sql().insert::<Postgres>(meta, crate::statements::InsertKind::OrReplace);
+    let write = crate::stamp::Write::insert(meta);
     let mut statements: HashMap<usize, String> = HashMap::new();
     crate::conn::atomically::<Postgres, _>(conn, table, |c| {
         let mut total = 0;
@@ -986,7 +987,7 @@ fn replace_rows<T: crate::record::Record>(
             crate::exec::Stmt::write(meta, single).bind_only::<Postgres>(c, |s| {
                 s.keep_values = true;
                 for row in chunk {
-                    row.__bind::<Postgres>(s)?;
+                    row.__bind::<Postgres>(s, write)?;
                     // One value per column, in column order (a column the
                     // row did not bind is NULL, as in its own statement).
                     s.params.resize(columns, Value::Null);

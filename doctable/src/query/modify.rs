@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::expr::{Column, Expr, Fragment, IntoOperand, Operand};
 use crate::meta::TableMeta;
 use crate::record::Record;
+use crate::stamp::Stamp;
 
 /// Runs the built write `q` on `conn`: the number of rows changed.
 fn run_write<C: Conn>(conn: &C, q: &Fragment, meta: &TableMeta) -> Result<usize> {
@@ -58,6 +59,10 @@ mod sealed {
 ///     .run(&db)?;
 /// # Ok::<(), doctable::Error>(())
 /// ```
+///
+/// A table's `#[doctable(updated)]` column is set to the time of the update
+/// in every row it changes; that column and an `#[doctable(added)]` one
+/// cannot be `set` (an [`Error::Usage`] when the update runs).
 ///
 /// A value computed in SQL (`Doc::n + 1`, `Doc::x / Doc::y`, raw SQL) is
 /// checked as it is stored, the way a Rust value is checked when it is bound:
@@ -213,6 +218,23 @@ impl<T: Record, S> Update<T, S> {
                 "table `{table}`: update has nothing to set; call `.set(column, value)`"
             )));
         }
+        let meta = T::__META;
+        for stamp in [meta.added_column(), meta.updated_column()]
+            .into_iter()
+            .flatten()
+        {
+            if self.assignments.iter().any(|a| a.column == stamp.name) {
+                let what = if meta.added_column() == Some(stamp) {
+                    "`#[doctable(added)]`: the crate sets it when a row is inserted and never changes it"
+                } else {
+                    "`#[doctable(updated)]`: the crate sets it on every update"
+                };
+                return Err(Error::Usage(format!(
+                    "table `{table}`: column `{}` is {what}, so it cannot be `set`",
+                    stamp.name
+                )));
+            }
+        }
         let mut q = Fragment::default();
         q.sql.push_str("UPDATE ");
         push_ident(&mut q.sql, table);
@@ -230,6 +252,16 @@ impl<T: Record, S> Update<T, S> {
             if q.error.is_none() {
                 q.error.clone_from(&a.value.error);
             }
+        }
+        // The `updated` column, set last (after the assignments that
+        // `located` counts), to one stamp for every row changed.
+        if let Some(column) = meta.updated_column()
+            && let Some(value) = T::__updated(Stamp::now())?
+        {
+            q.sql.push_str(", ");
+            push_ident(&mut q.sql, column.name);
+            q.sql.push_str(" = ");
+            q.push_param(value);
         }
         push_where(&mut q, &self.filter);
         check(table, &q)?;

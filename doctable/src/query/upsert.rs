@@ -85,7 +85,10 @@ impl<T: Record> Upsert<T> {
         self
     }
 
-    /// On a conflict, set these columns of the existing row to the new row's values.
+    /// On a conflict, set these columns of the existing row to the new row's
+    /// values. A table's `#[doctable(updated)]` column is set too, listed or
+    /// not; its `#[doctable(added)]` column cannot be listed (the row keeps
+    /// the time it was first inserted).
     pub fn update(mut self, columns: impl ColumnList<T>) -> Self {
         columns.push_names(self.update.get_or_insert_with(Vec::new));
         self
@@ -111,6 +114,21 @@ impl<T: Record> Upsert<T> {
                 meta.name
             )));
         }
+        if let Some(added) = meta.added_column()
+            && update.contains(&added.name)
+        {
+            return Err(Error::Usage(format!(
+                "table `{}`: column `{}` is `#[doctable(added)]`: the crate sets it when a row is \
+                 inserted and never changes it, so leave it out of the upsert's `.update(..)`",
+                meta.name, added.name
+            )));
+        }
+        // An update on a conflict sets `updated` too, to the time the insert
+        // bound for it (the new row's value).
+        let updated = meta
+            .updated_column()
+            .filter(|c| !update.is_empty() && !update.contains(&c.name))
+            .map(|c| c.name);
         let mut sql = T::__sql().insert_for_upsert::<B>(meta);
         sql.push_str(" ON CONFLICT (");
         dialect::push_ident_list(&mut sql, self.target.iter().copied());
@@ -119,7 +137,7 @@ impl<T: Record> Upsert<T> {
             sql.push_str("NOTHING");
         } else {
             sql.push_str("UPDATE SET ");
-            for (i, name) in update.iter().enumerate() {
+            for (i, name) in update.iter().chain(&updated).enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
