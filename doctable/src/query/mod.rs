@@ -1,6 +1,7 @@
 //! Query builders: select, count, update, delete.
 
 pub(crate) mod checked;
+mod export;
 mod join;
 mod limit;
 mod modify;
@@ -19,6 +20,10 @@ pub use join::{
 };
 pub use limit::RowCount;
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
+#[cfg(feature = "arrow")]
+pub use export::DEFAULT_BATCH_ROWS;
+#[doc(hidden)]
+pub use export::ExportColumn;
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
 pub use sql_row::{SqlRow, select_sql};
