@@ -5,9 +5,7 @@
 //! Needs the features `arrow`, `chrono` and `uuid`.
 
 use doctable::arrow_array::cast::AsArray;
-use doctable::arrow_array::types::{
-    Date32Type, Float64Type, Int64Type, TimestampMicrosecondType,
-};
+use doctable::arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use doctable::arrow_array::{Array, RecordBatch};
 use doctable::arrow_schema::{DataType, TimeUnit};
 use doctable::{Conn, DocTable, Error};
@@ -74,7 +72,11 @@ fn the_schema_comes_from_the_struct() {
         ("tags", DataType::Utf8, false),
         ("at", utc.clone(), false),
         ("maybe_at", utc, true),
-        ("naive", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        (
+            "naive",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
         ("day", DataType::Date32, false),
         ("maybe_day", DataType::Date32, true),
         ("key", DataType::Utf8, false),
@@ -84,8 +86,9 @@ fn the_schema_comes_from_the_struct() {
     assert_eq!(fields.iter().map(|f| f.0).collect::<Vec<_>>(), COLUMNS);
 
     // select_cols: its columns, an aggregate named by its SQL and nullable as its type says.
-    let picked = Exported::select_cols((Exported::day, Exported::score.avg(), Exported::id.count()))
-        .arrow_schema();
+    let picked =
+        Exported::select_cols((Exported::day, Exported::score.avg(), Exported::id.count()))
+            .arrow_schema();
     let types: Vec<(DataType, bool)> = picked
         .fields()
         .iter()
@@ -93,7 +96,11 @@ fn the_schema_comes_from_the_struct() {
         .collect();
     assert_eq!(
         types,
-        [(DataType::Date32, false), (DataType::Float64, true), (DataType::Int64, false)]
+        [
+            (DataType::Date32, false),
+            (DataType::Float64, true),
+            (DataType::Int64, false)
+        ]
     );
     assert_eq!(picked.field(0).name(), "day");
 }
@@ -110,12 +117,13 @@ fn batches_equal_the_rows<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     let schema = Exported::select().arrow_schema();
     for size in [1, 2, 5, doctable::DEFAULT_BATCH_ROWS] {
         let mut batches: Vec<RecordBatch> = Vec::new();
-        let written = Exported::select()
-            .order_by(Exported::id)
-            .arrow_batches(db, size, |batch| {
-                batches.push(batch);
-                Ok(())
-            })?;
+        let written =
+            Exported::select()
+                .order_by(Exported::id)
+                .arrow_batches(db, size, |batch| {
+                    batches.push(batch);
+                    Ok(())
+                })?;
         assert_eq!(written, 5);
         let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
         let mut want_sizes = vec![size; 5 / size];
@@ -130,7 +138,11 @@ fn batches_equal_the_rows<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
                 let wants = want(&stored[row]);
                 for (c, w) in wants.iter().enumerate() {
                     let got = value(batch.column(c).as_ref(), i);
-                    assert!(same(&in_arrow(w), &got), "row {row} column {}: want {w:?}, got {got:?}", COLUMNS[c]);
+                    assert!(
+                        same(&in_arrow(w), &got),
+                        "row {row} column {}: want {w:?}, got {got:?}",
+                        COLUMNS[c]
+                    );
                 }
                 row += 1;
             }
@@ -170,8 +182,13 @@ fn a_callback_error_stops_the_scan<C: Conn<Backend: Engine>>(db: &C) -> TestResu
         })
         .expect_err("the callback fails");
     assert_eq!((seen, err.to_string()), (1, "enough".to_owned()));
-    let zero = Exported::select().arrow_batches(db, 0, |_| Ok(())).expect_err("size 0");
-    assert!(matches!(zero, Error::Usage(ref m) if m.contains("`exported`")), "{zero}");
+    let zero = Exported::select()
+        .arrow_batches(db, 0, |_| Ok(()))
+        .expect_err("size 0");
+    assert!(
+        matches!(zero, Error::Usage(ref m) if m.contains("`exported`")),
+        "{zero}"
+    );
     // The callback may use `db` exactly where a `for_each` callback may (a
     // `PerQuery` or `Pool` hands out another connection; a `Persistent`, a
     // transaction or an external connection is the one being scanned).

@@ -65,7 +65,10 @@ fn check_record(record: &csv::StringRecord, wants: &[Want]) {
     for (field, want) in record.iter().zip(wants) {
         let got = parse_field(want, field);
         let want = time_text(want).unwrap_or_else(|| want.clone());
-        assert!(same(&want, &got), "want {want:?}, got {got:?} from {field:?}");
+        assert!(
+            same(&want, &got),
+            "want {want:?}, got {got:?} from {field:?}"
+        );
     }
 }
 
@@ -76,10 +79,15 @@ fn every_value_reads_back<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     assert_eq!(stored.len(), 5);
 
     let mut out = Vec::new();
-    let written = Exported::select().order_by(Exported::id).to_csv(db, &mut out)?;
+    let written = Exported::select()
+        .order_by(Exported::id)
+        .to_csv(db, &mut out)?;
     assert_eq!(written, 5);
     let mut reader = csv::Reader::from_reader(out.as_slice());
-    assert_eq!(reader.headers()?, &csv::StringRecord::from(COLUMNS.to_vec()));
+    assert_eq!(
+        reader.headers()?,
+        &csv::StringRecord::from(COLUMNS.to_vec())
+    );
     let records = reader.records().collect::<Result<Vec<_>, _>>()?;
     assert_eq!(records.len(), stored.len());
     for (record, row) in records.iter().zip(&stored) {
@@ -105,7 +113,12 @@ fn select_cols_keeps_filters_order_and_limit<C: Conn<Backend: Engine>>(db: &C) -
     let mut reader = csv::Reader::from_reader(out.as_slice());
     assert_eq!(reader.headers()?, vec!["title", "tags", "day"]);
     let records = reader.records().collect::<Result<Vec<_>, _>>()?;
-    let picked: Vec<&Exported> = stored.iter().rev().filter(|r| r.note.is_some()).take(2).collect();
+    let picked: Vec<&Exported> = stored
+        .iter()
+        .rev()
+        .filter(|r| r.note.is_some())
+        .take(2)
+        .collect();
     assert_eq!(records.len(), 2);
     for (record, row) in records.iter().zip(picked) {
         let all = want(row);
@@ -121,7 +134,10 @@ fn select_cols_keeps_filters_order_and_limit<C: Conn<Backend: Engine>>(db: &C) -
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let header = reader.headers()?.clone();
     assert_eq!(&header[0], "flag");
-    assert!(header[1].starts_with("count(") && header[2].starts_with("max("), "{header:?}");
+    assert!(
+        header[1].starts_with("count(") && header[2].starts_with("max("),
+        "{header:?}"
+    );
     let records = reader.records().collect::<Result<Vec<_>, _>>()?;
     let group = |flag: bool| {
         let rows = stored.iter().filter(|r| r.flag == flag);
@@ -151,7 +167,10 @@ struct FullDisk {
 impl std::io::Write for FullDisk {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.room == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left",
+            ));
         }
         let n = buf.len().min(self.room);
         self.room -= n;
@@ -174,7 +193,10 @@ fn writer_errors_are_io_errors_naming_the_table<C: Conn<Backend: Engine>>(db: &C
             other => panic!("expected Error::Io, got {other:?}"),
         }
         let text = err.to_string();
-        assert!(text.contains("`exported`") && text.contains("CSV") && text.contains("no space left"), "{text}");
+        assert!(
+            text.contains("`exported`") && text.contains("CSV") && text.contains("no space left"),
+            "{text}"
+        );
     }
     // The connection is usable afterwards.
     assert_eq!(Exported::count().get(db)?, 5);
@@ -198,9 +220,13 @@ fn a_bad_stored_value_is_a_conversion_error<C: Conn<Backend: Engine>>(db: &C) ->
     }
     backends::raw_batch(db, "UPDATE exported SET at = 'yesterday'")?;
     let mut out = Vec::new();
-    let err = Exported::select().to_csv(db, &mut out).expect_err("bad timestamp text");
+    let err = Exported::select()
+        .to_csv(db, &mut out)
+        .expect_err("bad timestamp text");
     match &err {
-        Error::Conversion { table, column, .. } => assert_eq!((table.as_str(), column.as_str()), ("exported", "at")),
+        Error::Conversion { table, column, .. } => {
+            assert_eq!((table.as_str(), column.as_str()), ("exported", "at"))
+        }
         other => panic!("expected Error::Conversion, got {other:?}"),
     }
     assert!(err.to_string().contains("yesterday"), "{err}");

@@ -65,14 +65,24 @@ fn the_file_reads_back_equal<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
     assert_eq!(names, COLUMNS);
     let column = |name: &str| {
         let c = schema.column(COLUMNS.iter().position(|n| *n == name).expect("a column"));
-        (c.physical_type(), c.logical_type_ref().cloned(), c.self_type().is_optional())
+        (
+            c.physical_type(),
+            c.logical_type_ref().cloned(),
+            c.self_type().is_optional(),
+        )
     };
     let micros = |utc| Some(LogicalType::timestamp(utc, TimeUnit::MICROS));
     assert_eq!(column("at"), (Physical::INT64, micros(true), false));
     assert_eq!(column("maybe_at"), (Physical::INT64, micros(true), true));
     assert_eq!(column("naive"), (Physical::INT64, micros(false), false));
-    assert_eq!(column("day"), (Physical::INT32, Some(LogicalType::Date), false));
-    assert_eq!(column("title"), (Physical::BYTE_ARRAY, Some(LogicalType::String), false));
+    assert_eq!(
+        column("day"),
+        (Physical::INT32, Some(LogicalType::Date), false)
+    );
+    assert_eq!(
+        column("title"),
+        (Physical::BYTE_ARRAY, Some(LogicalType::String), false)
+    );
     assert_eq!(column("note").2, true);
     assert_eq!(column("data"), (Physical::BYTE_ARRAY, None, false));
     assert_eq!(column("tally"), (Physical::INT64, None, false));
@@ -90,7 +100,10 @@ fn the_file_reads_back_equal<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
         assert_eq!(got.len(), wants.len());
         for ((name, got), (want, column)) in got.iter().zip(wants.iter().zip(COLUMNS)) {
             assert_eq!(name, column);
-            assert!(same(&in_parquet(want), got), "row {n} column {column}: want {want:?}, got {got:?}");
+            assert!(
+                same(&in_parquet(want), got),
+                "row {n} column {column}: want {want:?}, got {got:?}"
+            );
         }
         n += 1;
     }
@@ -125,7 +138,10 @@ struct FullDisk {
 impl std::io::Write for FullDisk {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.room == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left",
+            ));
         }
         let n = buf.len().min(self.room);
         self.room -= n;
@@ -145,7 +161,10 @@ fn writer_errors_are_io_errors_naming_the_table<C: Conn<Backend: Engine>>(db: &C
             .expect_err("the writer fills up");
         assert!(matches!(err, Error::Io(_)), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("`exported`") && text.contains("Parquet"), "{text}");
+        assert!(
+            text.contains("`exported`") && text.contains("Parquet"),
+            "{text}"
+        );
     }
     assert_eq!(Exported::count().get(db)?, 5);
     Ok(())

@@ -110,7 +110,9 @@ pub fn rows() -> Vec<Exported> {
                 maybe_flag: (!with_nulls).then_some(i == 2),
                 data: blobs[i].to_vec(),
                 maybe_data: (!with_nulls).then(|| blobs[4 - i].to_vec()),
-                tags: (0..i).map(|k| format!("tag \"{k}\", {}", titles[k])).collect(),
+                tags: (0..i)
+                    .map(|k| format!("tag \"{k}\", {}", titles[k]))
+                    .collect(),
                 at: t,
                 maybe_at: (!with_nulls).then(|| system(times[4 - i])),
                 naive: t.naive_utc(),
@@ -213,7 +215,9 @@ pub fn date_text(days: i32) -> String {
 pub fn same(want: &Want, got: &Want) -> bool {
     match (want, got) {
         (Want::Float(a), Want::Float(b)) => a.to_bits() == b.to_bits(),
-        (Want::Json(a), Want::Text(b)) => serde_json::from_str::<serde_json::Value>(b).ok().as_ref() == Some(a),
+        (Want::Json(a), Want::Text(b)) => {
+            serde_json::from_str::<serde_json::Value>(b).ok().as_ref() == Some(a)
+        }
         (a, b) => a == b,
     }
 }

@@ -12,6 +12,10 @@ mod stream;
 mod subquery;
 mod upsert;
 
+#[cfg(feature = "arrow")]
+pub use export::DEFAULT_BATCH_ROWS;
+#[doc(hidden)]
+pub use export::ExportColumn;
 #[doc(hidden)]
 pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use join::{
@@ -20,10 +24,6 @@ pub use join::{
 };
 pub use limit::RowCount;
 pub use modify::{Delete, Filtered, RowsChosen, Unfiltered, Update};
-#[cfg(feature = "arrow")]
-pub use export::DEFAULT_BATCH_ROWS;
-#[doc(hidden)]
-pub use export::ExportColumn;
 pub use select::{Count, Select};
 pub use selection::{AllColumns, Selection};
 pub use sql_row::{SqlRow, select_sql};

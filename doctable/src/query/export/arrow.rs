@@ -162,7 +162,11 @@ impl<F: FnMut(RecordBatch) -> Result<()>> Sink for BatchSink<F> {
             (Builder::Boolean(b), Cell::Bool(v)) => b.append_value(v),
             (Builder::Utf8(b), Cell::Text(t)) => {
                 let text = std::str::from_utf8(t).map_err(|e| {
-                    Error::conversion(table, &column.name, format!("stored text is not UTF-8: {e}"))
+                    Error::conversion(
+                        table,
+                        &column.name,
+                        format!("stored text is not UTF-8: {e}"),
+                    )
                 })?;
                 b.append_value(text);
             }

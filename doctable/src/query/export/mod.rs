@@ -173,7 +173,8 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
             for_rows::<C::Backend>(c, table, None, &q, |row| {
                 for (index, column) in columns.iter().enumerate() {
                     let value = <C::Backend as Backend>::value_at(row, index, table)?;
-                    let cell = cell(column.sql_type, value).map_err(|e| e.at(table, &column.name))?;
+                    let cell =
+                        cell(column.sql_type, value).map_err(|e| e.at(table, &column.name))?;
                     sink.cell(index, column, cell)?;
                 }
                 sink.end_row()?;
