@@ -83,7 +83,7 @@ fn the_file_reads_back_equal<C: Conn<Backend: Engine>>(db: &C) -> TestResult {
         column("title"),
         (Physical::BYTE_ARRAY, Some(LogicalType::String), false)
     );
-    assert_eq!(column("note").2, true);
+    assert!(column("note").2);
     assert_eq!(column("data"), (Physical::BYTE_ARRAY, None, false));
     assert_eq!(column("tally"), (Physical::INT64, None, false));
     assert_eq!(column("score"), (Physical::DOUBLE, None, false));
