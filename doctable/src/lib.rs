@@ -114,6 +114,10 @@ pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
 pub use json::{AsJson, AsStored, Json, JsonValue, ReadAs};
 pub use key::IntoKey;
+#[cfg(feature = "arrow")]
+pub use query::DEFAULT_BATCH_ROWS;
+#[doc(hidden)]
+pub use query::ExportColumn;
 pub use query::{
     AllColumns, ColumnList, Count, Delete, Filtered, InQuery, Inner, Join, JoinKind, Joinable,
     Left, Outer, Right, RowCount, RowsChosen, ScanStep, Select, Selection, Unfiltered, Update,
@@ -147,6 +151,18 @@ pub use sqlite::{Sqlite, SqliteDialect};
 
 #[cfg(feature = "postgres")]
 pub use postgres::{PgDialect, Postgres};
+
+/// The Arrow array crate [`Select::arrow_batches`] builds batches with
+/// (feature `arrow`), so its types match the batches'.
+#[cfg(feature = "arrow")]
+pub use arrow_array;
+/// The Arrow schema crate of [`Select::arrow_schema`] (feature `arrow`).
+#[cfg(feature = "arrow")]
+pub use arrow_schema;
+/// The parquet crate [`Select::to_parquet`] writes with (feature `parquet`),
+/// for reading files back.
+#[cfg(feature = "parquet")]
+pub use parquet;
 
 /// The rusqlite version this crate is built on, for the external strategy.
 #[cfg(feature = "sqlite")]

@@ -1,6 +1,7 @@
 //! Query builders: select, count, update, delete.
 
 pub(crate) mod checked;
+mod export;
 mod join;
 mod limit;
 mod modify;
@@ -11,6 +12,10 @@ mod stream;
 mod subquery;
 mod upsert;
 
+#[cfg(feature = "arrow")]
+pub use export::DEFAULT_BATCH_ROWS;
+#[doc(hidden)]
+pub use export::ExportColumn;
 #[doc(hidden)]
 pub use join::{Append, JoinRead, No, Optional, Step, Tables, Yes};
 pub use join::{

@@ -271,6 +271,11 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         })
     }
 
+    /// What the select reads per row.
+    pub(super) fn selection(&self) -> &S {
+        &self.selection
+    }
+
     /// The SQL text and parameters for backend `B` (see `build`).
     pub(super) fn built<B: Backend>(&self, limit: Option<u64>) -> Fragment {
         self.build::<B>(limit)

@@ -7,6 +7,8 @@ use crate::expr::{Column, Expr, Fragment};
 use crate::json::{AsStored, ReadAs};
 use crate::record::Record;
 
+use super::export::ExportColumn;
+
 /// Something `select_cols` can read from table `T`: a column, an expression
 /// (such as an aggregate), or a tuple of up to 12 of them.
 #[diagnostic::on_unimplemented(
@@ -28,6 +30,10 @@ pub trait Selection<T> {
     /// Reads one row, starting at column `*next`, and moves `*next` past what it read.
     #[doc(hidden)]
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<Self::Row>;
+    /// Appends each selected result column's name, logical type and
+    /// nullability, for export (`to_csv`, Arrow, Parquet).
+    #[doc(hidden)]
+    fn push_columns(&self, out: &mut Vec<ExportColumn>);
 }
 
 /// Every stored column of the table: what `select()` reads.
@@ -46,6 +52,13 @@ impl<T: Record> Selection<T> for AllColumns {
         let value = crate::record::read_row::<B, T>(row, *next)?;
         *next += T::__META.columns.len();
         Ok(value)
+    }
+    fn push_columns(&self, out: &mut Vec<ExportColumn>) {
+        out.extend(T::__META.columns.iter().map(|c| ExportColumn {
+            name: c.name.to_owned(),
+            sql_type: c.sql_type,
+            nullable: c.nullable,
+        }));
     }
 }
 
@@ -71,6 +84,9 @@ impl<T: Record, V, M: ReadAs<V>> Selection<T> for Column<T, V, M> {
     fn read<B: Backend>(&self, row: &B::Row<'_>, next: &mut usize) -> Result<M::Read> {
         read_one::<B, T, V, M>(row, next, self.name())
     }
+    fn push_columns(&self, out: &mut Vec<ExportColumn>) {
+        out.push(ExportColumn::of_table::<T>(self.name()));
+    }
 }
 
 impl<T: Record, V: ColumnType> Selection<T> for Expr<T, V> {
@@ -95,6 +111,9 @@ impl<T: Record, V: ColumnType> Selection<T> for Expr<T, V> {
             other => other,
         })
     }
+    fn push_columns(&self, out: &mut Vec<ExportColumn>) {
+        out.push(ExportColumn::of_expr::<V>(&self.fragment.sql));
+    }
 }
 
 macro_rules! tuple_selection {
@@ -115,6 +134,9 @@ macro_rules! tuple_selection {
             }
             fn read<__B: Backend>(&self, row: &__B::Row<'_>, next: &mut usize) -> Result<Self::Row> {
                 Ok(($(self.$index.read::<__B>(row, next)?,)+))
+            }
+            fn push_columns(&self, out: &mut Vec<ExportColumn>) {
+                $( self.$index.push_columns(out); )+
             }
         }
     };
