@@ -14,6 +14,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let bind = bind(table);
     let read = read(table);
     let key = primary_key(table);
+    let files = file_columns(table);
     let table_name = &table.name;
     quote! {
         #consts
@@ -41,6 +42,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                     static __SQL: ::doctable::__private::StaticSql = ::doctable::__private::StaticSql::new();
                     &__SQL
                 }
+                #files
             }
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
@@ -53,6 +55,19 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     }
 }
 
+/// `__FILE_COLUMNS`, for a table with `#[doctable(file)]` fields (nothing otherwise).
+fn file_columns(table: &Table<'_>) -> TokenStream {
+    let columns: Vec<&String> = table
+        .stored_fields()
+        .filter(|f| matches!(f.storage(), Storage::File))
+        .map(|f| &f.column)
+        .collect();
+    if columns.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(const __FILE_COLUMNS: &'static [&'static str] = &[#(#columns),*];)
+}
+
 /// `<Ty as ColumnType>`, spanned at the field's type so that an unmapped
 /// type is reported there, once (the same message at the same span is shown once).
 fn column_type(field: &Field<'_>) -> TokenStream {
@@ -62,6 +77,10 @@ fn column_type(field: &Field<'_>) -> TokenStream {
         Storage::Json => quote_spanned!(ty.span()=> <#ty as ::doctable::__private::JsonValue>),
         Storage::NullableJson(inner) => {
             quote_spanned!(inner.span()=> <#inner as ::doctable::__private::JsonValue>)
+        }
+        Storage::File => {
+            let codec = crate::ast::file_codec(field);
+            quote_spanned!(ty.span()=> <#codec as ::doctable::__private::FileValue>)
         }
     }
 }
@@ -74,6 +93,10 @@ fn column_value_type(field: &Field<'_>) -> TokenStream {
         Storage::Json => quote!(::doctable::__private::Json<#ty>),
         Storage::NullableJson(inner) => {
             quote!(::core::option::Option<::doctable::__private::Json<#inner>>)
+        }
+        Storage::File => {
+            let ct = column_type(field);
+            quote!(#ct::Hash)
         }
     }
 }
@@ -89,6 +112,11 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
         let read_as = match f.storage() {
             Storage::Column => quote!(),
             Storage::Json | Storage::NullableJson(_) => quote!(, ::doctable::__private::AsJson),
+            // A `file` field reads back from its file, as its own type.
+            Storage::File => {
+                let codec = crate::ast::file_codec(f);
+                quote!(, ::doctable::__private::AsFile<#codec, #ident>)
+            }
         };
         let doc = format!(" Column `{column}` of table `{}`.", table.name);
         quote! {
@@ -114,6 +142,7 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
 /// provided associated function of `doctable::DocTable` (keep in step with
 /// doctable/src/table.rs; tests/issue13_defects.rs checks a few).
 const OPERATIONS: &[&str] = &[
+    "clean_files",
     "count",
     "create_table",
     "delete",
@@ -177,6 +206,10 @@ fn meta(table: &Table<'_>) -> TokenStream {
         let (sql_type, nullable) = match f.storage() {
             Storage::Json => (json, quote!(false)),
             Storage::NullableJson(_) => (json, quote!(true)),
+            Storage::File => {
+                let ct = column_type(f);
+                (quote!(::doctable::__private::SqlType::Text), quote!(<#ct::Hash as ::doctable::__private::ColumnType>::NULLABLE))
+            }
             Storage::Column => {
                 let ct = column_type(f);
                 (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
@@ -292,6 +325,12 @@ fn bind(table: &Table<'_>) -> TokenStream {
             Storage::Column => quote!(#ct::to_sql(&self.#field)),
             Storage::Json => quote!(#ct::to_json_sql(&self.#field)),
             Storage::NullableJson(_) => quote!(#ct::option_to_json_sql(&self.#field)),
+            Storage::File => {
+                let codec = crate::ast::file_codec(f);
+                return quote! {
+                    ::doctable::__private::bind_file::<__B, #codec>(__stmt, #index, &self.#field, #name, #column)?;
+                };
+            }
         };
         quote! {
             ::doctable::__private::bind_value::<__B>(__stmt, #index, #convert, #name, #column)?;
@@ -317,6 +356,10 @@ fn read(table: &Table<'_>) -> TokenStream {
             Storage::Column => quote!(#ct::from_sql(#value)),
             Storage::Json => quote!(#ct::from_json_sql(#value)),
             Storage::NullableJson(_) => quote!(#ct::option_from_json_sql(#value)),
+            Storage::File => {
+                let codec = crate::ast::file_codec(f);
+                return quote!(#field: ::doctable::__private::read_file::<#codec>(#value, #name, #column)?);
+            }
         };
         quote!(#field: ::doctable::__private::decode(#convert, #name, #column)?)
     });
@@ -327,7 +370,7 @@ fn read(table: &Table<'_>) -> TokenStream {
 pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {
     let key = table.key_fields();
     // A `json` or `skip` key is refused in `valid`; `fallback` then makes no key impl.
-    if key.is_empty() || key.iter().any(|f| f.attrs.json.is_some() || !f.stored()) {
+    if key.is_empty() || key.iter().any(|f| f.attrs.json.is_some() || f.attrs.file.is_some() || !f.stored()) {
         return TokenStream::new();
     }
     let ident = table.ident;

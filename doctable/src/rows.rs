@@ -13,9 +13,11 @@ use crate::value::{ToValue, Value};
 /// Runs the row statement `sql` for one row: returns (rows changed, last inserted key).
 pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
     conn.with_connection(|c| {
-        let changed = Stmt::write(T::__META, sql)
-            .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
-        Ok((changed, C::Backend::last_insert_id(c)))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            let changed = Stmt::write(T::__META, sql)
+                .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))?;
+            Ok((changed, C::Backend::last_insert_id(c)))
+        })
     })
 }
 
@@ -27,8 +29,10 @@ pub(crate) fn write_many<'r, C: Conn, T: Record>(
     rows: impl IntoIterator<Item = &'r T>,
 ) -> Result<usize> {
     conn.with_connection(|c| {
-        Stmt::write(T::__META, sql)
-            .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(T::__META, sql)
+                .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s))
+        })
     })
 }
 
@@ -46,7 +50,11 @@ pub(crate) fn insert_many<'r, C: Conn, T: Record>(
     kind: InsertKind,
 ) -> Result<usize> {
     if C::Backend::BULK_INSERT {
-        return conn.with_connection(|c| C::Backend::insert_rows::<T>(c, rows, kind.conflict()));
+        return conn.with_connection(|c| {
+            crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+                C::Backend::insert_rows::<T>(c, rows, kind.conflict())
+            })
+        });
     }
     write_many(conn, T::__sql().insert::<C::Backend>(T::__META, kind), rows)
 }
@@ -139,14 +147,16 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
     let sql = T::__sql().insert::<C::Backend>(meta, InsertKind::Returning);
     let mut stored = None;
     conn.with_connection(|c| {
-        Stmt::write(meta, sql).rows::<C::Backend>(
-            c,
-            |s| row.__bind::<C::Backend>(s),
-            |r| {
-                stored = Some(read_row::<C::Backend, T>(r, 0)?);
-                Ok(false)
-            },
-        )
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(meta, sql).rows::<C::Backend>(
+                c,
+                |s| row.__bind::<C::Backend>(s),
+                |r| {
+                    stored = Some(read_row::<C::Backend, T>(r, 0)?);
+                    Ok(false)
+                },
+            )
+        })
     })?;
     stored.ok_or_else(|| {
         Error::Usage(format!(
@@ -175,14 +185,16 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
     let key = key.into_key_values(meta)?;
     let mut found = None;
     conn.with_connection(|c| {
-        Stmt::read(meta.name, sql).rows::<C::Backend>(
-            c,
-            |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
-            |row| {
-                found = Some(read_row::<C::Backend, T>(row, 0)?);
-                Ok(false)
-            },
-        )
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::read(meta.name, sql).rows::<C::Backend>(
+                c,
+                |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
+                |row| {
+                    found = Some(read_row::<C::Backend, T>(row, 0)?);
+                    Ok(false)
+                },
+            )
+        })
     })?;
     Ok(found)
 }
@@ -213,7 +225,9 @@ pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result
     }
     let sql = T::__sql().update_row::<C::Backend>(meta);
     let changed = conn.with_connection(|c| {
-        Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s))
+        })
     })?;
     if changed == 0 {
         return Err(Error::NotFound {
