@@ -149,10 +149,15 @@ fn round_trips_small_values_and_null<C: Conn>(db: &C, folder: &Path) -> TestResu
 
 fn round_trips_100_mib<C: Conn>(db: &C, folder: &Path) -> TestResult {
     Doc::create_table(db)?;
-    let big: Vec<u8> = (0..100u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..100u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let id = Doc::insert(db, &doc("big", big.clone()))?;
     let back = Doc::get(db, id)?.ok_or("row gone")?;
-    assert!(back.body == big, "the 100 MiB value did not read back equal");
+    assert!(
+        back.body == big,
+        "the 100 MiB value did not read back equal"
+    );
     let path = folder.join("docs").join(sha256_hex(&big));
     assert_eq!(std::fs::metadata(path)?.len(), 100 << 20);
     Ok(())
@@ -160,7 +165,10 @@ fn round_trips_100_mib<C: Conn>(db: &C, folder: &Path) -> TestResult {
 
 fn equal_values_share_one_file<C: Conn>(db: &C, folder: &Path) -> TestResult {
     Doc::create_table(db)?;
-    Doc::insert_many(db, &[doc("a", b"same".to_vec()), doc("b", b"same".to_vec())])?;
+    Doc::insert_many(
+        db,
+        &[doc("a", b"same".to_vec()), doc("b", b"same".to_vec())],
+    )?;
     Doc::insert(db, &doc("c", b"other".to_vec()))?;
     // bodies "same" x2, "other"; tags ["a"], ["b"], ["c"]: 5 distinct values.
     let files = files_in(folder, "docs");
@@ -176,9 +184,19 @@ fn reads_are_transparent_everywhere<C: Conn>(db: &C, _folder: &Path) -> TestResu
     let docs: Vec<Doc> = (0..5).map(|i| doc(&format!("d{i}"), vec![i; 3])).collect();
     Doc::insert_many(db, &docs)?;
     let all = Doc::select().order_by(Doc::id.asc()).all(db)?;
-    assert_eq!(all.iter().map(|d| d.body.clone()).collect::<Vec<_>>(), docs.iter().map(|d| d.body.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|d| d.body.clone()).collect::<Vec<_>>(),
+        docs.iter().map(|d| d.body.clone()).collect::<Vec<_>>()
+    );
     let first = all[0].id.ok_or("no id")?;
-    Note::insert(db, &Note { id: None, doc_id: first, body: "a note".into() })?;
+    Note::insert(
+        db,
+        &Note {
+            id: None,
+            doc_id: first,
+            body: "a note".into(),
+        },
+    )?;
     let mut seen = 0;
     Doc::select().for_each(db, |d| {
         assert_eq!(d.tags, vec![d.title.clone()]);
@@ -194,18 +212,28 @@ fn reads_are_transparent_everywhere<C: Conn>(db: &C, _folder: &Path) -> TestResu
     assert_eq!(chunked, 5);
     let joined: Vec<(Doc, Note)> = Doc::select().join(Doc::id, Note::doc_id).all(db)?;
     assert_eq!(joined.len(), 1);
-    assert_eq!((joined[0].0.body.as_slice(), joined[0].1.body.as_str()), (&[0u8, 0, 0][..], "a note"));
+    assert_eq!(
+        (joined[0].0.body.as_slice(), joined[0].1.body.as_str()),
+        (&[0u8, 0, 0][..], "a note")
+    );
     let bodies: Vec<(String, Vec<u8>)> = Doc::select_cols((Doc::title, Doc::body))
         .order_by(Doc::id.asc())
         .all(db)?;
     assert_eq!(bodies[4], ("d4".to_owned(), vec![4, 4, 4]));
-    let tags: Vec<Vec<String>> = Doc::select_cols(Doc::tags).order_by(Doc::id.asc()).all(db)?;
+    let tags: Vec<Vec<String>> = Doc::select_cols(Doc::tags)
+        .order_by(Doc::id.asc())
+        .all(db)?;
     assert_eq!(tags[1], vec!["d1".to_owned()]);
     // update_row and upsert write the new value's file too.
     let mut changed = all[1].clone();
     changed.body = b"changed".to_vec();
     Doc::update_row(db, &changed)?;
-    assert_eq!(Doc::get(db, changed.id.ok_or("no id")?)?.ok_or("gone")?.body, b"changed");
+    assert_eq!(
+        Doc::get(db, changed.id.ok_or("no id")?)?
+            .ok_or("gone")?
+            .body,
+        b"changed"
+    );
     Ok(())
 }
 
@@ -216,7 +244,8 @@ fn select_cols_of_other_columns_reads_no_file<C: Conn>(db: &C, folder: &Path) ->
     std::fs::remove_dir_all(folder.join("docs"))?;
     let titles: Vec<String> = Doc::select_cols(Doc::title).all(db)?;
     assert_eq!(titles, ["kept"]);
-    let (ids, n): (Vec<Option<i64>>, i64) = (Doc::select_cols(Doc::id).all(db)?, Doc::count().get(db)?);
+    let (ids, n): (Vec<Option<i64>>, i64) =
+        (Doc::select_cols(Doc::id).all(db)?, Doc::count().get(db)?);
     assert_eq!((ids.len(), n), (1, 1));
     Ok(())
 }
@@ -232,8 +261,17 @@ fn missing_and_corrupt_files_are_errors_naming_row_and_hash<C: Conn>(
     std::fs::remove_file(&path)?;
     let err = Doc::get(db, id).expect_err("a missing file must be an error");
     match &err {
-        Error::File { table, column, row, hash: h, detail } => {
-            assert_eq!((table.as_str(), column.as_str(), h.as_str()), ("docs", "body", hash.as_str()));
+        Error::File {
+            table,
+            column,
+            row,
+            hash: h,
+            detail,
+        } => {
+            assert_eq!(
+                (table.as_str(), column.as_str(), h.as_str()),
+                ("docs", "body", hash.as_str())
+            );
             assert_eq!(row.as_deref(), Some(id.to_string().as_str()));
             assert!(detail.contains("missing"), "{detail}");
         }
@@ -242,8 +280,13 @@ fn missing_and_corrupt_files_are_errors_naming_row_and_hash<C: Conn>(
     let text = err.to_string();
     assert!(text.contains("docs") && text.contains(&hash), "{text}");
     std::fs::write(&path, b"something else")?;
-    let err = Doc::select().all(db).expect_err("a corrupt file must be an error");
-    assert!(matches!(&err, Error::File { detail, .. } if detail.contains("corrupt")), "{err}");
+    let err = Doc::select()
+        .all(db)
+        .expect_err("a corrupt file must be an error");
+    assert!(
+        matches!(&err, Error::File { detail, .. } if detail.contains("corrupt")),
+        "{err}"
+    );
     // Writing the value again repairs the file (it is verified, not trusted).
     Doc::insert(db, &doc("y", b"will go missing".to_vec()))?;
     assert_eq!(std::fs::read(&path)?, b"will go missing");
@@ -256,7 +299,14 @@ fn clean_files_after_delete_and_update<C: Conn>(db: &C, folder: &Path) -> TestRe
     Note::create_table(db)?;
     let a = Doc::insert(db, &doc("a", b"aaaa".to_vec()))?;
     let b = Doc::insert(db, &doc("b", b"bbbb".to_vec()))?;
-    Note::insert(db, &Note { id: None, doc_id: a, body: "aaaa".into() })?;
+    Note::insert(
+        db,
+        &Note {
+            id: None,
+            doc_id: a,
+            body: "aaaa".into(),
+        },
+    )?;
     assert_eq!(Doc::clean_files(db)?, doctable::CleanReport::default());
     Doc::delete_key(db, a)?;
     let report = Doc::clean_files(db)?;
@@ -270,7 +320,10 @@ fn clean_files_after_delete_and_update<C: Conn>(db: &C, folder: &Path) -> TestRe
     row.body = b"new body".to_vec();
     Doc::update_row(db, &row)?;
     let report = Doc::clean_files(db)?;
-    assert_eq!(report.removed, vec![folder.join("docs").join(sha256_hex(b"bbbb"))]);
+    assert_eq!(
+        report.removed,
+        vec![folder.join("docs").join(sha256_hex(b"bbbb"))]
+    );
     let expected: BTreeSet<String> = [sha256_hex(b"new body"), sha256_hex(br#"["b"]"#)].into();
     assert_eq!(files_in(folder, "docs"), expected);
     // A row whose file is gone is reported, not "cleaned".
@@ -278,7 +331,10 @@ fn clean_files_after_delete_and_update<C: Conn>(db: &C, folder: &Path) -> TestRe
     let report = Doc::clean_files(db)?;
     assert_eq!(report.missing.len(), 1);
     assert_eq!(report.missing[0].column, "body");
-    assert_eq!(report.missing[0].row.as_deref(), Some(b.to_string().as_str()));
+    assert_eq!(
+        report.missing[0].row.as_deref(),
+        Some(b.to_string().as_str())
+    );
     Ok(())
 }
 
@@ -311,7 +367,8 @@ fn round_trips_100_mib_sqlite() -> TestResult {
 fn round_trips_100_mib_postgres() -> TestResult {
     backends::with_pg_schema(|schema| {
         let dir = tempfile::tempdir()?;
-        let db = doctable::postgres::Persistent::connect(&schema.params)?.with_files_folder(dir.path());
+        let db =
+            doctable::postgres::Persistent::connect(&schema.params)?.with_files_folder(dir.path());
         round_trips_100_mib(&db, dir.path())
     })
 }
@@ -321,7 +378,10 @@ fn an_in_memory_database_needs_a_files_folder() -> TestResult {
     let db = doctable::Persistent::open_in_memory()?;
     Doc::create_table(&db)?;
     let err = Doc::insert(&db, &doc("x", vec![1])).expect_err("no folder for files");
-    assert!(matches!(&err, Error::Usage(m) if m.contains("files_folder")), "{err}");
+    assert!(
+        matches!(&err, Error::Usage(m) if m.contains("files_folder")),
+        "{err}"
+    );
     // Other tables are not affected.
     Ok(())
 }
@@ -333,7 +393,10 @@ fn postgres_needs_a_files_folder() -> TestResult {
         let db = doctable::postgres::Persistent::connect(&schema.params)?;
         Doc::create_table(&db)?;
         let err = Doc::insert(&db, &doc("x", vec![1])).expect_err("no folder for files");
-        assert!(matches!(&err, Error::Usage(m) if m.contains("with_files_folder")), "{err}");
+        assert!(
+            matches!(&err, Error::Usage(m) if m.contains("with_files_folder")),
+            "{err}"
+        );
         Ok(())
     })
 }
@@ -350,7 +413,10 @@ fn insert_child(db_path: &Path, n: usize) -> TestResult {
     let db = doctable::Persistent::open(db_path)?;
     for i in 0..n {
         db.transaction(|tx| {
-            Doc::insert(tx, &doc(&format!("child {i}"), format!("value {i}").into_bytes()))?;
+            Doc::insert(
+                tx,
+                &doc(&format!("child {i}"), format!("value {i}").into_bytes()),
+            )?;
             std::thread::sleep(std::time::Duration::from_millis(2));
             Ok(())
         })?;
@@ -368,7 +434,11 @@ fn clean_files_while_another_process_inserts() -> TestResult {
     let db = doctable::Persistent::open(&path)?;
     Doc::create_table(&db)?;
     let mut child = std::process::Command::new(std::env::current_exe()?)
-        .args(["--exact", "clean_files_while_another_process_inserts", "--test-threads=1"])
+        .args([
+            "--exact",
+            "clean_files_while_another_process_inserts",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, &path)
         .stdout(std::process::Stdio::null())
         .spawn()?;
@@ -382,11 +452,20 @@ fn clean_files_while_another_process_inserts() -> TestResult {
         }
     }
     assert!(child.wait()?.success(), "the inserting child failed");
-    assert!(cleans > 1, "clean_files ran only {cleans} time(s) beside the child");
+    assert!(
+        cleans > 1,
+        "clean_files ran only {cleans} time(s) beside the child"
+    );
     let report = Doc::clean_files(&db)?;
-    assert!(report.missing.is_empty() && report.removed.is_empty(), "{report:?}");
+    assert!(
+        report.missing.is_empty() && report.removed.is_empty(),
+        "{report:?}"
+    );
     assert_eq!(Doc::count().get(&db)?, 200);
-    assert_eq!(files_in(&dir.path().join("test.db-files"), "docs").len(), 400);
+    assert_eq!(
+        files_in(&dir.path().join("test.db-files"), "docs").len(),
+        400
+    );
     Ok(())
 }
 
@@ -402,12 +481,18 @@ fn kill_child(db_path: &Path) -> TestResult {
     let mut i: u64 = 0;
     loop {
         i += 1;
-        let value = format!("value {i} {}", std::process::id()).repeat(200).into_bytes();
+        let value = format!("value {i} {}", std::process::id())
+            .repeat(200)
+            .into_bytes();
         Doc::insert(&db, &doc(&format!("{i}"), value.clone()))?;
-        let batch: Vec<Doc> = (0..5).map(|k| doc(&format!("{i}.{k}"), [value.as_slice(), &[k]].concat())).collect();
+        let batch: Vec<Doc> = (0..5)
+            .map(|k| doc(&format!("{i}.{k}"), [value.as_slice(), &[k]].concat()))
+            .collect();
         Doc::insert_many(&db, &batch)?;
         if i % 3 == 0 {
-            Doc::delete().filter(Doc::id.lt(i64::try_from(i)? * 2)).run(&db)?;
+            Doc::delete()
+                .filter(Doc::id.lt(i64::try_from(i)? * 2))
+                .run(&db)?;
         }
     }
 }
@@ -423,12 +508,18 @@ fn sigkill_leaves_no_row_without_its_file() -> TestResult {
     let folder = dir.path().join("test.db-files");
     let db = doctable::Persistent::open(&path)?;
     Doc::create_table(&db)?;
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64;
     println!("seed {seed}");
     let mut rng = seed | 1;
     for _ in 0..KILLS {
         let mut child = std::process::Command::new(std::env::current_exe()?)
-            .args(["--exact", "sigkill_leaves_no_row_without_its_file", "--test-threads=1"])
+            .args([
+                "--exact",
+                "sigkill_leaves_no_row_without_its_file",
+                "--test-threads=1",
+            ])
             .env(KILL_ENV, &path)
             .stdout(std::process::Stdio::null())
             .spawn()?;
@@ -438,11 +529,17 @@ fn sigkill_leaves_no_row_without_its_file() -> TestResult {
         std::thread::sleep(std::time::Duration::from_millis(20 + rng % 130));
         child.kill()?;
         let status = child.wait()?;
-        assert_eq!(status.signal(), Some(9), "the child ended by itself: {status:?}");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the child ended by itself: {status:?}"
+        );
         // Every committed row reads back whole (the hash is verified on read).
         let rows = Doc::select().all(&db)?;
         for d in &rows {
-            assert!(d.body.starts_with(format!("value {}", d.title.split('.').next().unwrap_or("")).as_bytes()));
+            assert!(d.body.starts_with(
+                format!("value {}", d.title.split('.').next().unwrap_or("")).as_bytes()
+            ));
         }
     }
     let report = Doc::clean_files(&db)?;

@@ -370,7 +370,11 @@ fn read(table: &Table<'_>) -> TokenStream {
 pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {
     let key = table.key_fields();
     // A `json` or `skip` key is refused in `valid`; `fallback` then makes no key impl.
-    if key.is_empty() || key.iter().any(|f| f.attrs.json.is_some() || f.attrs.file.is_some() || !f.stored()) {
+    if key.is_empty()
+        || key
+            .iter()
+            .any(|f| f.attrs.json.is_some() || f.attrs.file.is_some() || !f.stored())
+    {
         return TokenStream::new();
     }
     let ident = table.ident;

@@ -287,3 +287,23 @@ fn a_field_named_like_an_operation_warns_unless_meant() {
     assert!(!meant.contains("deprecated"), "{meant}");
     assert!(!meant.contains("compile_error"), "{meant}");
 }
+
+#[test]
+fn file_columns() {
+    snapshot(
+        "file_columns",
+        quote! {
+            #[doctable(table = "pages")]
+            struct Page {
+                #[doctable(primary_key)]
+                id: Option<i64>,
+                #[doctable(file)]
+                body: Vec<u8>,
+                #[doctable(file)]
+                text: Option<String>,
+                #[doctable(file, json)]
+                tags: Vec<String>,
+            }
+        },
+    );
+}

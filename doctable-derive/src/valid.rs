@@ -7,7 +7,12 @@ use crate::attr::{Errors, NamedFields};
 
 /// `file` misuse: on a key, or with an attribute that means something only for
 /// a value stored in the column itself.
-fn check_file(field: &crate::ast::Field<'_>, span: proc_macro2::Span, in_key: bool, errors: &mut Errors) {
+fn check_file(
+    field: &crate::ast::Field<'_>,
+    span: proc_macro2::Span,
+    in_key: bool,
+    errors: &mut Errors,
+) {
     let a = &field.attrs;
     if in_key {
         errors.push(syn::Error::new(
@@ -16,13 +21,28 @@ fn check_file(field: &crate::ast::Field<'_>, span: proc_macro2::Span, in_key: bo
         ));
     }
     let refused = [
-        (a.default.as_ref().map(|d| d.span), "default", "a file column holds a content hash, which no SQL default can give; make the field an `Option` for rows without a value"),
-        (a.references.as_ref().map(|r| r.span), "references", "a file column holds a content hash, which cannot reference another table"),
-        (a.check.as_ref().map(|c| c.span), "check", "a file column holds a content hash, so a `check` would test the hash, not the value"),
+        (
+            a.default.as_ref().map(|d| d.span),
+            "default",
+            "a file column holds a content hash, which no SQL default can give; make the field an `Option` for rows without a value",
+        ),
+        (
+            a.references.as_ref().map(|r| r.span),
+            "references",
+            "a file column holds a content hash, which cannot reference another table",
+        ),
+        (
+            a.check.as_ref().map(|c| c.span),
+            "check",
+            "a file column holds a content hash, so a `check` would test the hash, not the value",
+        ),
     ];
     for (at, name, why) in refused {
         if let Some(at) = at {
-            errors.push(syn::Error::new(at, format!("`{name}` on a `file` field: {why}")));
+            errors.push(syn::Error::new(
+                at,
+                format!("`{name}` on a `file` field: {why}"),
+            ));
         }
     }
 }

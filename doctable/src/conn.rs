@@ -86,9 +86,7 @@ pub trait Conn: Sealed {
     /// ```
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, Self::Backend>) -> Result<R>) -> Result<R> {
         let files = self.files_folder();
-        self.with_connection(|conn| {
-            transaction::<Self::Backend, R>(conn, Origin::Caller, files, f)
-        })
+        self.with_connection(|conn| transaction::<Self::Backend, R>(conn, Origin::Caller, files, f))
     }
 
     /// [`atomic`](Conn::atomic) with an error type of the caller's own: `f`

@@ -77,7 +77,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn is_hash(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl ColumnType for FileHash {
@@ -329,7 +332,10 @@ fn ensure_dir(dir: &Path) -> std::io::Result<()> {
     // The new folders' entries (the table's, and the files folder's if it is
     // new too) must survive a crash as well.
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-    for d in [parent, parent.and_then(Path::parent)].into_iter().flatten() {
+    for d in [parent, parent.and_then(Path::parent)]
+        .into_iter()
+        .flatten()
+    {
         if !d.as_os_str().is_empty() {
             sync_dir(d)?;
         }

@@ -34,7 +34,6 @@ impl std::fmt::Display for PerQuery {
 }
 
 impl PerQuery {
-
     /// Sets the folder that holds the files of `#[doctable(file)]` columns
     /// (one subfolder per table; README "File-backed columns"). A PostgreSQL
     /// database has no file to put them beside, so file columns need this.
