@@ -83,6 +83,7 @@ fn is_hash(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+#[diagnostic::do_not_recommend]
 impl ColumnType for FileHash {
     const SQL_TYPE: SqlType = SqlType::Text;
     fn to_sql(&self) -> std::result::Result<ToValue<'_>, ValueError> {
