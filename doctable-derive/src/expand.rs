@@ -96,7 +96,7 @@ fn column_value_type(field: &Field<'_>) -> TokenStream {
         }
         Storage::File => {
             let ct = column_type(field);
-            quote!(#ct::Hash)
+            quote_spanned!(ty.span()=> #ct::Hash)
         }
     }
 }
@@ -115,11 +115,17 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
             // A `file` field reads back from its file, as its own type.
             Storage::File => {
                 let codec = crate::ast::file_codec(f);
-                quote!(, ::doctable::__private::AsFile<#codec, #ident>)
+                quote_spanned!(f.ty.span()=> , ::doctable::__private::AsFile<#codec, #ident>)
             }
         };
         let doc = format!(" Column `{column}` of table `{}`.", table.name);
-        quote! {
+        // A file field's column type names its `FileValue`: spanned at the
+        // field's type, so a type a file cannot hold is reported there, once.
+        let span = match f.storage() {
+            Storage::File => f.ty.span(),
+            _ => proc_macro2::Span::call_site(),
+        };
+        quote_spanned! {span=>
             #[doc = #doc]
             #[allow(non_upper_case_globals)]
             #vis const #name: ::doctable::__private::Column<#ident, #value #read_as> =
@@ -208,7 +214,10 @@ fn meta(table: &Table<'_>) -> TokenStream {
             Storage::NullableJson(_) => (json, quote!(true)),
             Storage::File => {
                 let ct = column_type(f);
-                (quote!(::doctable::__private::SqlType::Text), quote!(<#ct::Hash as ::doctable::__private::ColumnType>::NULLABLE))
+                (
+                    quote!(::doctable::__private::SqlType::Text),
+                    quote_spanned!(f.ty.span()=> #ct::NULLABLE),
+                )
             }
             Storage::Column => {
                 let ct = column_type(f);
@@ -325,10 +334,11 @@ fn bind(table: &Table<'_>) -> TokenStream {
             Storage::Column => quote!(#ct::to_sql(&self.#field)),
             Storage::Json => quote!(#ct::to_json_sql(&self.#field)),
             Storage::NullableJson(_) => quote!(#ct::option_to_json_sql(&self.#field)),
+            // Spanned at the type as a whole (the `?` too), so a type a
+            // file cannot hold is reported there, once.
             Storage::File => {
-                let codec = crate::ast::file_codec(f);
-                return quote! {
-                    ::doctable::__private::bind_file::<__B, #codec>(__stmt, #index, &self.#field, #name, #column)?;
+                return quote_spanned! {f.ty.span()=>
+                    #ct::__bind_file::<__B>(__stmt, #index, &self.#field, #name, #column)?;
                 };
             }
         };
@@ -357,8 +367,8 @@ fn read(table: &Table<'_>) -> TokenStream {
             Storage::Json => quote!(#ct::from_json_sql(#value)),
             Storage::NullableJson(_) => quote!(#ct::option_from_json_sql(#value)),
             Storage::File => {
-                let codec = crate::ast::file_codec(f);
-                return quote!(#field: ::doctable::__private::read_file::<#codec>(#value, #name, #column)?);
+                let read = quote_spanned!(f.ty.span()=> #ct::__read_file(#value, #name, #column)?);
+                return quote!(#field: #read);
             }
         };
         quote!(#field: ::doctable::__private::decode(#convert, #name, #column)?)

@@ -113,12 +113,43 @@ pub trait FileValue {
     type Value;
     /// What the column holds: [`FileHash`], or `Option<FileHash>` for a nullable one.
     type Hash: ColumnType;
+    /// Whether the column may hold NULL (an `Option`).
+    #[doc(hidden)]
+    const NULLABLE: bool = false;
     /// The file's bytes (`None`: NULL, no file).
     #[doc(hidden)]
     fn to_bytes(value: &Self::Value) -> std::result::Result<Option<Cow<'_, [u8]>>, ValueError>;
     /// The value from the file's bytes (`None`: the column was NULL).
     #[doc(hidden)]
     fn from_bytes(bytes: Option<Vec<u8>>) -> std::result::Result<Self::Value, ValueError>;
+
+    /// For generated code: writes the field's file (if not NULL) and binds its hash.
+    #[doc(hidden)]
+    fn __bind_file<B: Backend>(
+        stmt: &mut B::Binder<'_>,
+        index: usize,
+        value: &Self::Value,
+        table: &'static str,
+        column: &'static str,
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
+        bind_file::<B, Self>(stmt, index, value, table, column)
+    }
+
+    /// For generated code: reads a file column of a whole row.
+    #[doc(hidden)]
+    fn __read_file(
+        value: ValueRef<'_>,
+        table: &'static str,
+        column: &'static str,
+    ) -> Result<Self::Value>
+    where
+        Self: Sized,
+    {
+        read_file::<Self>(value, table, column)
+    }
 }
 
 fn null_in_not_null() -> ValueError {
@@ -173,6 +204,7 @@ impl<T: JsonValue> FileValue for Json<T> {
 impl<F: FileValue<Hash = FileHash>> FileValue for Option<F> {
     type Value = Option<F::Value>;
     type Hash = Option<FileHash>;
+    const NULLABLE: bool = true;
     fn to_bytes(
         value: &Option<F::Value>,
     ) -> std::result::Result<Option<Cow<'_, [u8]>>, ValueError> {
@@ -433,8 +465,8 @@ fn read_field<F: FileValue>(
     F::from_bytes(bytes)
 }
 
-/// For generated code: writes the field's file (if not NULL) and binds its hash.
-pub fn bind_file<B: Backend, F: FileValue>(
+/// Writes the field's file (if not NULL) and binds its hash.
+fn bind_file<B: Backend, F: FileValue>(
     stmt: &mut B::Binder<'_>,
     index: usize,
     value: &F::Value,
@@ -463,8 +495,8 @@ pub fn bind_file<B: Backend, F: FileValue>(
     crate::private::bind_value::<B>(stmt, index, Ok(value), table, column)
 }
 
-/// For generated code: reads a file column of a whole row.
-pub fn read_file<F: FileValue>(
+/// Reads a file column of a whole row.
+fn read_file<F: FileValue>(
     value: ValueRef<'_>,
     table: &'static str,
     column: &'static str,
