@@ -556,7 +556,16 @@ pub(crate) fn clean_files<B: Backend, T: Record>(
             meta.name
         )));
     }
-    release_if_idle();
+    // Rows this thread wrote inside a transaction of the caller's own (which
+    // the crate cannot see end) still hold their lock: waiting for them
+    // would wait for ourselves, and going ahead could remove their files.
+    if HELD.with(|h| h.borrow().iter().any(|(d, _)| d == &dir)) {
+        return Err(Error::Usage(format!(
+            "table `{}`: clean_files cannot run while this thread has rows with files in a \
+             transaction of its own that has not ended",
+            meta.name
+        )));
+    }
     let lock = open_lock(&dir)?;
     let start = Instant::now();
     loop {
