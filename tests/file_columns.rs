@@ -222,7 +222,10 @@ fn reads_are_transparent_everywhere<C: Conn>(db: &C, _folder: &Path) -> TestResu
     assert_eq!(bodies[4], ("d4".to_owned(), vec![4, 4, 4]));
     let raw = Doc::select_sql("ORDER BY \"id\"", (), db)?;
     assert_eq!(raw[2].body, vec![2, 2, 2]);
-    let first_row = Doc::select().order_by(Doc::id.asc()).first(db)?.ok_or("no row")?;
+    let first_row = Doc::select()
+        .order_by(Doc::id.asc())
+        .first(db)?
+        .ok_or("no row")?;
     assert_eq!(first_row.body, vec![0, 0, 0]);
     let tags: Vec<Vec<String>> = Doc::select_cols(Doc::tags)
         .order_by(Doc::id.asc())
