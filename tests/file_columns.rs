@@ -496,7 +496,7 @@ fn kill_child(db_path: &Path) -> TestResult {
             .map(|k| doc(&format!("{i}.{k}"), [value.as_slice(), &[k]].concat()))
             .collect();
         Doc::insert_many(&db, &batch)?;
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             Doc::delete()
                 .filter(Doc::id.lt(i64::try_from(i)? * 2))
                 .run(&db)?;

@@ -121,11 +121,17 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
         let doc = format!(" Column `{column}` of table `{}`.", table.name);
         // A file field's column type names its `FileValue`: spanned at the
         // field's type, so a type a file cannot hold is reported there, once.
-        let span = match f.storage() {
-            Storage::File => f.ty.span(),
-            _ => proc_macro2::Span::call_site(),
-        };
-        quote_spanned! {span=>
+        // (Spanned at user code, the lints that skip macro output would see
+        // it: an unused constant, a long type.)
+        if matches!(f.storage(), Storage::File) {
+            return quote_spanned! {f.ty.span()=>
+                #[doc = #doc]
+                #[allow(non_upper_case_globals, dead_code, clippy::type_complexity)]
+                #vis const #name: ::doctable::__private::Column<#ident, #value #read_as> =
+                    ::doctable::__private::Column::new(#column);
+            };
+        }
+        quote! {
             #[doc = #doc]
             #[allow(non_upper_case_globals)]
             #vis const #name: ::doctable::__private::Column<#ident, #value #read_as> =

@@ -139,7 +139,7 @@ impl ValueError {
                 column: column.to_owned(),
                 row: None,
                 hash,
-                detail,
+                detail: detail.into(),
             },
             other => Error::conversion(table, column, other),
         }

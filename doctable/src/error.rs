@@ -154,7 +154,7 @@ pub enum Error {
         /// The SHA-256 (hex) the column holds: the file's name.
         hash: String,
         /// What went wrong, with the file's path.
-        detail: String,
+        detail: Box<str>,
     },
     /// The arguments or options cannot work (for example `PerQuery` on `:memory:`).
     #[error("{0}")]

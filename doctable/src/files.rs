@@ -67,11 +67,11 @@ impl std::fmt::Display for FileHash {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{b:02x}");
     }
     out
 }
@@ -421,7 +421,7 @@ fn hash_of_file(path: &Path) -> std::io::Result<FileHash> {
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        hasher.update(buf.get(..n).unwrap_or_default());
     }
     Ok(FileHash(hex(&hasher.finalize())))
 }
@@ -483,7 +483,7 @@ fn bind_file<B: Backend, F: FileValue>(
                 column: column.to_owned(),
                 row: None,
                 hash: FileHash::of(&bytes).0,
-                detail,
+                detail: detail.into(),
             })?;
             Some(hash)
         }
