@@ -30,6 +30,8 @@ pub(crate) enum Storage<'a> {
     Json,
     /// `#[doctable(json)]` on `Option<T>`: as JSON text, `None` as NULL.
     NullableJson(&'a Type),
+    /// `#[doctable(file)]`: in a file named by its hash, which the column holds.
+    File,
 }
 
 /// A time the crate writes into a field.
@@ -64,6 +66,9 @@ impl Field<'_> {
     }
 
     pub(crate) fn storage(&self) -> Storage<'_> {
+        if self.attrs.file.is_some() {
+            return Storage::File;
+        }
         if self.attrs.json.is_none() {
             return Storage::Column;
         }
@@ -71,6 +76,20 @@ impl Field<'_> {
             Some(inner) => Storage::NullableJson(inner),
             None => Storage::Json,
         }
+    }
+}
+
+/// The field's `FileValue` type (its own type, or `Json<..>` of it with `json`),
+/// spanned at the type so that a type a file cannot hold is reported there.
+pub(crate) fn file_codec(field: &Field<'_>) -> proc_macro2::TokenStream {
+    use quote::quote_spanned;
+    use syn::spanned::Spanned;
+    let ty = field.ty;
+    match (field.attrs.json.is_some(), option_inner(ty)) {
+        (false, _) => quote_spanned!(ty.span()=> #ty),
+        (true, None) => quote_spanned!(ty.span()=> ::doctable::__private::Json<#ty>),
+        (true, Some(inner)) => quote_spanned!(ty.span()=>
+            ::core::option::Option<::doctable::__private::Json<#inner>>),
     }
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) index_name: Option<Spanned<String>>,
     pub(crate) skip: Option<Span>,
     pub(crate) json: Option<Span>,
+    /// `file`: the value lives in a file named by its hash; the column holds the hash.
+    pub(crate) file: Option<Span>,
     pub(crate) rename: Option<Spanned<String>>,
     pub(crate) default: Option<Spanned<String>>,
     pub(crate) check: Option<Spanned<String>>,
@@ -95,6 +97,7 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "default",
     "skip",
     "json",
+    "file",
     "check",
     "references",
     "on_delete",
@@ -103,7 +106,7 @@ const FIELD_KEY_NAMES: &[&str] = &[
     "added",
     "updated",
 ];
-const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`, `shadows_operation`, `added`, `updated`";
+const FIELD_KEYS: &str = "`primary_key`, `autoincrement`, `unique`, `index` or `index = \"name\"`, `rename = \"...\"`, `default = \"...\"`, `skip`, `json`, `file`, `check = \"...\"`, `references = \"table(column)\"` or `references(Other::column)`, `on_delete = \"...\"`, `on_update = \"...\"`, `shadows_operation`, `added`, `updated`";
 
 /// The foreign key actions SQLite knows, as written in SQL.
 const FK_ACTIONS: &[&str] = &[
@@ -416,6 +419,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 "index" => &mut out.index,
                 "skip" => &mut out.skip,
                 "json" => &mut out.json,
+                "file" => &mut out.file,
                 "shadows_operation" => &mut out.shadows_operation,
                 "added" => &mut out.added,
                 "updated" => &mut out.updated,

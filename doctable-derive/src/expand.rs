@@ -21,6 +21,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let updated = updated(table);
     let read = read(table);
     let key = primary_key(table);
+    let files = file_columns(table);
     let table_name = &table.name;
     quote! {
         #consts
@@ -50,6 +51,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                     static __SQL: ::doctable::__private::StaticSql = ::doctable::__private::StaticSql::new();
                     &__SQL
                 }
+                #files
             }
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
@@ -62,6 +64,19 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     }
 }
 
+/// `__FILE_COLUMNS`, for a table with `#[doctable(file)]` fields (nothing otherwise).
+fn file_columns(table: &Table<'_>) -> TokenStream {
+    let columns: Vec<&String> = table
+        .stored_fields()
+        .filter(|f| matches!(f.storage(), Storage::File))
+        .map(|f| &f.column)
+        .collect();
+    if columns.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(const __FILE_COLUMNS: &'static [&'static str] = &[#(#columns),*];)
+}
+
 /// `<Ty as ColumnType>`, spanned at the field's type so that an unmapped
 /// type is reported there, once (the same message at the same span is shown once).
 fn column_type(field: &Field<'_>) -> TokenStream {
@@ -71,6 +86,10 @@ fn column_type(field: &Field<'_>) -> TokenStream {
         Storage::Json => quote_spanned!(ty.span()=> <#ty as ::doctable::__private::JsonValue>),
         Storage::NullableJson(inner) => {
             quote_spanned!(inner.span()=> <#inner as ::doctable::__private::JsonValue>)
+        }
+        Storage::File => {
+            let codec = crate::ast::file_codec(field);
+            quote_spanned!(ty.span()=> <#codec as ::doctable::__private::FileValue>)
         }
     }
 }
@@ -83,6 +102,10 @@ fn column_value_type(field: &Field<'_>) -> TokenStream {
         Storage::Json => quote!(::doctable::__private::Json<#ty>),
         Storage::NullableJson(inner) => {
             quote!(::core::option::Option<::doctable::__private::Json<#inner>>)
+        }
+        Storage::File => {
+            let ct = column_type(field);
+            quote_spanned!(ty.span()=> #ct::Hash)
         }
     }
 }
@@ -98,8 +121,25 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
         let read_as = match f.storage() {
             Storage::Column => quote!(),
             Storage::Json | Storage::NullableJson(_) => quote!(, ::doctable::__private::AsJson),
+            // A `file` field reads back from its file, as its own type.
+            Storage::File => {
+                let codec = crate::ast::file_codec(f);
+                quote_spanned!(f.ty.span()=> , ::doctable::__private::AsFile<#codec, #ident>)
+            }
         };
         let doc = format!(" Column `{column}` of table `{}`.", table.name);
+        // A file field's column type names its `FileValue`: spanned at the
+        // field's type, so a type a file cannot hold is reported there, once.
+        // (Spanned at user code, the lints that skip macro output would see
+        // it: an unused constant, a long type.)
+        if matches!(f.storage(), Storage::File) {
+            return quote_spanned! {f.ty.span()=>
+                #[doc = #doc]
+                #[allow(non_upper_case_globals, dead_code, clippy::type_complexity)]
+                #vis const #name: ::doctable::__private::Column<#ident, #value #read_as> =
+                    ::doctable::__private::Column::new(#column);
+            };
+        }
         quote! {
             #[doc = #doc]
             #[allow(non_upper_case_globals)]
@@ -123,6 +163,7 @@ pub(crate) fn column_consts(table: &Table<'_>) -> TokenStream {
 /// provided associated function of `doctable::DocTable` (keep in step with
 /// doctable/src/table.rs: `tests.rs` checks the two lists are equal).
 pub(crate) const OPERATIONS: &[&str] = &[
+    "clean_files",
     "count",
     "create_table",
     "delete",
@@ -186,6 +227,13 @@ fn meta(table: &Table<'_>) -> TokenStream {
         let (sql_type, nullable) = match f.storage() {
             Storage::Json => (json, quote!(false)),
             Storage::NullableJson(_) => (json, quote!(true)),
+            Storage::File => {
+                let ct = column_type(f);
+                (
+                    quote!(::doctable::__private::SqlType::Text),
+                    quote_spanned!(f.ty.span()=> #ct::NULLABLE),
+                )
+            }
             Storage::Column => {
                 let ct = column_type(f);
                 (quote!(#ct::SQL_TYPE), quote!(#ct::NULLABLE))
@@ -319,6 +367,13 @@ fn bind(table: &Table<'_>) -> TokenStream {
             (None, Storage::Column) => quote!(#ct::to_sql(&self.#field)),
             (None, Storage::Json) => quote!(#ct::to_json_sql(&self.#field)),
             (None, Storage::NullableJson(_)) => quote!(#ct::option_to_json_sql(&self.#field)),
+            // Spanned at the type as a whole (the `?` too), so a type a
+            // file cannot hold is reported there, once.
+            (None, Storage::File) => {
+                return quote_spanned! {f.ty.span()=>
+                    #ct::__bind_file::<__B>(__stmt, #index, &self.#field, #name, #column)?;
+                };
+            }
         };
         // The field is not bound, but is the crate's to use: without this
         // touch, a struct whose code never reads it would warn that it is
@@ -377,6 +432,10 @@ fn read(table: &Table<'_>) -> TokenStream {
             Storage::Column => quote!(#ct::from_sql(#value)),
             Storage::Json => quote!(#ct::from_json_sql(#value)),
             Storage::NullableJson(_) => quote!(#ct::option_from_json_sql(#value)),
+            Storage::File => {
+                let read = quote_spanned!(f.ty.span()=> #ct::__read_file(#value, #name, #column)?);
+                return quote!(#field: #read);
+            }
         };
         quote!(#field: ::doctable::__private::decode(#convert, #name, #column)?)
     });
@@ -387,7 +446,11 @@ fn read(table: &Table<'_>) -> TokenStream {
 pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {
     let key = table.key_fields();
     // A `json` or `skip` key is refused in `valid`; `fallback` then makes no key impl.
-    if key.is_empty() || key.iter().any(|f| f.attrs.json.is_some() || !f.stored()) {
+    if key.is_empty()
+        || key
+            .iter()
+            .any(|f| f.attrs.json.is_some() || f.attrs.file.is_some() || !f.stored())
+    {
         return TokenStream::new();
     }
     let ident = table.ident;

@@ -335,6 +335,21 @@ fn added_and_updated() {
                 added: std::time::SystemTime,
                 #[doctable(updated)]
                 changed: Option<std::time::SystemTime>,
+#[test]
+fn file_columns() {
+    snapshot(
+        "file_columns",
+        quote! {
+            #[doctable(table = "pages")]
+            struct Page {
+                #[doctable(primary_key)]
+                id: Option<i64>,
+                #[doctable(file)]
+                body: Vec<u8>,
+                #[doctable(file)]
+                text: Option<String>,
+                #[doctable(file, json)]
+                tags: Vec<String>,
             }
         },
     );

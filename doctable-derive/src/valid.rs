@@ -5,6 +5,48 @@ use std::collections::HashMap;
 use crate::ast::Table;
 use crate::attr::{Errors, NamedFields};
 
+/// `file` misuse: on a key, or with an attribute that means something only for
+/// a value stored in the column itself.
+fn check_file(
+    field: &crate::ast::Field<'_>,
+    span: proc_macro2::Span,
+    in_key: bool,
+    errors: &mut Errors,
+) {
+    let a = &field.attrs;
+    if in_key {
+        errors.push(syn::Error::new(
+            span,
+            "a primary key cannot be a `file` column; use an integer or text key, and keep the large value in another field",
+        ));
+    }
+    let refused = [
+        (
+            a.default.as_ref().map(|d| d.span),
+            "default",
+            "a file column holds a content hash, which no SQL default can give; make the field an `Option` for rows without a value",
+        ),
+        (
+            a.references.as_ref().map(|r| r.span),
+            "references",
+            "a file column holds a content hash, which cannot reference another table",
+        ),
+        (
+            a.check.as_ref().map(|c| c.span),
+            "check",
+            "a file column holds a content hash, so a `check` would test the hash, not the value",
+        ),
+    ];
+    for (at, name, why) in refused {
+        if let Some(at) = at {
+            errors.push(syn::Error::new(
+                at,
+                format!("`{name}` on a `file` field: {why}"),
+            ));
+        }
+    }
+}
+
 /// Adds every broken rule to `errors`.
 pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     if let Some(t) = &table.attrs.table
@@ -48,6 +90,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
                 (a.unique, "unique"),
                 (a.index, "index"),
                 (a.json, "json"),
+                (a.file, "file"),
                 (a.rename.as_ref().map(|r| r.span), "rename"),
                 (a.default.as_ref().map(|d| d.span), "default"),
                 (a.check.as_ref().map(|c| c.span), "check"),
@@ -63,6 +106,9 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
                     ));
                 }
             }
+        }
+        if let Some(span) = a.file {
+            check_file(field, span, in_key, errors);
         }
         if let (Some(span), true) = (a.json, in_key) {
             errors.push(syn::Error::new(

@@ -144,6 +144,18 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn ended_by_error(conn: &Self::Connection, error: &crate::Error) -> bool;
 
+    /// The files folder of `#[doctable(file)]` columns when the strategy sets
+    /// none: SQLite's is beside a database file; PostgreSQL has none.
+    #[doc(hidden)]
+    fn default_files_folder(conn: &Self::Connection) -> Result<std::path::PathBuf> {
+        let _ = conn;
+        Err(Error::Usage(
+            "file columns need a files folder, and this connection has none: set one with the \
+             strategy's `with_files_folder(path)`"
+                .into(),
+        ))
+    }
+
     /// The table named `table` as it is in the database, or `None`.
     #[doc(hidden)]
     fn reflect(conn: &Self::Connection, table: &str) -> Result<Option<TableSchema>>;

@@ -96,6 +96,13 @@ pub enum ValueError {
     Json(serde_json::Error),
     /// Anything else, for custom [`ColumnType`] impls.
     Other(String),
+    /// A `#[doctable(file)]` column's file is missing, corrupt or cannot be read.
+    File {
+        /// The hash the column holds (the file's name).
+        hash: String,
+        /// What is wrong with the file.
+        detail: String,
+    },
 }
 
 impl fmt::Display for ValueError {
@@ -110,6 +117,7 @@ impl fmt::Display for ValueError {
             ValueError::InvalidUtf8(e) => write!(f, "stored text is not valid UTF-8: {e}"),
             ValueError::Json(e) => write!(f, "invalid JSON: {e}"),
             ValueError::Other(msg) => f.write_str(msg),
+            ValueError::File { hash, detail } => write!(f, "file {hash}: {detail}"),
         }
     }
 }
@@ -125,6 +133,13 @@ impl ValueError {
                 column: column.to_owned(),
                 row: None,
                 source,
+            },
+            ValueError::File { hash, detail } => Error::File {
+                table: table.to_owned(),
+                column: column.to_owned(),
+                row: None,
+                hash,
+                detail: detail.into(),
             },
             other => Error::conversion(table, column, other),
         }

@@ -37,6 +37,14 @@ pub trait Conn: Sealed {
     #[doc(hidden)]
     fn with_connection<R>(&self, f: impl FnOnce(&ConnOf<Self::Backend>) -> Result<R>) -> Result<R>;
 
+    /// The folder of `#[doctable(file)]` columns' files set on this strategy
+    /// (`None`: the backend's default, beside a SQLite database file).
+    #[doc(hidden)]
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        None
+    }
+
     /// Runs `f` inside one transaction on this connection: committed when
     /// `f` returns `Ok`, rolled back when it returns `Err` or panics; inside a
     /// transaction already open (a [`Tx`], or a caller's
@@ -77,7 +85,8 @@ pub trait Conn: Sealed {
     /// # Ok::<(), doctable::Error>(())
     /// ```
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, Self::Backend>) -> Result<R>) -> Result<R> {
-        self.with_connection(|conn| transaction::<Self::Backend, R>(conn, Origin::Caller, f))
+        let files = self.files_folder();
+        self.with_connection(|conn| transaction::<Self::Backend, R>(conn, Origin::Caller, files, f))
     }
 
     /// [`atomic`](Conn::atomic) with an error type of the caller's own: `f`
@@ -229,6 +238,11 @@ impl<B: Backend> Conn for Tx<'_, B> {
         self.usable()?;
         run_level::<B, R>(self.conn, self.state, false, f)
     }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        self.state.files.as_deref()
+    }
 }
 
 impl<C: Conn> Sealed for &C {}
@@ -243,6 +257,11 @@ impl<C: Conn> Conn for &C {
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, C::Backend>) -> Result<R>) -> Result<R> {
         (**self).atomic(f)
     }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        (**self).files_folder()
+    }
 }
 
 impl<C: Conn> Sealed for Arc<C> {}
@@ -256,6 +275,11 @@ impl<C: Conn> Conn for Arc<C> {
     #[inline]
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_, C::Backend>) -> Result<R>) -> Result<R> {
         (**self).atomic(f)
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        (**self).files_folder()
     }
 }
 
@@ -275,14 +299,17 @@ pub(crate) struct TxState {
     over: Cell<bool>,
     /// Why it is over: the first error, or how it ended.
     reason: RefCell<String>,
+    /// The files folder of the strategy the transaction began on.
+    files: Option<std::path::PathBuf>,
 }
 
 impl TxState {
-    fn new(pid: u32) -> Self {
+    fn new(pid: u32, files: Option<&std::path::Path>) -> Self {
         TxState {
             pid,
             over: Cell::new(false),
             reason: RefCell::new(String::new()),
+            files: files.map(std::path::Path::to_path_buf),
         }
     }
 
@@ -346,6 +373,7 @@ pub(crate) enum Origin {
 pub(crate) fn transaction<B: Backend, R>(
     conn: &ConnOf<B>,
     origin: Origin,
+    files: Option<&std::path::Path>,
     f: impl FnOnce(&Tx<'_, B>) -> Result<R>,
 ) -> Result<R> {
     let outermost = B::is_autocommit(conn);
@@ -364,7 +392,13 @@ pub(crate) fn transaction<B: Backend, R>(
         }
         Origin::Caller => std::process::id(),
     };
-    let state = TxState::new(pid);
+    let state = TxState::new(pid, files);
+    if !outermost {
+        return run_level::<B, R>(conn, &state, outermost, f);
+    }
+    // Rows written in the transaction hold their files' locks until it ends
+    // (also when `f` panics).
+    let _files = crate::files::TransactionMark::begin();
     run_level::<B, R>(conn, &state, outermost, f)
 }
 

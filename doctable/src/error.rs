@@ -137,6 +137,25 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A `#[doctable(file)]` column's file could not be written, or on read
+    /// is missing or corrupt (its content does not have the SHA-256 the row
+    /// names).
+    #[error(
+        "table `{table}`, column `{column}`{}, file {hash}: {detail}",
+        row_suffix(row)
+    )]
+    File {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The primary key of the row being read, as SQL prints it, when known.
+        row: Option<String>,
+        /// The SHA-256 (hex) the column holds: the file's name.
+        hash: String,
+        /// What went wrong, with the file's path.
+        detail: Box<str>,
+    },
     /// The arguments or options cannot work (for example `PerQuery` on `:memory:`).
     #[error("{0}")]
     Usage(String),
@@ -378,6 +397,19 @@ impl Error {
                 column,
                 row: Some(key),
                 source,
+            },
+            Error::File {
+                table,
+                column,
+                row: None,
+                hash,
+                detail,
+            } => Error::File {
+                table,
+                column,
+                row: Some(key),
+                hash,
+                detail,
             },
             other => other,
         }

@@ -75,6 +75,7 @@ mod dialect;
 mod error;
 mod exec;
 mod expr;
+mod files;
 mod fragment;
 mod json;
 mod key;
@@ -112,6 +113,7 @@ pub use conn::{Conn, Tx};
 pub use doctable_derive::DocTable;
 pub use error::{ConstraintKind, Error, Result};
 pub use expr::{Column, Expr, IntoOperand, IntoOrder, Order};
+pub use files::{AsFile, CleanReport, FileHash, FileValue, MissingFile};
 pub use json::{AsJson, AsStored, Json, JsonValue, ReadAs};
 pub use key::IntoKey;
 #[cfg(feature = "arrow")]

@@ -8,6 +8,7 @@ pub use crate::column_type::{ColumnType, ValueError};
 pub use crate::dialect::param_slots;
 pub use crate::error::Result;
 pub use crate::expr::Column;
+pub use crate::files::{AsFile, FileHash, FileValue};
 pub use crate::json::{AsJson, Json, JsonValue};
 pub use crate::key::{describe_key, key_part};
 pub use crate::record::Record;

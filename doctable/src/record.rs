@@ -40,6 +40,13 @@ pub trait Record: Sized + 'static {
 
     /// This table's statement texts, built once.
     fn __sql() -> &'static StaticSql;
+
+    /// The columns declared `#[doctable(file)]`, in declaration order.
+    const __FILE_COLUMNS: &'static [&'static str] = &[];
+
+    /// Whether the table has file columns: its operations then tell the
+    /// generated code where the files are (see `files::scope`).
+    const __HAS_FILES: bool = !Self::__FILE_COLUMNS.is_empty();
 }
 
 /// Reads a whole row of `T` whose columns start at `first`; a value that does

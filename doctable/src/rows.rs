@@ -15,9 +15,11 @@ use crate::value::{ToValue, Value};
 pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
     let write = Write::insert(T::__META);
     conn.with_connection(|c| {
-        let changed = Stmt::write(T::__META, sql)
-            .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))?;
-        Ok((changed, C::Backend::last_insert_id(c)))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            let changed = Stmt::write(T::__META, sql)
+                .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))?;
+            Ok((changed, C::Backend::last_insert_id(c)))
+        })
     })
 }
 
@@ -31,8 +33,10 @@ pub(crate) fn write_many<'r, C: Conn, T: Record>(
 ) -> Result<usize> {
     let write = Write::insert(T::__META);
     conn.with_connection(|c| {
-        Stmt::write(T::__META, sql)
-            .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s, write))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(T::__META, sql)
+                .execute_each::<C::Backend, _>(c, rows, |s, row| row.__bind::<C::Backend>(s, write))
+        })
     })
 }
 
@@ -50,7 +54,11 @@ pub(crate) fn insert_many<'r, C: Conn, T: Record>(
     kind: InsertKind,
 ) -> Result<usize> {
     if C::Backend::BULK_INSERT {
-        return conn.with_connection(|c| C::Backend::insert_rows::<T>(c, rows, kind.conflict()));
+        return conn.with_connection(|c| {
+            crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+                C::Backend::insert_rows::<T>(c, rows, kind.conflict())
+            })
+        });
     }
     write_many(conn, T::__sql().insert::<C::Backend>(T::__META, kind), rows)
 }
@@ -146,14 +154,16 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
     let write = Write::insert(meta);
     let mut stored = None;
     conn.with_connection(|c| {
-        Stmt::write(meta, sql).all_rows::<C::Backend>(
-            c,
-            |s| row.__bind::<C::Backend>(s, write),
-            |r| {
-                stored = Some(read_row::<C::Backend, T>(r, 0)?);
-                Ok(false)
-            },
-        )
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(meta, sql).all_rows::<C::Backend>(
+                c,
+                |s| row.__bind::<C::Backend>(s, write),
+                |r| {
+                    stored = Some(read_row::<C::Backend, T>(r, 0)?);
+                    Ok(false)
+                },
+            )
+        })
     })?;
     stored.ok_or_else(|| {
         Error::Usage(format!(
@@ -182,14 +192,16 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
     let key = key.into_key_values(meta)?;
     let mut found = None;
     conn.with_connection(|c| {
-        Stmt::read(meta.name, sql).all_rows::<C::Backend>(
-            c,
-            |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
-            |row| {
-                found = Some(read_row::<C::Backend, T>(row, 0)?);
-                Ok(false)
-            },
-        )
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::read(meta.name, sql).all_rows::<C::Backend>(
+                c,
+                |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
+                |row| {
+                    found = Some(read_row::<C::Backend, T>(row, 0)?);
+                    Ok(false)
+                },
+            )
+        })
     })?;
     Ok(found)
 }
@@ -221,7 +233,9 @@ pub(crate) fn update_row<C: Conn, T: HasPrimaryKey>(conn: &C, row: &T) -> Result
     let sql = T::__sql().update_row::<C::Backend>(meta);
     let write = Write::update(meta);
     let changed = conn.with_connection(|c| {
-        Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            Stmt::write(meta, sql).execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))
+        })
     })?;
     if changed == 0 {
         return Err(Error::NotFound {

@@ -238,6 +238,34 @@ pub trait DocTable: Record {
         crate::rows::delete_key::<_, Self, _>(conn, key)
     }
 
+    /// Removes the files of this table's `#[doctable(file)]` columns that no
+    /// row refers to (and leftovers of writes that never finished), and
+    /// reports them, the bytes freed, and the rows whose file is missing.
+    /// Only this table's folder is touched. It waits (up to 30 s) for rows
+    /// other connections and processes have written but not yet committed,
+    /// so it never removes a file such a row names (README "File-backed
+    /// columns"); it cannot run inside a transaction.
+    ///
+    /// ```
+    /// use doctable::{DocTable, Options, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Page { #[doctable(primary_key)] id: Option<i64>, #[doctable(file)] body: Vec<u8> }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Persistent::open(dir.path().join("pages.db"))?; // files in pages.db-files/page/
+    /// Page::create_table(&db)?;
+    /// let id = Page::insert(&db, &Page { id: None, body: vec![1, 2, 3] })?;
+    /// Page::delete_key(&db, id)?;
+    /// let report = Page::clean_files(&db)?;
+    /// assert_eq!((report.removed.len(), report.bytes_freed), (1, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn clean_files<C: Conn>(conn: &C) -> Result<crate::files::CleanReport> {
+        let folder = conn.files_folder();
+        conn.with_connection(|c| crate::files::clean_files::<C::Backend, Self>(folder, c))
+    }
+
     /// A query for whole rows; add `filter`, `order_by`, `limit`, then `all` or `first`.
     fn select() -> Select<Self, AllColumns> {
         Select::new(AllColumns)

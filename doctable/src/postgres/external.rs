@@ -46,6 +46,7 @@ pub struct External<'a> {
     /// safety note): private, never moved out.
     conn: PgConnection,
     lent: PhantomData<&'a mut Client>,
+    files: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for External<'_> {
@@ -63,6 +64,13 @@ impl std::fmt::Display for External<'_> {
 }
 
 impl<'a> External<'a> {
+    /// Sets the folder that holds the files of `#[doctable(file)]` columns
+    /// (one subfolder per table; README "File-backed columns"). A PostgreSQL
+    /// database has no file to put them beside, so file columns need this.
+    pub fn with_files_folder(mut self, folder: impl AsRef<std::path::Path>) -> Self {
+        self.files = Some(folder.as_ref().to_path_buf());
+        self
+    }
     /// Borrows the caller's `client`. If the caller opened a transaction on
     /// it with SQL (`BEGIN`), the crate finds that out here (one round trip)
     /// and treats it as [`in_transaction`](External::in_transaction) does:
@@ -75,6 +83,7 @@ impl<'a> External<'a> {
         let this = External {
             conn: PgConnection::over(Session::Client(NonNull::from(client))),
             lent: PhantomData,
+            files: None,
         };
         if inside {
             this.conn.depth.set(1);
@@ -96,6 +105,7 @@ impl<'a> External<'a> {
         let this = External {
             conn: PgConnection::over(Session::Transaction(pointer)),
             lent: PhantomData,
+            files: None,
         };
         this.conn.depth.set(1);
         this
@@ -149,5 +159,10 @@ impl Conn for External<'_> {
     type Backend = Postgres;
     fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
         f(&self.conn)
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        self.files.as_deref()
     }
 }

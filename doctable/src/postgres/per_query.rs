@@ -16,6 +16,7 @@ use crate::error::Result;
 pub struct PerQuery {
     config: Config,
     described: String,
+    files: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PerQuery {
@@ -33,10 +34,21 @@ impl std::fmt::Display for PerQuery {
 }
 
 impl PerQuery {
+    /// Sets the folder that holds the files of `#[doctable(file)]` columns
+    /// (one subfolder per table; README "File-backed columns"). A PostgreSQL
+    /// database has no file to put them beside, so file columns need this.
+    pub fn with_files_folder(mut self, folder: impl AsRef<std::path::Path>) -> Self {
+        self.files = Some(folder.as_ref().to_path_buf());
+        self
+    }
     /// Keeps `params` (checked to parse) without connecting.
     pub fn new(params: &str) -> Result<Self> {
         let (config, described) = parse_params(params)?;
-        Ok(PerQuery { config, described })
+        Ok(PerQuery {
+            config,
+            described,
+            files: None,
+        })
     }
 
     /// Like [`PerQuery::new`], and checks that it can connect once.
@@ -78,5 +90,10 @@ impl Conn for PerQuery {
         let conn = std::rc::Rc::new(PgConnection::connect(&self.config, &self.described)?);
         let _running = super::reentry::enter(key, &conn);
         f(&conn)
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        self.files.as_deref()
     }
 }

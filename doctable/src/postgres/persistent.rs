@@ -30,6 +30,7 @@ pub struct Persistent {
     described: String,
     /// Token of the thread holding `conn`, 0 when free (see SQLite's `Persistent`).
     holder: AtomicUsize,
+    files: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Persistent {
@@ -47,6 +48,13 @@ impl std::fmt::Display for Persistent {
 }
 
 impl Persistent {
+    /// Sets the folder that holds the files of `#[doctable(file)]` columns
+    /// (one subfolder per table; README "File-backed columns"). A PostgreSQL
+    /// database has no file to put them beside, so file columns need this.
+    pub fn with_files_folder(mut self, folder: impl AsRef<std::path::Path>) -> Self {
+        self.files = Some(folder.as_ref().to_path_buf());
+        self
+    }
     /// Connects with `params`: `host=.. user=.. dbname=..` key=value text or
     /// a `postgres://` URL (see the `postgres` crate's `Config`). No TLS.
     pub fn connect(params: &str) -> Result<Self> {
@@ -57,6 +65,7 @@ impl Persistent {
             config,
             described,
             holder: AtomicUsize::new(0),
+            files: None,
         })
     }
 
@@ -140,5 +149,10 @@ impl Conn for Persistent {
     fn with_connection<R>(&self, f: impl FnOnce(&PgConnection) -> Result<R>) -> Result<R> {
         let held = self.lock()?;
         f(&held.guard)
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        self.files.as_deref()
     }
 }

@@ -68,6 +68,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct Pool {
     pool: r2d2::Pool<Manager>,
     described: std::sync::Arc<str>,
+    files: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -93,6 +94,13 @@ impl std::fmt::Display for Pool {
 }
 
 impl Pool {
+    /// Sets the folder that holds the files of `#[doctable(file)]` columns
+    /// (one subfolder per table; README "File-backed columns"). A PostgreSQL
+    /// database has no file to put them beside, so file columns need this.
+    pub fn with_files_folder(mut self, folder: impl AsRef<std::path::Path>) -> Self {
+        self.files = Some(folder.as_ref().to_path_buf());
+        self
+    }
     /// A pool of up to `max_size` connections with `params`; connects the
     /// first one now, so bad parameters fail here.
     ///
@@ -122,6 +130,7 @@ impl Pool {
         Ok(Pool {
             pool,
             described: described.into(),
+            files: None,
         })
     }
 
@@ -179,5 +188,10 @@ impl Conn for Pool {
         let conn = std::rc::Rc::new(conn);
         let _running = super::reentry::enter(key, &conn);
         f(&conn)
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&std::path::Path> {
+        self.files.as_deref()
     }
 }

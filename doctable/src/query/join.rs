@@ -191,6 +191,9 @@ pub trait Tables {
     type Row;
     /// The table the query is `FROM`.
     const FIRST: &'static str;
+    /// Whether any of the tables has `#[doctable(file)]` columns.
+    #[doc(hidden)]
+    const HAS_FILES: bool;
     /// Appends every stored column of every table, qualified.
     fn push_columns(out: &mut String);
     /// Every table's name, in order.
@@ -207,6 +210,7 @@ pub trait Tables {
 impl<T: Record> Tables for T {
     type Row = (T,);
     const FIRST: &'static str = T::__META.name;
+    const HAS_FILES: bool = T::__HAS_FILES;
     fn push_columns(out: &mut String) {
         out.push_str(T::__sql().columns(T::__META));
     }
@@ -230,6 +234,7 @@ where
 {
     type Row = <L::Row as Append<K::Right<B>>>::Out;
     const FIRST: &'static str = L::FIRST;
+    const HAS_FILES: bool = L::HAS_FILES || B::__HAS_FILES;
     fn push_columns(out: &mut String) {
         L::push_columns(out);
         out.push_str(", ");
@@ -820,13 +825,16 @@ where
             let read = |row: &<C::Backend as Backend>::Row<'_>| {
                 each(self.selection.read::<C::Backend>(row, &self.steps)?)
             };
-            if scan {
-                // A callback of the user's runs between rows: stream them.
-                let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
-                for_rows::<C::Backend>(c, table, None, &q, read)
-            } else {
-                for_all_rows::<C::Backend>(c, table, None, &q, read)
-            }
+            let files = <Join<L, B, K> as Tables>::HAS_FILES;
+            crate::files::scope::<C::Backend, _>(conn.files_folder(), c, files, || {
+                if scan {
+                    // A callback of the user's runs between rows: stream them.
+                    let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
+                    for_rows::<C::Backend>(c, table, None, &q, read)
+                } else {
+                    for_all_rows::<C::Backend>(c, table, None, &q, read)
+                }
+            })
         })
     }
 }

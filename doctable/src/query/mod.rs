@@ -116,9 +116,11 @@ pub(crate) fn select_sql_tail<C: crate::conn::Conn, T: crate::record::Record>(
     q.params = params;
     let mut out = Vec::new();
     conn.with_connection(|c| {
-        for_all_rows::<C::Backend>(c, meta.name, None, &q, |row| {
-            out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
-            Ok(true)
+        crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+            for_all_rows::<C::Backend>(c, meta.name, None, &q, |row| {
+                out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
+                Ok(true)
+            })
         })
     })?;
     Ok(out)

@@ -200,8 +200,10 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         let table = T::__META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
-            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
-                each(self.selection.read::<C::Backend>(row, &mut 0)?)
+            crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+                for_all_rows::<C::Backend>(c, table, None, &q, |row| {
+                    each(self.selection.read::<C::Backend>(row, &mut 0)?)
+                })
             })
         })
     }
@@ -265,8 +267,10 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         conn.with_connection(|c| {
             // While the scan runs, the callback cannot use `c` again.
             let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
-            for_rows::<C::Backend>(c, table, None, &q, |row| {
-                f(self.selection.read::<C::Backend>(row, &mut 0)?)
+            crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
+                for_rows::<C::Backend>(c, table, None, &q, |row| {
+                    f(self.selection.read::<C::Backend>(row, &mut 0)?)
+                })
             })
         })
     }

@@ -218,6 +218,24 @@ impl Backend for Sqlite {
         conn.is_autocommit()
     }
 
+    /// `<database file name>-files` beside the database file (`docs.db` ->
+    /// `docs.db-files/`); an in-memory or temporary database has no place
+    /// for files: set [`Options::files_folder`](crate::Options::files_folder).
+    fn default_files_folder(conn: &Connection) -> Result<std::path::PathBuf> {
+        match conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let mut folder = std::ffi::OsString::from(path);
+                folder.push("-files");
+                Ok(std::path::PathBuf::from(folder))
+            }
+            None => Err(Error::Usage(
+                "file columns need a files folder, and an in-memory database has no file to put \
+                 it beside: set one with `Options::files_folder(path)`"
+                    .into(),
+            )),
+        }
+    }
+
     /// SQLite says nothing in the error itself: a transaction it rolled back
     /// by itself leaves the connection in autocommit mode.
     #[inline]

@@ -55,6 +55,7 @@ pub struct Options {
     cache_size_kib: Option<u32>,
     read_only: bool,
     detect_file_moves: bool,
+    files_folder: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -69,6 +70,7 @@ impl Default for Options {
             cache_size_kib: None,
             read_only: false,
             detect_file_moves: false,
+            files_folder: None,
         }
     }
 }
@@ -77,6 +79,36 @@ impl Options {
     /// The defaults (see the type's docs).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The folder that holds the files of `#[doctable(file)]` columns (one
+    /// subfolder per table). Default: `<database file name>-files` beside
+    /// the database file (`docs.db` -> `docs.db-files/`); an in-memory
+    /// database has none, so file columns there need this set (README
+    /// "File-backed columns").
+    ///
+    /// ```
+    /// use doctable::{DocTable, Options, Persistent};
+    ///
+    /// #[derive(DocTable)]
+    /// struct Page { #[doctable(primary_key)] id: Option<i64>, #[doctable(file)] body: String }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Persistent::open_with(":memory:", &Options::new().files_folder(dir.path()))?;
+    /// Page::create_table(&db)?;
+    /// let id = Page::insert(&db, &Page { id: None, body: "a long text".into() })?;
+    /// assert_eq!(Page::get(&db, id)?.map(|p| p.body).as_deref(), Some("a long text"));
+    /// assert!(dir.path().join("page").is_dir());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn files_folder(mut self, folder: impl AsRef<std::path::Path>) -> Self {
+        self.files_folder = Some(folder.as_ref().to_path_buf());
+        self
+    }
+
+    /// The folder set by [`files_folder`](Options::files_folder).
+    pub(crate) fn files(&self) -> Option<&std::path::Path> {
+        self.files_folder.as_deref()
     }
 
     /// How long a write waits for another connection's lock before it fails

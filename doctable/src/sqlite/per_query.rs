@@ -240,7 +240,17 @@ impl Conn for PerQuery {
             // A fresh connection is never inside a transaction; `Own` still
             // refuses one, so that no strategy of the crate joins a
             // transaction it did not open.
-            transaction::<Sqlite, R>(conn, Origin::Own { opened_by: pid }, f)
+            transaction::<Sqlite, R>(
+                conn,
+                Origin::Own { opened_by: pid },
+                self.options.files(),
+                f,
+            )
         })
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&Path> {
+        self.options.files()
     }
 }

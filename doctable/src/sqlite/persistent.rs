@@ -60,6 +60,8 @@ pub struct Persistent {
     pid: u32,
     /// The file's canonical path, for the registry of this thread's transactions.
     file: Option<PathBuf>,
+    /// [`Options::files_folder`].
+    files: Option<PathBuf>,
 }
 
 impl Persistent {
@@ -91,6 +93,7 @@ impl Persistent {
             released: Condvar::new(),
             busy_timeout,
             pid,
+            files: options.files().map(Path::to_path_buf),
         })
     }
 
@@ -452,9 +455,15 @@ impl Conn for Persistent {
                 Origin::Own {
                     opened_by: self.pid,
                 },
+                self.files.as_deref(),
                 f,
             )
         })
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&Path> {
+        self.files.as_deref()
     }
 }
 

@@ -309,7 +309,17 @@ impl Conn for Pool {
                 ));
             }
             let _writing = self.inner.file.as_deref().map(WriteMark::enter);
-            transaction::<Sqlite, R>(conn, Origin::Own { opened_by: pid }, f)
+            transaction::<Sqlite, R>(
+                conn,
+                Origin::Own { opened_by: pid },
+                self.inner.options.files(),
+                f,
+            )
         })
+    }
+
+    #[inline]
+    fn files_folder(&self) -> Option<&Path> {
+        self.inner.options.files()
     }
 }
