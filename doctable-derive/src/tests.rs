@@ -318,6 +318,7 @@ fn the_operations_list_matches_the_doctable_trait() {
         "expand.rs OPERATIONS must list every provided function of `DocTable`"
     );
 }
+
 /// `added` and `updated` fields: bound from the write (never from the
 /// field), their indexes in the table's description, and `__updated` for
 /// `update()`; the other fields as always.
@@ -335,6 +336,12 @@ fn added_and_updated() {
                 added: std::time::SystemTime,
                 #[doctable(updated)]
                 changed: Option<std::time::SystemTime>,
+            }
+        },
+    );
+}
+
+/// File columns: bound through `__bind_file`, read back through the file store.
 #[test]
 fn file_columns() {
     snapshot(
