@@ -63,6 +63,7 @@ impl<'a> Stmt<'a> {
 
     /// Prepares and binds with `bind`, without running the statement (what
     /// a backend that reads the bound values back uses).
+    #[cfg(feature = "postgres")]
     #[inline]
     pub(crate) fn bind_only<B: Backend>(
         self,
