@@ -27,7 +27,7 @@ pub struct Document {
     /// Where the text came from (a package name, or a file name).
     #[doctable(unique)]
     pub source: String,
-    /// The latest year the text mentions (1970 to 2099), if any.
+    /// The latest year the text mentions (1970 to this year), if any.
     #[doctable(index)]
     pub year: Option<i64>,
     /// Whitespace-separated words.
@@ -48,7 +48,10 @@ pub struct Document {
 fn main() -> doctable::Result<()> {
     let limit: usize = std::env::args()
         .nth(1)
-        .map(|n| n.parse().expect("the first argument is a number of documents"))
+        .map(|n| {
+            n.parse()
+                .expect("the first argument is a number of documents")
+        })
         .unwrap_or(2_000);
     let dir = std::env::temp_dir().join("doctable-corpus");
     let _ = fs::remove_dir_all(&dir);
@@ -77,9 +80,11 @@ fn main() -> doctable::Result<()> {
     // 2. Revise some documents: the upsert updates them in place, so `updated`
     //    moves and `added` stays.
     std::thread::sleep(Duration::from_millis(5));
-    let revise = Document::upsert()
-        .on_conflict(Document::source)
-        .update((Document::body, Document::words, Document::bytes));
+    let revise = Document::upsert().on_conflict(Document::source).update((
+        Document::body,
+        Document::words,
+        Document::bytes,
+    ));
     let revised: Vec<Document> = docs
         .iter()
         .take(10)
@@ -104,23 +109,29 @@ fn main() -> doctable::Result<()> {
             stored.source,
             rfc3339(stored.added),
             rfc3339(stored.updated),
-            fmt_gap(stored.updated.duration_since(stored.added).unwrap_or_default()),
+            fmt_gap(
+                stored
+                    .updated
+                    .duration_since(stored.added)
+                    .unwrap_or_default()
+            ),
         );
         assert!(stored.body.ends_with("Reviewed for the corpus.\n"));
     }
 
     // 3. Words per year.
-    let per_year = Document::select_cols((
-        Document::year,
-        Document::id.count(),
-        Document::words.sum(),
-    ))
-    .filter(Document::year.is_not_null())
-    .group_by(Document::year)
-    .order_by(Document::year);
+    let per_year =
+        Document::select_cols((Document::year, Document::id.count(), Document::words.sum()))
+            .filter(Document::year.is_not_null())
+            .group_by(Document::year)
+            .order_by(Document::year);
     println!("\nyear  documents    words");
     for (year, n, words) in per_year.all(&db)? {
-        println!("{:>4}  {n:>9}  {:>7}", year.unwrap_or_default(), words.unwrap_or_default());
+        println!(
+            "{:>4}  {n:>9}  {:>7}",
+            year.unwrap_or_default(),
+            words.unwrap_or_default()
+        );
     }
 
     // 4. Export: the per-year table to CSV, the documents (without their
@@ -144,11 +155,11 @@ fn main() -> doctable::Result<()> {
 
     // 5. Delete the short texts, then remove the files no row refers to.
     let deleted = Document::delete()
-        .filter(Document::words.lt(20))
+        .filter(Document::words.lt(100))
         .run(&db)?;
     let report = Document::clean_files(&db)?;
     println!(
-        "\ndeleted {deleted} documents under 20 words; clean_files removed {} files ({} bytes), {} rows with a missing file",
+        "\ndeleted {deleted} documents under 100 words; clean_files removed {} files ({} bytes), {} rows with a missing file",
         report.removed.len(),
         report.bytes_freed,
         report.missing.len()
@@ -175,7 +186,11 @@ fn read_corpus(limit: usize) -> Vec<Document> {
             for entry in fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
                 let path = entry.path();
                 if path.extension().is_some_and(|e| e == "md" || e == "rs") {
-                    let name = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+                    let name = path
+                        .strip_prefix(root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
                     paths.push((name, path));
                 }
             }
@@ -208,12 +223,18 @@ fn count_words(text: &str) -> i64 {
     text.split_whitespace().count() as i64
 }
 
-/// The largest four-digit number from 1970 to 2099 standing alone in `text`.
+/// The largest four-digit number from 1970 to this year standing alone in `text`.
 fn latest_year(text: &str) -> Option<i64> {
+    let this_year = 1970
+        + SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64
+            / 31_556_952;
     text.split(|c: char| !c.is_ascii_digit())
         .filter(|digits| digits.len() == 4)
         .filter_map(|digits| digits.parse::<i64>().ok())
-        .filter(|year| (1970..=2099).contains(year))
+        .filter(|year| (1970..=this_year).contains(year))
         .max()
 }
 
@@ -223,7 +244,10 @@ fn rfc3339(t: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_micros() as i64;
-    let (days, rest) = (micros.div_euclid(86_400_000_000), micros.rem_euclid(86_400_000_000));
+    let (days, rest) = (
+        micros.div_euclid(86_400_000_000),
+        micros.rem_euclid(86_400_000_000),
+    );
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
