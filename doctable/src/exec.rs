@@ -104,7 +104,11 @@ impl<'a> Stmt<'a> {
         bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
         each: impl FnMut(&B::Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        self.read_rows::<B>(conn, bind, each, false)
+        let t = Some(self.table);
+        self.explain(B::with_statement(conn, t, self.sql, |stmt| {
+            bind(stmt)?;
+            B::each_row(stmt, t, self.sql, each)
+        }))
     }
 
     /// [`rows`](Stmt::rows) for a caller that keeps every row it is given
@@ -116,28 +120,10 @@ impl<'a> Stmt<'a> {
         bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
         each: impl FnMut(&B::Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        self.read_rows::<B>(conn, bind, each, true)
-    }
-
-    /// The body of [`rows`](Stmt::rows) and [`all_rows`](Stmt::all_rows):
-    /// `collect` picks [`Backend::all_rows`] over [`Backend::each_row`]. A
-    /// constant at each caller, so the branch is gone once inlined.
-    #[inline(always)]
-    fn read_rows<B: Backend>(
-        self,
-        conn: &ConnOf<B>,
-        bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
-        each: impl FnMut(&B::Row<'_>) -> Result<bool>,
-        collect: bool,
-    ) -> Result<()> {
         let t = Some(self.table);
         self.explain(B::with_statement(conn, t, self.sql, |stmt| {
             bind(stmt)?;
-            if collect {
-                B::all_rows(stmt, t, self.sql, each)
-            } else {
-                B::each_row(stmt, t, self.sql, each)
-            }
+            B::all_rows(stmt, t, self.sql, each)
         }))
     }
 

@@ -58,7 +58,13 @@ fn for_rows<B: Backend>(
     q: &Fragment,
     each: impl FnMut(&B::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
-    read_rows::<B>(conn, table, keys, q, each, false)
+    let sql = B::Dialect::render_fragment(q);
+    let stmt = Stmt {
+        table,
+        sql: &sql,
+        keys,
+    };
+    stmt.rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
 }
 
 /// [`for_rows`] for a caller that keeps every row it is given and runs no
@@ -71,32 +77,13 @@ fn for_all_rows<B: Backend>(
     q: &Fragment,
     each: impl FnMut(&B::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
-    read_rows::<B>(conn, table, keys, q, each, true)
-}
-
-/// The body of [`for_rows`] and [`for_all_rows`]: `collect` picks
-/// [`Stmt::all_rows`] over [`Stmt::rows`].
-#[inline(always)]
-fn read_rows<B: Backend>(
-    conn: &ConnOf<B>,
-    table: &str,
-    keys: Option<&TableMeta>,
-    q: &Fragment,
-    each: impl FnMut(&B::Row<'_>) -> Result<bool>,
-    collect: bool,
-) -> Result<()> {
     let sql = B::Dialect::render_fragment(q);
     let stmt = Stmt {
         table,
         sql: &sql,
         keys,
     };
-    let bind = |s: &mut B::Binder<'_>| stmt.bind_params::<B>(s, &q.params);
-    if collect {
-        stmt.all_rows::<B>(conn, bind, each)
-    } else {
-        stmt.rows::<B>(conn, bind, each)
-    }
+    stmt.all_rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
 }
 
 /// Renders `q` for backend `B`, binds its parameters, executes it as a write
