@@ -5,7 +5,7 @@
 mod pg_backend_support;
 
 use doctable::postgres::Persistent;
-use doctable::{ConstraintKind, DocTable, Error};
+use doctable::{Conn, ConstraintKind, DocTable, Error};
 use pg_backend_support::schema;
 
 #[derive(DocTable, Debug, Clone, PartialEq)]
@@ -312,4 +312,95 @@ fn text_with_nul_is_refused_naming_the_column() {
     let lite = doctable::Persistent::open_in_memory().expect("sqlite");
     Tag::create_table(&lite).expect("create");
     Tag::insert(&lite, &tag("a\0b")).expect("sqlite takes NUL");
+}
+
+/// A key declared after other columns: the statement that leaves it out
+/// renumbers the parameters after it.
+#[derive(DocTable, Debug, Clone, PartialEq)]
+struct Late {
+    title: String,
+    #[doctable(primary_key)]
+    id: Option<i64>,
+    #[doctable(unique)]
+    code: String,
+}
+
+/// The statements the connection's session has prepared, as the server lists them.
+fn prepared(db: &Persistent) -> Vec<String> {
+    db.with_connection(|c| {
+        c.with_client(|client| {
+            client
+                .query("SELECT statement FROM pg_prepared_statements", &[])
+                .expect("pg_prepared_statements")
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect()
+        })
+    })
+    .expect("with_client")
+}
+
+#[test]
+fn a_row_without_its_key_is_inserted_without_the_key_column() {
+    let Some(s) = schema() else { return };
+    let db = Persistent::connect(&s.params).expect("connect");
+    Late::create_table(&db).expect("create");
+    let late = |title: &str, id: Option<i64>, code: &str| Late {
+        title: title.into(),
+        id,
+        code: code.into(),
+    };
+    // Absent keys take the identity's values, read back; the columns after
+    // the key get their own values.
+    assert_eq!(Late::insert(&db, &late("a", None, "x")).expect("insert"), 1);
+    assert_eq!(Late::insert(&db, &late("b", None, "y")).expect("insert"), 2);
+    // An explicit key goes through the statement with the key column.
+    assert_eq!(
+        Late::insert(&db, &late("c", Some(10), "z")).expect("insert"),
+        10
+    );
+    // Or-ignore: a new row's key read back, a skipped one is `None`.
+    assert_eq!(
+        Late::insert_or_ignore(&db, &late("d", None, "w")).expect("or_ignore"),
+        Some(3)
+    );
+    assert_eq!(
+        Late::insert_or_ignore(&db, &late("e", None, "x")).expect("or_ignore"),
+        None
+    );
+    let rows = Late::select().order_by(Late::id).all(&db).expect("select");
+    assert_eq!(
+        rows,
+        [
+            late("a", Some(1), "x"),
+            late("b", Some(2), "y"),
+            late("d", Some(3), "w"),
+            late("c", Some(10), "z"),
+        ]
+    );
+    // What the server was sent: the keyless statements leave "id" out (no
+    // per-row `pg_get_serial_sequence` lookup), the explicit one names it.
+    let statements = prepared(&db);
+    let inserts: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("INSERT"))
+        .collect();
+    assert!(
+        inserts.iter().any(|s| s.as_str()
+            == "INSERT INTO \"late\" (\"title\", \"code\") VALUES ($1, $2) RETURNING \"id\""),
+        "{inserts:#?}"
+    );
+    assert!(
+        inserts.iter().any(|s| s.contains("ON CONFLICT DO NOTHING")
+            && !s.contains("\"id\", ")
+            && !s.contains("nextval")),
+        "{inserts:#?}"
+    );
+    assert!(
+        inserts
+            .iter()
+            .any(|s| s.starts_with("INSERT INTO \"late\" (\"title\", \"id\", \"code\")")),
+        "{inserts:#?}"
+    );
+    assert_eq!(inserts.len(), 3, "{inserts:#?}");
 }

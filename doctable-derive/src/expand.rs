@@ -22,6 +22,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
     let read = read(table);
     let key = primary_key(table);
     let files = file_columns(table);
+    let key_absent = key_absent(table);
     let table_name = &table.name;
     quote! {
         #consts
@@ -52,6 +53,7 @@ pub(crate) fn table(table: &Table<'_>) -> TokenStream {
                     &__SQL
                 }
                 #files
+                #key_absent
             }
             #[automatically_derived]
             impl ::doctable::__private::DocTable for #ident {
@@ -441,6 +443,24 @@ fn read(table: &Table<'_>) -> TokenStream {
     });
     let fields: Vec<TokenStream> = fields.collect();
     quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
+}
+
+/// `Record::__key_absent` for a table with a one-column key stored as a
+/// plain column: whether the row's key converts to NULL. Nothing (the
+/// trait's `false`) otherwise.
+fn key_absent(table: &Table<'_>) -> TokenStream {
+    let [f] = table.key_fields()[..] else {
+        return TokenStream::new();
+    };
+    if !f.stored() || f.stamp().is_some() || !matches!(f.storage(), Storage::Column) {
+        return TokenStream::new();
+    }
+    let (ct, field) = (column_type(f), f.ident);
+    quote! {
+        fn __key_absent(&self) -> bool {
+            ::doctable::__private::is_absent(#ct::to_sql(&self.#field))
+        }
+    }
 }
 
 pub(crate) fn primary_key(table: &Table<'_>) -> TokenStream {

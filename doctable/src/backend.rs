@@ -215,6 +215,17 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     fn set_bind_offset(binder: &mut Self::Binder<'_>, offset: usize);
 
+    /// Makes the binder drop parameter `skipped` (numbered as the derive
+    /// binds, from 1) and number every later one a place lower: a row bound
+    /// whole to the statement that leaves its absent key column out (see
+    /// [`Dialect::INSERT_RETURNS_KEY`]). 0, where the binder starts, skips
+    /// nothing. Only a dialect that writes such statements needs it.
+    #[doc(hidden)]
+    #[inline]
+    fn set_bind_skip(binder: &mut Self::Binder<'_>, skipped: usize) {
+        let _ = (binder, skipped);
+    }
+
     /// Inserts `rows` in one transaction (a savepoint inside an open one),
     /// all or nothing, with `conflict` handling; the number of rows written.
     /// The default is the per-row path: one prepared single-row statement run

@@ -22,6 +22,14 @@ pub type BinderOf<'s, B> = <B as Backend>::Binder<'s>;
 /// The row type columns are read from, of backend `B`.
 pub type RowOf<'r, B> = <B as Backend>::Row<'r>;
 
+/// Whether a key field's converted value is NULL (an absent key, left to the
+/// engine); a value that does not convert is not absent (binding it reports
+/// the error).
+#[inline]
+pub fn is_absent(value: std::result::Result<ToValue<'_>, ValueError>) -> bool {
+    matches!(value.as_ref().map(ToValue::as_ref), Ok(ValueRef::Null))
+}
+
 /// Binds a converted value to parameter `index` of `stmt`.
 #[inline]
 pub fn bind_value<B: Backend>(

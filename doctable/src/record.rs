@@ -28,6 +28,13 @@ pub trait Record: Sized + 'static {
     /// `write`, not from `self` (see [`added_value`](crate::stamp::added_value)).
     fn __bind<B: Backend>(&self, stmt: &mut B::Binder<'_>, write: Write) -> Result<()>;
 
+    /// Whether the row's single primary key is absent (`None`), so that an
+    /// insert leaves it to the engine; `false` for a table without a
+    /// one-column key.
+    fn __key_absent(&self) -> bool {
+        false
+    }
+
     /// The value of the `updated` column at `stamp`, for an `update()`;
     /// `None` for a table without one.
     fn __updated(stamp: Stamp) -> Result<Option<Value>> {

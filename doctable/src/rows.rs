@@ -1,6 +1,6 @@
 //! Whole-row operations: insert, insert_many, get, update_row.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Dialect};
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::exec::Stmt;
@@ -13,11 +13,24 @@ use crate::value::{ToValue, Value};
 
 /// Runs the insert `sql` for one row: returns (rows changed, last inserted key).
 pub(crate) fn write_one<C: Conn, T: Record>(conn: &C, sql: &str, row: &T) -> Result<(usize, i64)> {
+    write_one_skipping(conn, sql, row, 0)
+}
+
+/// [`write_one`], the binder skipping parameter `skip` (0: none; see
+/// [`Backend::set_bind_skip`]).
+fn write_one_skipping<C: Conn, T: Record>(
+    conn: &C,
+    sql: &str,
+    row: &T,
+    skip: usize,
+) -> Result<(usize, i64)> {
     let write = Write::insert(T::__META);
     conn.with_connection(|c| {
         crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
-            let changed = Stmt::write(T::__META, sql)
-                .execute::<C::Backend>(c, |s| row.__bind::<C::Backend>(s, write))?;
+            let changed = Stmt::write(T::__META, sql).execute::<C::Backend>(c, |s| {
+                C::Backend::set_bind_skip(s, skip);
+                row.__bind::<C::Backend>(s, write)
+            })?;
             Ok((changed, C::Backend::last_insert_id(c)))
         })
     })
@@ -45,6 +58,15 @@ pub(crate) fn insert<C: Conn, T: Record>(
     row: &T,
     kind: InsertKind,
 ) -> Result<(usize, i64)> {
+    // A row without its key, on an engine that reads the key back: the
+    // statement that leaves the key to its identity default (a constant
+    // `false` on SQLite, where the branch goes away).
+    if <C::Backend as Backend>::Dialect::INSERT_RETURNS_KEY
+        && row.__key_absent()
+        && let Some((sql, skip)) = T::__sql().insert_keyless::<C::Backend>(T::__META, kind)
+    {
+        return write_one_skipping(conn, sql, row, skip);
+    }
     write_one(conn, T::__sql().insert::<C::Backend>(T::__META, kind), row)
 }
 

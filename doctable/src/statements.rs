@@ -49,6 +49,8 @@ impl InsertKind {
 #[derive(Debug)]
 struct Rendered {
     inserts: [OnceLock<String>; InsertKind::COUNT],
+    /// The plain and the or-ignore insert without the key column.
+    keyless: [OnceLock<Option<(String, usize)>>; 2],
     get: OnceLock<String>,
     update_row: OnceLock<String>,
     delete_key: OnceLock<String>,
@@ -58,6 +60,7 @@ impl Rendered {
     const fn new() -> Self {
         Rendered {
             inserts: [const { OnceLock::new() }; InsertKind::COUNT],
+            keyless: [const { OnceLock::new() }; 2],
             get: OnceLock::new(),
             update_row: OnceLock::new(),
             delete_key: OnceLock::new(),
@@ -119,6 +122,61 @@ impl StaticSql {
         #[allow(clippy::indexing_slicing)]
         let slot = &self.of::<B>().inserts[kind.slot()];
         slot.get_or_init(|| self.build_insert::<B>(meta, kind, B::Dialect::INSERT_RETURNS_KEY))
+    }
+
+    /// For a dialect that reads the assigned key back
+    /// ([`Dialect::INSERT_RETURNS_KEY`]): the plain (or or-ignore) insert of
+    /// a row whose single integer key is absent, which leaves the key column
+    /// out so that it takes its identity default, `INSERT INTO "t" ("b", ..)
+    /// VALUES ($1, ..) RETURNING "k"`, and the key's parameter number in the
+    /// full insert (the one the binder skips, [`Backend::set_bind_skip`]).
+    /// The full insert serves the same row through `COALESCE($1, nextval(..))`,
+    /// which costs the server a catalog lookup per row. `None` for another
+    /// kind, or a table without such a key.
+    pub(crate) fn insert_keyless<B: Backend>(
+        &self,
+        meta: &TableMeta,
+        kind: InsertKind,
+    ) -> Option<(&str, usize)> {
+        let slot = match kind {
+            InsertKind::Plain => 0,
+            InsertKind::OrIgnore => 1,
+            InsertKind::OrReplace | InsertKind::Returning => return None,
+        };
+        let [plain, ignore] = &self.of::<B>().keyless;
+        let cell = if slot == 0 { plain } else { ignore };
+        cell.get_or_init(|| {
+            let key = meta.key_column()?;
+            if key.sql_type != crate::value::SqlType::Integer {
+                return None;
+            }
+            let skipped = meta.columns.iter().position(|c| std::ptr::eq(c, key))? + 1;
+            let conflict = kind.conflict();
+            let mut sql = String::from(B::Dialect::insert_prefix(conflict));
+            push_ident(&mut sql, meta.name);
+            sql.push_str(" (");
+            push_ident_list(
+                &mut sql,
+                meta.columns
+                    .iter()
+                    .filter(|c| !std::ptr::eq(*c, key))
+                    .map(|c| c.name),
+            );
+            sql.push_str(") VALUES (");
+            for n in 1..meta.columns.len() {
+                if n > 1 {
+                    sql.push_str(", ");
+                }
+                B::Dialect::push_placeholder(&mut sql, n);
+            }
+            sql.push(')');
+            B::Dialect::push_insert_suffix(&mut sql, meta, conflict);
+            sql.push_str(B::Dialect::RETURNING);
+            push_ident(&mut sql, key.name);
+            Some((sql, skipped))
+        })
+        .as_ref()
+        .map(|(sql, skipped)| (sql.as_str(), *skipped))
     }
 
     /// The plain insert without the key read back, for an upsert to add its

@@ -219,6 +219,7 @@ fn fixed<const N: usize>(raw: &[u8], ty: &Type) -> Result<[u8; N], BoxError> {
 }
 
 impl<'a> FromSql<'a> for RawValue<'a> {
+    #[inline]
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
         let value = match *ty {
             Type::INT8 => ValueRef::Integer(i64::from_be_bytes(fixed(raw, ty)?)),
@@ -270,10 +271,12 @@ impl<'a> FromSql<'a> for RawValue<'a> {
         Ok(RawValue(value))
     }
 
+    #[inline]
     fn from_sql_null(_ty: &Type) -> Result<Self, BoxError> {
         Ok(RawValue(ValueRef::Null))
     }
 
+    #[inline]
     fn accepts(_ty: &Type) -> bool {
         true
     }

@@ -342,6 +342,9 @@ pub struct PgBinder<'s> {
     /// Added to every parameter number bound: a multi-row insert binds row
     /// `k` (numbered from 1 by the derive) at `k * columns`.
     offset: usize,
+    /// The parameter dropped (an absent identity key the statement leaves
+    /// out), later ones numbered one lower; 0: none.
+    skip: usize,
 }
 
 impl std::fmt::Debug for PgBinder<'_> {
@@ -508,7 +511,12 @@ impl Backend for Postgres {
         value: ToValue<'_>,
         table: &str,
     ) -> Result<()> {
-        let index = index + binder.offset;
+        let index = match binder.skip {
+            0 => index + binder.offset,
+            skip if index == skip => return Ok(()),
+            skip if index > skip => index - 1 + binder.offset,
+            _ => index + binder.offset,
+        };
         let Some(ty) = index
             .checked_sub(1)
             .and_then(|i| binder.stmt.params().get(i))
@@ -556,16 +564,14 @@ impl Backend for Postgres {
         row.columns().get(index).map(|c| c.name().to_owned())
     }
 
+    // Inline: the derive's `__read` calls it once per column, and inlined
+    // there the dispatch on the column's type meets the field's conversion.
+    #[inline]
     fn value_at<'r>(row: &'r Row, index: usize, table: &str) -> Result<ValueRef<'r>> {
-        row.try_get::<_, RawValue<'r>>(index)
-            .map(|v| v.0)
-            .map_err(|e| {
-                let column = row
-                    .columns()
-                    .get(index)
-                    .map_or_else(|| format!("(column {index})"), |c| c.name().to_owned());
-                Error::conversion(table, &column, e)
-            })
+        match row.try_get::<_, RawValue<'r>>(index) {
+            Ok(v) => Ok(v.0),
+            Err(e) => Err(value_error(row, index, table, e)),
+        }
     }
 
     fn with_statement<R>(
@@ -603,6 +609,7 @@ impl Backend for Postgres {
             keep_values: false,
             ran: false,
             offset: 0,
+            skip: 0,
         };
         let result = f(&mut binder);
         // Kept for the next statement unless a large one (a multi-row insert) grew them.
@@ -779,6 +786,10 @@ impl Backend for Postgres {
         binder.offset = offset;
     }
 
+    fn set_bind_skip(binder: &mut PgBinder<'_>, skipped: usize) {
+        binder.skip = skipped;
+    }
+
     fn rebuild_table(
         _conn: &PgConnection,
         meta: &'static TableMeta,
@@ -793,6 +804,16 @@ impl Backend for Postgres {
             meta.name
         )))
     }
+}
+
+/// The error for column `index` of `row` that did not read as a value.
+#[cold]
+fn value_error(row: &Row, index: usize, table: &str, e: postgres::Error) -> Error {
+    let column = row
+        .columns()
+        .get(index)
+        .map_or_else(|| format!("(column {index})"), |c| c.name().to_owned());
+    Error::conversion(table, &column, e)
 }
 
 /// PostgreSQL's spelling of SQL.
