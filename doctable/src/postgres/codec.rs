@@ -213,9 +213,17 @@ impl ToSql for Param<'_> {
 #[derive(Debug)]
 pub(super) struct RawValue<'a>(pub(super) ValueRef<'a>);
 
+#[inline]
 fn fixed<const N: usize>(raw: &[u8], ty: &Type) -> Result<[u8; N], BoxError> {
-    raw.try_into()
-        .map_err(|_| format!("a {} value of {} bytes", ty.name(), raw.len()).into())
+    match raw.try_into() {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(wrong_size(raw, ty)),
+    }
+}
+
+#[cold]
+fn wrong_size(raw: &[u8], ty: &Type) -> BoxError {
+    format!("a {} value of {} bytes", ty.name(), raw.len()).into()
 }
 
 impl<'a> FromSql<'a> for RawValue<'a> {
