@@ -63,12 +63,72 @@ fn a_per_query_call_leaves_no_checkpoint_to_its_close() {
     assert_eq!(Note::count().get(&reader).expect("count"), 3);
     assert_eq!(Note::count().get(&db).expect("count"), 3);
     drop(reader);
-    // A Persistent's close (the last connection) checkpoints as before.
+    // The PerQuery's idle anchor connection is still open, so the
+    // Persistent's close was not the last one and left the WAL.
+    assert!(size(&path, "-wal").is_some(), "the anchor keeps the WAL");
+    assert_eq!(Note::count().get(&db).expect("count"), 3);
+    // The anchor's close (the last connection) checkpoints and removes it.
+    let clone = db.clone();
+    drop(db);
+    assert!(size(&path, "-wal").is_some(), "a clone keeps the anchor");
+    drop(clone);
     assert!(
         size(&path, "-wal").is_none(),
-        "Persistent's close still checkpoints"
+        "the last close still checkpoints"
     );
-    assert_eq!(Note::count().get(&db).expect("count"), 3);
+    let reader = Persistent::open(&path).expect("reopen");
+    assert_eq!(Note::count().get(&reader).expect("count"), 3);
+}
+
+/// How many of this process's file descriptors are open on `path` (or its
+/// `-wal` / `-shm`).
+#[cfg(target_os = "linux")]
+fn open_handles(path: &Path) -> usize {
+    let name = path.file_name().expect("file name").to_owned();
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| {
+            target.parent() == path.parent()
+                && target
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&*name.to_string_lossy()))
+        })
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_anchor_is_one_idle_connection_and_close_between_calls_holds_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("handles.db");
+    let db = PerQuery::open(&path).expect("open");
+    Note::create_table(&db).expect("create");
+    Note::insert(&db, &note(1)).expect("insert");
+    // The anchor: the database, its WAL and its WAL index, between calls,
+    // and the database handle of the last call's connection, which SQLite
+    // keeps open while another connection of the process has the file open
+    // (closing it would drop that connection's POSIX locks) and hands to
+    // the next open.
+    let anchored = open_handles(&path);
+    assert_eq!(anchored, 4);
+    // Its calls go on through their own connections, which close: nothing
+    // accumulates.
+    for i in 0..20 {
+        Note::insert(&db, &note(i)).expect("insert");
+        assert_eq!(Note::count().get(&db).expect("count"), i as i64 + 2);
+    }
+    assert_eq!(open_handles(&path), anchored);
+    let bare = db.close_between_calls();
+    assert_eq!(open_handles(&path), 0, "nothing held between calls");
+    Note::insert(&bare, &note(30)).expect("insert");
+    assert_eq!(Note::count().get(&bare).expect("count"), 22);
+    assert_eq!(open_handles(&path), 0, "nothing held between calls");
+    // A rollback-journal database has no WAL index to keep: no anchor.
+    let journal = dir.path().join("journal.db");
+    let db = PerQuery::open_with(&journal, &doctable::Options::new().wal(false)).expect("open");
+    Note::create_table(&db).expect("create");
+    assert_eq!(open_handles(&journal), 0);
 }
 
 #[test]

@@ -803,6 +803,9 @@ fn fork_between_calls_scenario() -> TestResult {
         Persistent::open(&path)?
     };
     two_accounts(&db)?;
+    // A PerQuery's idle anchor connection, opened by the parent: the child's
+    // drop of its copy must leave the parent's file and locks alone.
+    let pq = PerQuery::open(&path)?;
     match fork::fork().map_err(Error::Io)? {
         fork::Fork::Child => {
             let code = match Account::insert(&db, &account("child", 7)) {
@@ -811,6 +814,7 @@ fn fork_between_calls_scenario() -> TestResult {
                 Err(_) => 11,
             };
             drop(db);
+            drop(pq);
             std::process::exit(code);
         }
         fork::Fork::Parent(pid) => {
@@ -822,7 +826,10 @@ fn fork_between_calls_scenario() -> TestResult {
                 )
                 .into());
             }
+            assert_eq!(Account::count().get(&pq)?, 2);
             Account::insert(&db, &account("parent after", 9))?;
+            assert_eq!(Account::count().get(&pq)?, 3);
+            drop(pq);
             println!("fork between calls ok");
             Ok(())
         }
