@@ -419,7 +419,8 @@ mod tests {
         let got = one(&rec);
         assert_eq!(
             got.sql,
-            format!("SELECT {COLUMNS} FROM \"docs\" WHERE \"docs\".\"id\" = $1")
+            "SELECT \"id\", \"title\", \"year\", \"score\", \"flag\", \"what?\", \"tags\" \
+             FROM \"docs\" WHERE \"id\" = $1"
         );
         assert_eq!(got.params, [Value::Integer(7)]);
         Doc::update()
