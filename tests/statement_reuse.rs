@@ -118,8 +118,7 @@ fn get_reuses_one_statement() {
             Some(Some(id))
         );
     }
-    let get_sql =
-        r#"SELECT "doc"."id", "doc"."title", "doc"."year" FROM "doc" WHERE "doc"."id" = ?1"#;
+    let get_sql = r#"SELECT "id", "title", "year" FROM "doc" WHERE "id" = ?1"#;
     let count = db.with_rusqlite(|c| runs(c, get_sql)).expect("connection");
     assert_eq!(count, 50);
 }
