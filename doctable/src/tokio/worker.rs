@@ -89,19 +89,21 @@ impl Spin {
 }
 
 /// Calls `done` between short runs of `spin_loop` until it says so or
-/// `bound` has passed (the clock is read once per run of checks, not per
-/// check).
+/// `bound` has passed, yielding the core between runs (the clock is read
+/// once per run, not per check).
 ///
-/// Between runs the thread yields its core: on an idle machine that returns
-/// at once, but when the cores are oversubscribed the thread this one waits
-/// for is often queued behind it on the same core (the kernel places a woken
-/// thread beside the one that woke it), and spinning without yielding would
-/// keep it off until the bound (measured: 5x slower gets under a parallel
-/// build, BENCHMARKS.md).
+/// The yield is what makes spinning safe on a busy machine: it returns at
+/// once when no other thread wants the core, but when the cores are
+/// oversubscribed the thread this one waits for is often queued behind it on
+/// the same core, and a spin that does not yield keeps it off until the
+/// bound. Measured beside a parallel build (BENCHMARKS.md, "Async handle: the
+/// cost of a hop"): gets 4 to 12 times slower with 50 µs of spinning before
+/// the first yield, 1.7 to 2.5 times slower with 2 to 5 µs, against
+/// yielding from the start.
 pub(super) fn spin_until(bound: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     loop {
-        for _ in 0..32 {
+        for _ in 0..8 {
             if done() {
                 return;
             }
