@@ -857,11 +857,11 @@ where
     Ok(())
 }
 
-/// CPU time (user + system, in clock ticks) of this process's threads named
-/// like the handle's workers, from `/proc`.
+/// How many of this process's threads are named like the handle's workers,
+/// and their CPU time (user + system, in clock ticks), from `/proc`.
 #[cfg(target_os = "linux")]
-fn worker_ticks() -> Result<u64, backends::BoxError> {
-    let mut ticks = 0;
+fn worker_ticks() -> Result<(usize, u64), backends::BoxError> {
+    let (mut threads, mut ticks) = (0, 0);
     for task in std::fs::read_dir("/proc/self/task")? {
         let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
             continue; // a thread that ended meanwhile
@@ -869,7 +869,8 @@ fn worker_ticks() -> Result<u64, backends::BoxError> {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             return Err(format!("unreadable stat: {stat}").into());
         };
-        if !stat[open + 1..close].starts_with("doctable-worke") {
+        // The kernel keeps 15 bytes of a name: `doctable-worker`.
+        if !stat[open + 1..close].starts_with("doctable-worker") {
             continue;
         }
         // After the name: state, then 10 fields, then utime and stime.
@@ -877,9 +878,10 @@ fn worker_ticks() -> Result<u64, backends::BoxError> {
         let field = |i: usize| -> Result<u64, backends::BoxError> {
             Ok(fields.get(i).ok_or("a short stat line")?.parse()?)
         };
+        threads += 1;
         ticks += field(11)? + field(12)?;
     }
-    Ok(ticks)
+    Ok((threads, ticks))
 }
 
 /// The spins are bounded: right after a burst of short operations (each
@@ -893,14 +895,29 @@ fn an_idle_handle_does_not_spin() -> TestResult {
     runtime().block_on(async {
         let db = Db::sqlite_with(dir.path().join("idle.db"), &Options::default(), WORKERS).await?;
         db.run(Note::create_table).await?;
+        // The measure sees the workers' CPU: 100 ms of work on one is counted.
+        let (threads, before) = worker_ticks()?;
+        assert!(threads >= WORKERS, "{threads} worker threads found");
+        db.run(|_| {
+            let until = Instant::now() + Duration::from_millis(100);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            Ok(())
+        })
+        .await?;
+        let busy = worker_ticks()?.1 - before;
+        assert!(busy >= 5, "100 ms of work counted as {busy} ticks");
         for i in 0..200 {
             db.run(move |c| Note::insert(c, &note(i, 0))).await?;
         }
-        let before = worker_ticks()?;
+        let before = worker_ticks()?.1;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let idle = worker_ticks()? - before;
-        // A spinning worker would have used about 50 ticks (100 a second).
-        eprintln!("an idle handle's workers used {idle} clock ticks in 500 ms");
+        let idle = worker_ticks()?.1 - before;
+        // A worker spinning all along would use about 50 ticks (100 a second).
+        eprintln!(
+            "an idle handle's workers used {idle} clock ticks in 500 ms ({busy} for 100 ms of work)"
+        );
         assert!(idle <= 3, "{idle} ticks of CPU in 500 ms of idleness");
         assert_eq!(db.run(|c| Note::count().get(c)).await?, 200);
         Ok(())

@@ -322,7 +322,7 @@ impl<C: Conn + Send + 'static> Db<C> {
         E: From<Error> + Send + 'static,
     {
         let (sent, mut result) = oneshot::channel();
-        let queued = self.shared.queue.push(Box::new(move |conn: &C, turn: &Turn<'_, C>| {
+        let job = Box::new(move |conn: &C, turn: &Turn<'_, C>| {
             if sent.is_closed() {
                 // The future was dropped before a worker took this up.
                 return;
@@ -330,7 +330,8 @@ impl<C: Conn + Send + 'static> Db<C> {
             let outcome = guarded(|| f(conn)).unwrap_or_else(|e| Err(E::from(e)));
             turn.answering();
             let _ = sent.send(outcome);
-        }) as Job<C>);
+        }) as Job<C>;
+        let queued = self.shared.queue.push(job);
         let spin = self.shared.queue.spin().caller;
         async move {
             // A worker was idle to take the job at once: a short operation
