@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -116,6 +116,14 @@ pub(super) fn spin_until(bound: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// After this many callers' spins in a row ran to their bound in vain, the
+/// callers stop spinning ...
+const CALLER_MISSES: u32 = 4;
+
+/// ... but for one call in this many, which spins to see if short answers
+/// are back.
+const CALLER_PROBE: u32 = 16;
+
 /// The jobs waiting for a worker, shared by the handle and its workers.
 pub(super) struct Queue<C> {
     state: Mutex<State<C>>,
@@ -129,6 +137,10 @@ pub(super) struct Queue<C> {
     closed: AtomicBool,
     /// The spin bounds of this queue's workers and callers.
     spin: Spin,
+    /// Callers' spins that ran to their bound without the result, in a row
+    /// (then counting the calls that skipped the spin): see
+    /// [`caller_should_spin`](Queue::caller_should_spin).
+    caller_misses: AtomicU32,
     /// How many workers are running (or starting).
     running: AtomicUsize,
     /// Notified when a worker ends.
@@ -170,6 +182,7 @@ impl<C> Queue<C> {
             queued: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             spin,
+            caller_misses: AtomicU32::new(0),
             running: AtomicUsize::new(0),
             ended: Notify::new(),
         }
@@ -178,6 +191,29 @@ impl<C> Queue<C> {
     /// The spin bounds of this queue.
     pub(super) fn spin(&self) -> Spin {
         self.spin
+    }
+
+    /// Whether a caller should spin for its result. Yes, unless the last
+    /// [`CALLER_MISSES`] spins all ran to their bound in vain (operations
+    /// longer than the bound: PostgreSQL round trips, scans; or cores too
+    /// busy to answer in time): then only one call in [`CALLER_PROBE`]
+    /// spins, to notice when short answers come back.
+    pub(super) fn caller_should_spin(&self) -> bool {
+        if self.caller_misses.load(Ordering::Relaxed) < CALLER_MISSES {
+            return true;
+        }
+        let skipped = self.caller_misses.fetch_add(1, Ordering::Relaxed);
+        skipped.wrapping_sub(CALLER_MISSES) % CALLER_PROBE == 0
+    }
+
+    /// A caller's spin ended: `caught`, with the result in hand.
+    pub(super) fn caller_spun(&self, caught: bool) {
+        if !caught {
+            self.caller_misses.fetch_add(1, Ordering::Relaxed);
+        } else if self.caller_misses.load(Ordering::Relaxed) != 0 {
+            // Written only when it changes: callers on many threads share it.
+            self.caller_misses.store(0, Ordering::Relaxed);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<C>> {
