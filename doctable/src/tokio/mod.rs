@@ -84,7 +84,10 @@
 //!   result again.
 //!
 //! Both spins yield the core between short runs of checks, so a thread they
-//! wait for that is queued on the same core gets it.
+//! wait for that is queued on the same core gets it. A yield that gave the
+//! core away for a time slice means the machine is oversubscribed: the
+//! caller counts a miss, and the workers skip their spins for the next 64
+//! jobs (sleeping and being signalled, as without spinning).
 //!
 //! An idle handle costs nothing: the spins end at their bound and the
 //! threads sleep. `DOCTABLE_TOKIO_SPIN_US=<worker>[,<caller>]` (in
@@ -346,7 +349,7 @@ impl<C: Conn + Send + 'static> Db<C> {
             let spin = queue.spin().caller;
             if queued? && !spin.is_zero() && queue.caller_should_spin() {
                 let mut ready = None;
-                spin_until(spin, || match result.try_recv() {
+                let kept_core = spin_until(spin, || match result.try_recv() {
                     Ok(outcome) => {
                         ready = Some(outcome);
                         true
@@ -357,7 +360,9 @@ impl<C: Conn + Send + 'static> Db<C> {
                     }
                     Err(oneshot::error::TryRecvError::Empty) => false,
                 });
-                queue.caller_spun(ready.is_some());
+                // A result that came only after the core went elsewhere is a
+                // miss too: on an oversubscribed machine, sleep.
+                queue.caller_spun(ready.is_some() && kept_core);
                 if let Some(outcome) = ready {
                     return outcome;
                 }

@@ -30,7 +30,8 @@ impl<C> Turn<'_, C> {
     /// signals nobody (else the race between the two would often wake a
     /// sleeping worker for a job this one then takes itself).
     pub(super) fn answering(&self) {
-        if self.queue.spin.worker.is_zero() || self.spinner.get() {
+        let backing_off = self.queue.worker_backoff.load(Ordering::Relaxed) != 0;
+        if self.spinner.get() || self.queue.spin.worker.is_zero() || backing_off {
             return;
         }
         let mut state = self.queue.lock();
@@ -100,19 +101,29 @@ impl Spin {
 /// cost of a hop"): gets 4 to 12 times slower with 50 µs of spinning before
 /// the first yield, 1.7 to 2.5 times slower with 2 to 5 µs, against
 /// yielding from the start.
-pub(super) fn spin_until(bound: Duration, mut done: impl FnMut() -> bool) {
+///
+/// Returns `false` when a yield took half the bound or more: the core went
+/// to another thread for a time slice, so the machine is oversubscribed and
+/// spinning is not worth it for a while (the callers count it as a miss, the
+/// workers back off).
+pub(super) fn spin_until(bound: Duration, mut done: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
         for _ in 0..8 {
             if done() {
-                return;
+                return true;
             }
             std::hint::spin_loop();
         }
-        if start.elapsed() >= bound {
-            return;
+        let before_yield = start.elapsed();
+        if before_yield >= bound {
+            return true;
         }
         std::thread::yield_now();
+        if start.elapsed() - before_yield >= bound / 2 {
+            done();
+            return false;
+        }
     }
 }
 
@@ -123,6 +134,13 @@ const CALLER_MISSES: u32 = 4;
 /// ... but for one call in this many, which spins to see if short answers
 /// are back.
 const CALLER_PROBE: u32 = 16;
+
+/// After a worker's spin lost its core to another thread for a time slice
+/// (an oversubscribed machine: a job queued meanwhile waits for the spinner
+/// to get a core back, where a sleeping worker would have been woken), the
+/// next this many jobs are followed by no spin: the workers sleep and are
+/// signalled, as without spinning.
+const WORKER_BACKOFF: u32 = 64;
 
 /// The jobs waiting for a worker, shared by the handle and its workers.
 pub(super) struct Queue<C> {
@@ -141,6 +159,9 @@ pub(super) struct Queue<C> {
     /// (then counting the calls that skipped the spin): see
     /// [`caller_should_spin`](Queue::caller_should_spin).
     caller_misses: AtomicU32,
+    /// How many more times a worker skips its spin after a job, because a
+    /// spin lost its core to another thread ([`WORKER_BACKOFF`]).
+    worker_backoff: AtomicU32,
     /// How many workers are running (or starting).
     running: AtomicUsize,
     /// Notified when a worker ends.
@@ -183,6 +204,7 @@ impl<C> Queue<C> {
             closed: AtomicBool::new(false),
             spin,
             caller_misses: AtomicU32::new(0),
+            worker_backoff: AtomicU32::new(0),
             running: AtomicUsize::new(0),
             ended: Notify::new(),
         }
@@ -204,6 +226,22 @@ impl<C> Queue<C> {
         }
         let skipped = self.caller_misses.fetch_add(1, Ordering::Relaxed);
         skipped.wrapping_sub(CALLER_MISSES) % CALLER_PROBE == 0
+    }
+
+    /// Whether a worker that has just finished a job may spin for the next:
+    /// spinning is on and not backing off (each call while it is counts one
+    /// of the [`WORKER_BACKOFF`] skips).
+    fn worker_may_spin(&self) -> bool {
+        if self.spin.worker.is_zero() {
+            return false;
+        }
+        if self.worker_backoff.load(Ordering::Relaxed) == 0 {
+            return true;
+        }
+        let _ = self
+            .worker_backoff
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        false
     }
 
     /// A caller's spin ended: `caught`, with the result in hand.
@@ -281,7 +319,7 @@ impl<C> Queue<C> {
     /// for the next (if no other worker is spinning) before it sleeps;
     /// `spinner`: it holds the spinner token already ([`Turn::answering`]).
     fn next(&self, after_job: bool, spinner: bool) -> Option<Job<C>> {
-        let mut may_spin = (after_job || spinner) && !self.spin.worker.is_zero();
+        let mut may_spin = spinner || (after_job && self.worker_may_spin());
         let mut holds_token = spinner;
         let mut state = self.lock();
         loop {
@@ -304,9 +342,12 @@ impl<C> Queue<C> {
                 may_spin = false;
                 state.spinning = true;
                 drop(state);
-                spin_until(self.spin.worker, || {
+                let kept_core = spin_until(self.spin.worker, || {
                     self.queued.load(Ordering::Acquire) > 0 || self.closed.load(Ordering::Acquire)
                 });
+                if !kept_core {
+                    self.worker_backoff.store(WORKER_BACKOFF, Ordering::Relaxed);
+                }
                 state = self.lock();
                 // Given back under the lock, before this worker looks at the
                 // queue again: a `push` from here on signals a sleeper itself.
