@@ -225,7 +225,9 @@ impl<C> Queue<C> {
             return true;
         }
         let skipped = self.caller_misses.fetch_add(1, Ordering::Relaxed);
-        skipped.wrapping_sub(CALLER_MISSES) % CALLER_PROBE == 0
+        skipped
+            .wrapping_sub(CALLER_MISSES)
+            .is_multiple_of(CALLER_PROBE)
     }
 
     /// Whether a worker that has just finished a job may spin for the next:
