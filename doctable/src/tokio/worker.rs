@@ -120,7 +120,7 @@ pub(super) fn spin_until(bound: Duration, mut done: impl FnMut() -> bool) -> boo
             return true;
         }
         std::thread::yield_now();
-        if start.elapsed() - before_yield >= bound / 2 {
+        if start.elapsed().saturating_sub(before_yield) >= bound / 2 {
             done();
             return false;
         }
