@@ -111,7 +111,11 @@ fn readers(secs: f64) {
             .output()
             .unwrap();
         assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     };
     let (mut base_p, mut base_q) = (0.0, 0.0);
     for threads in [1usize, 2, 4] {
@@ -283,7 +287,9 @@ fn writers(secs: f64, rounds: usize, modes: &[&str]) {
     }
     for (m, mode) in modes.iter().enumerate() {
         println!("\nmode `{mode}` ({rounds} runs of {secs} s each, medians)");
-        println!("| processes | rows/s (all writers) | vs 1 writer | p50 µs | p99 µs | largest ms |");
+        println!(
+            "| processes | rows/s (all writers) | vs 1 writer | p50 µs | p99 µs | largest ms |"
+        );
         println!("|---:|---:|---:|---:|---:|---:|");
         let med = |c: usize, i: usize| median(results[m][c].iter().map(|r| r[i]).collect());
         let one = med(0, 0);

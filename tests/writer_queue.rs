@@ -151,12 +151,18 @@ fn writers_in_several_processes_and_threads_all_succeed() -> TestResult {
     let conn = Persistent::open(&db)?;
     assert_eq!(Row::count().get(&conn)?, PER_WRITER * roles.len() as i64);
     for writer in ["per_query", "pool-a", "pool-b"] {
-        let expected = if writer == "per_query" { PER_WRITER } else { PER_WRITER / 2 };
+        let expected = if writer == "per_query" {
+            PER_WRITER
+        } else {
+            PER_WRITER / 2
+        };
         let n = Row::count().filter(Row::writer.eq(writer)).get(&conn)?;
         assert_eq!(n, expected, "{writer}");
     }
     assert_eq!(
-        Row::count().filter(Row::writer.eq("persistent")).get(&conn)?,
+        Row::count()
+            .filter(Row::writer.eq("persistent"))
+            .get(&conn)?,
         2 * PER_WRITER
     );
     assert!(side_file(&db).is_file(), "the writers made the side file");
@@ -189,7 +195,10 @@ fn a_holder_killed_with_sigkill_frees_the_queue() -> TestResult {
         if let Some(status) = holder.0.try_wait()? {
             return Err(format!("the holder ended without holding: {status}").into());
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "the holder never held");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the holder never held"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
@@ -208,7 +217,11 @@ fn a_holder_killed_with_sigkill_frees_the_queue() -> TestResult {
     Row::insert(&conn, &row("after", 2))?;
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(5), "{waited:?}");
-    assert_eq!(Row::count().get(&conn)?, 1, "the killed transaction left nothing");
+    assert_eq!(
+        Row::count().get(&conn)?,
+        1,
+        "the killed transaction left nothing"
+    );
     assert_eq!(Row::count().filter(Row::writer.eq("after")).get(&conn)?, 1);
     Ok(())
 }
@@ -297,7 +310,10 @@ fn a_wait_for_the_queue_ends_at_the_busy_timeout() -> TestResult {
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");
     assert!(waited >= Duration::from_millis(290), "{waited:?}");
     assert!(waited < Duration::from_secs(3), "{waited:?}");
-    assert!(!locked_elsewhere(&side_file(&db))?, "released after the failure");
+    assert!(
+        !locked_elsewhere(&side_file(&db))?,
+        "released after the failure"
+    );
     plain.execute_batch("ROLLBACK")?;
 
     // 3. Only the queue is held (by a process that is not writing): after
@@ -351,7 +367,10 @@ fn a_database_in_a_read_only_directory_still_works() -> TestResult {
     // (as root the folder's mode stops nothing, so this is what is checked).
     let reader = Persistent::open_with(&db, &Options::new().read_only(true))?;
     assert_eq!(Row::count().get(&reader)?, 1);
-    assert!(!side_file(&db).exists(), "a read-only connection made the side file");
+    assert!(
+        !side_file(&db).exists(),
+        "a read-only connection made the side file"
+    );
     // A writer with the queue on: as an ordinary user it cannot make the
     // side file and writes without it; as root it makes it. Either way the
     // writes go through, in autocommit and in a transaction.

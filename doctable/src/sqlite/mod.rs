@@ -230,7 +230,8 @@ impl Backend for Sqlite {
             return conn.execute_batch(sql).in_sql(table, sql);
         }
         let result = conn.execute_batch(sql).in_sql(table, sql);
-        if (sql == <SqliteDialect as Dialect>::COMMIT || sql == <SqliteDialect as Dialect>::ROLLBACK)
+        if (sql == <SqliteDialect as Dialect>::COMMIT
+            || sql == <SqliteDialect as Dialect>::ROLLBACK)
             && conn.is_autocommit()
         {
             queue::release_current();

@@ -167,13 +167,9 @@ impl Options {
 
     /// A writer queue for a connection to `path`, unless there is none to
     /// have: turned off, read-only, or an in-memory database.
-    pub(crate) fn queue(
-        &self,
-        path: &Path,
-    ) -> Option<std::sync::Arc<super::queue::WriterQueue>> {
-        (self.writer_queue && !self.read_only && !is_memory_path(path)).then(|| {
-            super::queue::WriterQueue::new(path, self.wal_autocheckpoint.unwrap_or(1000))
-        })
+    pub(crate) fn queue(&self, path: &Path) -> Option<std::sync::Arc<super::queue::WriterQueue>> {
+        (self.writer_queue && !self.read_only && !is_memory_path(path))
+            .then(|| super::queue::WriterQueue::new(path, self.wal_autocheckpoint.unwrap_or(1000)))
     }
 
     /// Use the write-ahead log for file databases (default `true`): readers

@@ -188,7 +188,10 @@ impl PerQuery {
 
 /// Gives a call's place in the writer queue back to its `PerQuery` when
 /// the call ends (after its scope has released it).
-struct ReturnQueue<'q>(&'q Mutex<Vec<Arc<WriterQueue>>>, Option<&'q Arc<WriterQueue>>);
+struct ReturnQueue<'q>(
+    &'q Mutex<Vec<Arc<WriterQueue>>>,
+    Option<&'q Arc<WriterQueue>>,
+);
 
 impl Drop for ReturnQueue<'_> {
     fn drop(&mut self) {

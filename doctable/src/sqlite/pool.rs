@@ -126,9 +126,12 @@ impl Pool {
             )));
         }
         let pid = std::process::id();
+        let conn = options.open(&path, true, Some(pid))?;
+        // After the open, which creates the file: a path that does not
+        // exist has no canonical form.
         let file = file_key(&path);
         let first = Pooled {
-            conn: options.open(&path, true, Some(pid))?,
+            conn,
             queue: options.queue(file.as_deref().unwrap_or(&path)),
         };
         Ok(Pool {

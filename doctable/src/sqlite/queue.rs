@@ -495,7 +495,10 @@ const DEFAULT_CHECKPOINT_PAGES: u32 = 1000;
 /// `wal_autocheckpoint`). A checkpoint copies up to a thousand pages and
 /// syncs the database file (measured here: tens of milliseconds); holding
 /// the turn through it made every other writer wait for it too.
-pub(crate) fn after_commit(wal: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+pub(crate) fn after_commit(
+    wal: &rusqlite::hooks::Wal,
+    pages: std::ffi::c_int,
+) -> rusqlite::Result<()> {
     let limit = CURRENT.with_borrow(|q| {
         q.as_ref().map_or(DEFAULT_CHECKPOINT_PAGES, |q| {
             q.release();
@@ -537,7 +540,10 @@ mod tests {
         // Held: another handle cannot take it; taking it again is a no-op.
         let other = other_handle(&queue);
         assert!(matches!(other.try_lock(), Err(TryLockError::WouldBlock)));
-        assert_eq!(queue.acquire(Duration::from_secs(1)), Duration::from_secs(1));
+        assert_eq!(
+            queue.acquire(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
         queue.release();
         assert!(other.try_lock().is_ok());
         other.unlock().unwrap();
