@@ -133,12 +133,19 @@ impl Options {
     /// write statement outside one) first takes an exclusive `flock` on the
     /// side file `<database>-writer`, so writers in all threads and processes
     /// wait for each other asleep and are woken one at a time as each ends,
-    /// instead of sleeping and trying SQLite's lock again. The wait is still
-    /// bounded by the busy timeout; readers never take it. The side file is
-    /// created beside the database and left there (it stays empty); where it
-    /// cannot be created or locked, writes go on without the queue. `false`:
-    /// only the busy handler (see [`busy_timeout`](Options::busy_timeout)).
-    /// BENCHMARKS.md (issue 14) has the figures.
+    /// instead of sleeping and trying SQLite's lock again. A writer that has
+    /// waited 2 ms marks itself starving (a shared `flock` on
+    /// `<database>-writer-starving`), and while one is, no writer takes a
+    /// free turn ahead of the queue. The wait is still bounded by the busy
+    /// timeout (a thread per connection does the blocking, made the first
+    /// time a write has to wait); readers never take it. The two side files
+    /// are created beside the database and left there (they stay empty);
+    /// where they cannot be created or locked, writes go on without the
+    /// queue. Connections with the queue also run the WAL's automatic
+    /// checkpoint themselves, after releasing their turn, so that a
+    /// checkpoint does not hold up the next writer. `false`: only the busy
+    /// handler (see [`busy_timeout`](Options::busy_timeout)). BENCHMARKS.md
+    /// (issue 14) has the figures.
     ///
     /// ```
     /// use doctable::{DocTable, Options, Persistent};

@@ -28,8 +28,14 @@
 //!   `flock` and the writer waits for it on a condition variable for at most
 //!   the busy timeout; a holder that is stopped (`SIGSTOP`, a debugger) or
 //!   stuck cannot keep a writer past its timeout. After a timeout the write
-//!   goes to SQLite with no time left, so it fails with [`Error::Busy`]
-//!   (crate::Error::Busy) only when SQLite's lock is still taken.
+//!   goes to SQLite with no time left, so it fails with
+//!   [`Error::Busy`](crate::Error::Busy) only when SQLite's lock is still
+//!   taken. The price is a second wake-up at every hand-over (the waiting
+//!   thread's, then the writer's): a blocked `flock` cannot time out, and
+//!   the crate uses no signals.
+//! - **Not through a checkpoint.** The WAL hook ([`after_commit`]) releases
+//!   the turn as soon as the commit is in the WAL, before the automatic
+//!   checkpoint that it then runs itself.
 //! - **Readers never take it**, nor a statement SQLite says is read-only.
 //! - **Threads queue too**: `flock` locks belong to an open file description,
 //!   so every connection opens its own handle.
@@ -78,8 +84,11 @@ struct Locks {
 }
 
 /// How long a writer waits in the queue before the others stop taking a
-/// free turn ahead of it.
-const STARVING_AFTER: Duration = Duration::from_millis(1);
+/// free turn ahead of it. A trade (BENCHMARKS.md, issue 14, measured at 8
+/// processes on 2 cores): 0.3 ms bounded the slowest insert best and
+/// halved the throughput, every hand-over costing two wake-ups; without
+/// the bound the throughput held and the slowest insert waited longer.
+const STARVING_AFTER: Duration = Duration::from_millis(2);
 
 impl Locks {
     fn open(database: &Path) -> Option<Locks> {
