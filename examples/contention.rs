@@ -9,8 +9,8 @@
 //!   aggregate rows per second and the p50, p99 and largest single-insert
 //!   latency over all writers, medians of `rounds` runs. `modes`, comma
 //!   separated (default `queue`): `queue`, the crate's writer queue
-//!   (`Options::writer_queue`, the default); `off`, the crate's busy
-//!   handler alone; `sqlite`, SQLite's own busy handler (the oldest
+//!   (`Options::writer_queue(true)`); `off`, the crate's busy handler alone
+//!   (the default options); `sqlite`, SQLite's own busy handler (the oldest
 //!   figures). The modes take turns within each round.
 //! - `cargo run --release --example contention -- perquery_wal [n]`: `n`
 //!   (default 100,000) `PerQuery` inserts, and the largest size the `-wal`
@@ -189,8 +189,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// A writer process: inserts row by row for `secs`, prints its latencies
-/// (µs). `mode`: `queue` (the default options), `off` (no writer queue: the
-/// crate's busy handler alone), `sqlite` (SQLite's busy handler, no queue).
+/// (µs). `mode`: `queue` (`Options::writer_queue(true)`), `off` (the default
+/// options: the crate's busy handler alone), `sqlite` (SQLite's busy
+/// handler, no queue).
 fn writer_child(path: &Path, secs: f64, start_at: u128, mode: &str) {
     let options = doctable::Options::new().writer_queue(mode == "queue");
     let db = Persistent::open_with(path, &options).unwrap();

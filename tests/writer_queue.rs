@@ -1,4 +1,4 @@
-//! The writer queue (`Options::writer_queue`, doctable/src/sqlite/queue.rs):
+//! The writer queue (`Options::writer_queue(true)`, doctable/src/sqlite/queue.rs):
 //! the crate's writers take an exclusive `flock` on `<database>-writer`
 //! around every write. Not timed: exact counts from several real processes,
 //! a holder killed with SIGKILL freeing it, readers never taking it, the
@@ -85,6 +85,11 @@ impl Drop for KillOnDrop {
 
 const PER_WRITER: i64 = 300;
 
+/// The options with the queue on (it is off by default).
+fn queued() -> Options {
+    Options::new().writer_queue(true)
+}
+
 #[test]
 fn writers_in_several_processes_and_threads_all_succeed() -> TestResult {
     const TEST: &str = "writers_in_several_processes_and_threads_all_succeed";
@@ -93,19 +98,19 @@ fn writers_in_several_processes_and_threads_all_succeed() -> TestResult {
         // two threads on a Pool (threads queue on their own handles).
         match role.as_str() {
             "persistent" => {
-                let conn = Persistent::open(&db)?;
+                let conn = Persistent::open_with(&db, &queued())?;
                 for n in 0..PER_WRITER {
                     Row::insert(&conn, &row(&role, n))?;
                 }
             }
             "per_query" => {
-                let conn = PerQuery::open(&db)?;
+                let conn = PerQuery::open_with(&db, &queued())?;
                 for n in 0..PER_WRITER {
                     Row::insert(&conn, &row(&role, n))?;
                 }
             }
             "pool" => {
-                let pool = Pool::open_sized(&db, &Options::new(), 2)?;
+                let pool = Pool::open_sized(&db, &queued(), 2)?;
                 std::thread::scope(|s| {
                     let writers: Vec<_> = ["pool-a", "pool-b"]
                         .into_iter()
@@ -138,7 +143,7 @@ fn writers_in_several_processes_and_threads_all_succeed() -> TestResult {
     }
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("writers.db");
-    Row::create_table(&Persistent::open(&db)?)?;
+    Row::create_table(&Persistent::open_with(&db, &queued())?)?;
     let roles = ["persistent", "persistent", "per_query", "pool"];
     let children = roles
         .iter()
@@ -148,7 +153,7 @@ fn writers_in_several_processes_and_threads_all_succeed() -> TestResult {
         let out = c.wait_with_output()?;
         assert!(out.status.success(), "a writer failed: {:?}", out.status);
     }
-    let conn = Persistent::open(&db)?;
+    let conn = Persistent::open_with(&db, &queued())?;
     assert_eq!(Row::count().get(&conn)?, PER_WRITER * roles.len() as i64);
     for writer in ["per_query", "pool-a", "pool-b"] {
         let expected = if writer == "per_query" {
@@ -175,7 +180,7 @@ fn a_holder_killed_with_sigkill_frees_the_queue() -> TestResult {
     if let Some((_, db)) = role() {
         // Holds the queue (and SQLite's write lock) in a transaction, says
         // so, and waits to be killed.
-        let conn = Persistent::open(&db)?;
+        let conn = Persistent::open_with(&db, &queued())?;
         conn.transaction(|tx| {
             Row::insert(tx, &row("killed", 1))?;
             std::fs::write(holding_marker(&db), b"holding").map_err(doctable::Error::Io)?;
@@ -187,7 +192,7 @@ fn a_holder_killed_with_sigkill_frees_the_queue() -> TestResult {
     }
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("killed.db");
-    let conn = Persistent::open_with(&db, &Options::new().busy_timeout(Duration::from_secs(10)))?;
+    let conn = Persistent::open_with(&db, &queued().busy_timeout(Duration::from_secs(10)))?;
     Row::create_table(&conn)?;
     let mut holder = KillOnDrop(child(TEST, "holder", &db)?.spawn()?);
     let started = Instant::now();
@@ -230,11 +235,11 @@ fn a_holder_killed_with_sigkill_frees_the_queue() -> TestResult {
 fn readers_never_take_the_queue() -> TestResult {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("readers.db");
-    let conn = Persistent::open(&db)?;
+    let conn = Persistent::open_with(&db, &queued())?;
     Row::create_table(&conn)?;
     Row::insert(&conn, &row("w", 1))?;
-    let pool = Pool::open_sized(&db, &Options::new(), 2)?;
-    let per_query = PerQuery::open(&db)?;
+    let pool = Pool::open_sized(&db, &queued(), 2)?;
+    let per_query = PerQuery::open_with(&db, &queued())?;
     // The test itself holds the queue, as a writer of another process would.
     let side = File::open(side_file(&db))?;
     side.lock()?;
@@ -256,8 +261,8 @@ fn readers_never_take_the_queue() -> TestResult {
 fn a_wait_for_the_queue_ends_at_the_busy_timeout() -> TestResult {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("timeout.db");
-    let short = Options::new().busy_timeout(Duration::from_millis(300));
-    let holder = Persistent::open(&db)?;
+    let short = queued().busy_timeout(Duration::from_millis(300));
+    let holder = Persistent::open_with(&db, &queued())?;
     Row::create_table(&holder)?;
     let writer = Persistent::open_with(&db, &short)?;
 
@@ -336,16 +341,29 @@ fn a_side_file_that_cannot_be_made_leaves_writes_working() -> TestResult {
     // The side file's name is a dangling link into a folder that does not
     // exist: it can be neither created nor opened.
     std::os::unix::fs::symlink(dir.path().join("missing/writer"), side_file(&db))?;
-    let conn = Persistent::open(&db)?;
+    let conn = Persistent::open_with(&db, &queued())?;
     Row::create_table(&conn)?;
     for n in 0..10 {
         Row::insert(&conn, &row("w", n))?;
     }
     conn.transaction(|tx| Row::insert(tx, &row("tx", 10)).map(|_| ()))?;
-    Row::insert(&PerQuery::open(&db)?, &row("per_query", 11))?;
-    Row::insert(&Pool::open(&db)?, &row("pool", 12))?;
+    Row::insert(&PerQuery::open_with(&db, &queued())?, &row("per_query", 11))?;
+    Row::insert(&Pool::open_with(&db, &queued())?, &row("pool", 12))?;
     assert_eq!(Row::count().get(&conn)?, 13);
     assert!(!dir.path().join("missing").exists());
+    Ok(())
+}
+
+#[test]
+fn the_queue_is_off_by_default() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("default.db");
+    let conn = Persistent::open(&db)?;
+    Row::create_table(&conn)?;
+    Row::insert(&conn, &row("w", 1))?;
+    conn.transaction(|tx| Row::insert(tx, &row("w", 2)).map(|_| ()))?;
+    assert!(!side_file(&db).exists());
+    assert_eq!(Row::count().get(&conn)?, 2);
     Ok(())
 }
 
@@ -357,15 +375,16 @@ fn a_database_in_a_read_only_directory_still_works() -> TestResult {
     std::fs::create_dir(&folder)?;
     let db = folder.join("docs.db");
     // Kept open, so that the -wal and -shm files stay (SQLite could not
-    // make them in the read-only folder); no queue, so no side file yet.
-    let first = Persistent::open_with(&db, &Options::new().writer_queue(false))?;
+    // make them in the read-only folder); no queue (the default), so no
+    // side file yet.
+    let first = Persistent::open(&db)?;
     Row::create_table(&first)?;
     Row::insert(&first, &row("before", 1))?;
     assert!(!side_file(&db).exists());
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555))?;
     // Reading through a read-only connection never makes the side file
     // (as root the folder's mode stops nothing, so this is what is checked).
-    let reader = Persistent::open_with(&db, &Options::new().read_only(true))?;
+    let reader = Persistent::open_with(&db, &queued().read_only(true))?;
     assert_eq!(Row::count().get(&reader)?, 1);
     assert!(
         !side_file(&db).exists(),
@@ -374,7 +393,7 @@ fn a_database_in_a_read_only_directory_still_works() -> TestResult {
     // A writer with the queue on: as an ordinary user it cannot make the
     // side file and writes without it; as root it makes it. Either way the
     // writes go through, in autocommit and in a transaction.
-    let writer = Persistent::open(&db)?;
+    let writer = Persistent::open_with(&db, &queued())?;
     let result = (|| -> doctable::Result<i64> {
         Row::insert(&writer, &row("after", 2))?;
         writer.transaction(|tx| Row::insert(tx, &row("after", 3)))?;

@@ -1,4 +1,5 @@
-//! The writer queue: the crate's connections to one database file take an
+//! The writer queue (`Options::writer_queue(true)`; off by default): the
+//! crate's connections to one database file take an
 //! exclusive `flock` on a side file, `<database>-writer`, around every write
 //! (a `BEGIN IMMEDIATE` .. `COMMIT` / `ROLLBACK` transaction, or one write
 //! statement in autocommit mode), so that writers wait for each other in the
