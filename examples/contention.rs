@@ -15,6 +15,10 @@
 //! - `cargo run --release --example contention -- perquery_wal [n]`: `n`
 //!   (default 100,000) `PerQuery` inserts, and the largest size the `-wal`
 //!   file reached.
+//! - `cargo run --release --example contention -- single_inserts [n] [queue|off]`:
+//!   `n` (default 1,000) single-row inserts on one `Persistent` with the
+//!   writer queue or without, µs an insert (and, under callgrind, its
+//!   instructions).
 //! - `cargo run --release --example contention -- perquery_get [n]`: `n`
 //!   (default 1,000) gets by key through a `PerQuery`, minimum and median.
 //!
@@ -356,6 +360,26 @@ fn perquery_get(n: usize) {
     );
 }
 
+/// `n` single-row inserts through one `Persistent`, with the writer queue
+/// (`queue`) or without (`off`): run whole under callgrind, the difference
+/// of two runs over `n` is the queue's instructions an insert.
+fn single_inserts(n: usize, mode: &str) {
+    let path = fresh(&format!("single-{mode}.db"));
+    let options = doctable::Options::new().writer_queue(mode == "queue");
+    let db = Persistent::open_with(&path, &options).unwrap();
+    Doc::create_table(&db).unwrap();
+    let docs: Vec<Doc> = (0..n).map(doc).collect();
+    let started = Instant::now();
+    for d in &docs {
+        Doc::insert(&db, d).unwrap();
+    }
+    println!(
+        "{n} inserts ({mode}): {:.2} µs an insert; load average {}",
+        started.elapsed().as_secs_f64() * 1e6 / n as f64,
+        load_average()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
@@ -381,8 +405,14 @@ fn main() {
             arg(3).unwrap().parse().unwrap(),
             arg(4).unwrap().parse().unwrap(),
         ),
+        Some("single_inserts") => single_inserts(
+            arg(1).map_or(1_000, |s| s.parse().unwrap()),
+            arg(2).unwrap_or("queue"),
+        ),
         Some("perquery_get") => perquery_get(arg(1).map_or(1_000, |s| s.parse().unwrap())),
         Some("perquery_wal") => perquery_wal(arg(1).map_or(100_000, |s| s.parse().unwrap())),
-        _ => eprintln!("usage: contention readers|writers|perquery_wal|perquery_get [n]"),
+        _ => eprintln!(
+            "usage: contention readers|writers|single_inserts|perquery_wal|perquery_get [n]"
+        ),
     }
 }

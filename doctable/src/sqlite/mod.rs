@@ -110,7 +110,7 @@ pub struct SqliteBinder<'s> {
 /// (see `queue.rs`); none for reads and inside transactions.
 #[inline]
 fn write_turn(binder: &SqliteBinder<'_>) -> Option<queue::Turn> {
-    if binder.stmt.readonly() || !binder.conn.is_autocommit() {
+    if !queue::has_queue() || binder.stmt.readonly() || !binder.conn.is_autocommit() {
         return None;
     }
     queue::Turn::take(true)

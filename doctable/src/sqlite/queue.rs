@@ -418,6 +418,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<WriterQueue>>> = const { RefCell::new(None) };
 }
 
+/// Whether the connection this thread is using has a writer queue.
+#[inline]
+pub(crate) fn has_queue() -> bool {
+    CURRENT.with_borrow(Option::is_some)
+}
+
 /// The busy timeout and the writer queue of the connection this thread uses,
 /// set by a strategy around every call; the previous ones again when dropped
 /// (a call on one connection inside a call on another). Releases the queue
@@ -467,8 +473,7 @@ impl Turn {
     /// the transaction a `BEGIN IMMEDIATE` starts (`statement == false`).
     #[inline]
     pub(crate) fn take(statement: bool) -> Option<Turn> {
-        let has_queue = CURRENT.with_borrow(Option::is_some);
-        if !has_queue {
+        if !has_queue() {
             return None;
         }
         Self::take_slow(statement)
