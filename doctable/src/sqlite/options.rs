@@ -150,8 +150,8 @@ impl Options {
     /// number of writes a second. Measured on 2 cores with 2 to 8 processes
     /// inserting row by row (BENCHMARKS.md, issue 14, "The writer queue"):
     /// the slowest insert fell from 46–146 ms to 12–17 ms, and the rows per
-    /// second of all writers together fell by a fifth to a half, every hand-over
-    /// costing two wake-ups where a writer that retries on its own loses none.
+    /// second of all writers together by 7–43%, every hand-over costing two
+    /// wake-ups where a writer that retries on its own loses none.
     ///
     /// ```
     /// use doctable::{DocTable, Options, Persistent};
