@@ -149,8 +149,8 @@ impl Options {
     /// When to turn it on: when the slowest write matters more than the
     /// number of writes a second. Measured on 2 cores with 2 to 8 processes
     /// inserting row by row (BENCHMARKS.md, issue 14, "The writer queue"):
-    /// the slowest insert fell from 46–146 ms to 12–17 ms, and the rows per
-    /// second of all writers together by 7–43%, every hand-over costing two
+    /// the slowest insert fell from 45–146 ms to 7–17 ms, and the rows per
+    /// second of all writers together by 4–43%, every hand-over costing two
     /// wake-ups where a writer that retries on its own loses none.
     ///
     /// ```
