@@ -44,6 +44,11 @@ pub(crate) fn install(conn: &Connection, timeout: Duration) -> rusqlite::Result<
     }
 }
 
+/// This thread's busy timeout (what the handler keeps to).
+pub(crate) fn timeout() -> Duration {
+    TIMEOUT.with(Cell::get)
+}
+
 /// This thread's busy timeout set to a connection's while alive; the previous
 /// one again when dropped (a call on one connection inside a call on another).
 pub(crate) struct Timeout(Duration);

@@ -17,6 +17,7 @@ pub(crate) mod options;
 pub(crate) mod per_query;
 pub(crate) mod persistent;
 pub(crate) mod pool;
+pub(crate) mod queue;
 pub(crate) mod rebuild;
 pub(crate) mod reflect;
 
@@ -99,9 +100,20 @@ impl IntoValue for &(dyn rusqlite::ToSql + '_) {
 /// A cached SQLite statement being bound.
 pub struct SqliteBinder<'s> {
     stmt: rusqlite::CachedStatement<'s>,
+    conn: &'s Connection,
     /// Added to every parameter number bound: a multi-row insert binds row
     /// `k` (numbered from 1 by the derive) at `k * columns`.
     offset: usize,
+}
+
+/// The writer queue's turn for a statement that writes in autocommit mode
+/// (see `queue.rs`); none for reads and inside transactions.
+#[inline]
+fn write_turn(binder: &SqliteBinder<'_>) -> Option<queue::Turn> {
+    if !queue::has_queue() || binder.stmt.readonly() || !binder.conn.is_autocommit() {
+        return None;
+    }
+    queue::Turn::take(true)
 }
 
 /// The most rows one multi-row insert writes (fewer when the table's columns
@@ -171,7 +183,11 @@ impl Backend for Sqlite {
         f: impl FnOnce(&mut SqliteBinder<'_>) -> Result<R>,
     ) -> Result<R> {
         let stmt = conn.prepare_cached(sql).in_sql(table, sql)?;
-        f(&mut SqliteBinder { stmt, offset: 0 })
+        f(&mut SqliteBinder {
+            stmt,
+            conn,
+            offset: 0,
+        })
     }
 
     #[inline]
@@ -181,6 +197,7 @@ impl Backend for Sqlite {
 
     #[inline]
     fn execute(binder: &mut SqliteBinder<'_>, table: Option<&str>, sql: &str) -> Result<usize> {
+        let _turn = write_turn(binder);
         binder
             .stmt
             .raw_execute()
@@ -195,6 +212,8 @@ impl Backend for Sqlite {
         sql: &str,
         mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
     ) -> Result<()> {
+        // A write that returns rows (`RETURNING`).
+        let _turn = write_turn(binder);
         let mut rows = binder.stmt.raw_query();
         while let Some(row) = rows.next().in_sql(table, sql)? {
             if !each(row)? {
@@ -205,7 +224,19 @@ impl Backend for Sqlite {
     }
 
     fn execute_batch(conn: &Connection, table: Option<&str>, sql: &str) -> Result<()> {
-        conn.execute_batch(sql).in_sql(table, sql)
+        if sql == <SqliteDialect as Dialect>::BEGIN_WRITE {
+            // The transaction keeps its turn until it ends (or its call does).
+            let _turn = queue::Turn::take(false);
+            return conn.execute_batch(sql).in_sql(table, sql);
+        }
+        let result = conn.execute_batch(sql).in_sql(table, sql);
+        if (sql == <SqliteDialect as Dialect>::COMMIT
+            || sql == <SqliteDialect as Dialect>::ROLLBACK)
+            && conn.is_autocommit()
+        {
+            queue::release_current();
+        }
+        result
     }
 
     #[inline]

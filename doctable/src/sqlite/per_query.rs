@@ -11,6 +11,7 @@ use rusqlite::config::DbConfig;
 use super::Sqlite;
 use super::locks::{WriteMark, file_key, held_by_this_thread, this_thread_writes};
 use super::options::{Options, is_memory_path};
+use super::queue::{Scope, WriterQueue};
 use crate::conn::{Conn, Origin, Sealed, Tx, same_process, transaction};
 use crate::error::{Error, Result};
 
@@ -54,6 +55,10 @@ pub struct PerQuery {
     options: Options,
     /// The file's canonical path, for the registry of this thread's transactions.
     file: Option<PathBuf>,
+    /// Places in the file's writer queue not in use by a call (each call
+    /// takes one: every connection needs its own handle on the side file),
+    /// kept so that calls reuse their handles and waiting threads.
+    queues: Arc<Mutex<Vec<Arc<WriterQueue>>>>,
     /// The idle connection that keeps the WAL index between calls.
     anchor: Option<Arc<Anchor>>,
 }
@@ -122,6 +127,7 @@ impl PerQuery {
             None
         };
         Ok(PerQuery {
+            queues: Arc::default(),
             file: file_key(&path),
             path,
             options: options.clone(),
@@ -194,7 +200,19 @@ impl PerQuery {
     /// the connection.
     fn run<R>(&self, f: impl FnOnce(&Connection, u32) -> Result<R>) -> Result<R> {
         let pid = std::process::id();
-        let _timeout = super::busy::Timeout::enter(self.options.timeout());
+        // This thread's own transaction on the file (through another
+        // connection) holds the write lock: a write here could only wait
+        // for it until the timeout, so it fails at once instead (and takes
+        // no turn in the queue, which that transaction holds).
+        let beside = self.file.as_deref().filter(|file| this_thread_writes(file));
+        let queue = match beside {
+            Some(_) => None,
+            None => self.take_queue(pid),
+        };
+        // Dropped in reverse order: the scope releases the queue before it
+        // goes back for another call to take.
+        let _return = ReturnQueue(&self.queues, queue.as_ref());
+        let _scope = Scope::enter(self.options.timeout(), queue.as_ref());
         let conn = self.options.open(&self.path, false, None)?;
         // Closing does not checkpoint the WAL: the close of the last
         // connection to a file would otherwise checkpoint and delete the WAL
@@ -202,10 +220,6 @@ impl PerQuery {
         // what bounds it instead). A failure leaves the default, which is
         // only slower.
         let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
-        // This thread's own transaction on the file (through another
-        // connection) holds the write lock: a write here could only wait
-        // for it until the timeout, so it fails at once instead.
-        let beside = self.file.as_deref().filter(|file| this_thread_writes(file));
         if beside.is_some() {
             let _ = conn.busy_timeout(Duration::ZERO);
         }
@@ -228,6 +242,38 @@ impl PerQuery {
             (Ok(value), Ok(())) => Ok(value),
             (Ok(_), Err((_, e))) => Err(Error::sqlite(e, None, "(closing the connection)")),
             (Err(e), _) => Err(e),
+        }
+    }
+}
+
+impl PerQuery {
+    /// An unused place in the writer queue (one made by this process), or a
+    /// new one; `None` when the options give none.
+    fn take_queue(&self, pid: u32) -> Option<Arc<WriterQueue>> {
+        let mut idle = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(queue) = idle.pop() {
+            if queue.made_by(pid) {
+                return Some(queue);
+            }
+        }
+        drop(idle);
+        self.options
+            .queue(self.file.as_deref().unwrap_or(&self.path))
+    }
+}
+
+/// Gives a call's place in the writer queue back to its `PerQuery` when
+/// the call ends (after its scope has released it).
+struct ReturnQueue<'q>(
+    &'q Mutex<Vec<Arc<WriterQueue>>>,
+    Option<&'q Arc<WriterQueue>>,
+);
+
+impl Drop for ReturnQueue<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.1 {
+            let mut idle = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            idle.push(Arc::clone(queue));
         }
     }
 }

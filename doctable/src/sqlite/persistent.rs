@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::Sqlite;
 use super::locks::{WriteMark, file_key, held_by_this_thread, this_thread_writes};
 use super::options::Options;
+use super::queue::{Scope, WriterQueue};
 use crate::backend::Dialect;
 use crate::conn::{Conn, Origin, RollbackGuard, Sealed, Tx, same_process, transaction};
 use crate::error::{Error, Result};
@@ -62,6 +63,8 @@ pub struct Persistent {
     file: Option<PathBuf>,
     /// [`Options::files_folder`].
     files: Option<PathBuf>,
+    /// The connection's place in the file's writer queue ([`Options::writer_queue`]).
+    queue: Option<Arc<WriterQueue>>,
 }
 
 impl Persistent {
@@ -83,9 +86,11 @@ impl Persistent {
         let conn = options.open(&path, true, Some(pid))?;
         // As set (and clamped) by the options.
         let busy_timeout = options.timeout();
+        let file = file_key(&path);
         Ok(Persistent {
             conn: Mutex::new(Some(conn)),
-            file: file_key(&path),
+            queue: options.queue(file.as_deref().unwrap_or(&path)),
+            file,
             path,
             holder: AtomicUsize::new(0),
             waiters: AtomicUsize::new(0),
@@ -435,14 +440,20 @@ impl Conn for Persistent {
     type Backend = Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let held = self.lock()?;
-        let _timeout = super::busy::Timeout::enter(self.busy_timeout);
         let conn = held.connection()?;
         if !conn.is_autocommit() {
             return Err(self.foreign_transaction());
         }
         let result = match &self.file {
-            Some(file) if this_thread_writes(file) => self.beside_own_transaction(conn, file, f),
-            _ => f(conn),
+            Some(file) if this_thread_writes(file) => {
+                // No queue: its lock is this thread's own transaction's.
+                let _scope = Scope::enter(self.busy_timeout, None);
+                self.beside_own_transaction(conn, file, f)
+            }
+            _ => {
+                let _scope = Scope::enter(self.busy_timeout, self.queue.as_ref());
+                f(conn)
+            }
         };
         result.map_err(|e| self.in_this_process(e))
     }

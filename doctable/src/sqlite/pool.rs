@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::Sqlite;
 use super::locks::{WriteMark, file_key, held_by_this_thread, this_thread_writes};
 use super::options::{Options, is_memory_path};
+use super::queue::{Scope, WriterQueue};
 use crate::conn::{Conn, Origin, Sealed, Tx, same_process, transaction};
 use crate::error::{Error, Result};
 
@@ -78,8 +79,14 @@ struct Inner {
     returned: Condvar,
 }
 
+/// A pooled connection and its place in the file's writer queue.
+struct Pooled {
+    conn: Connection,
+    queue: Option<Arc<WriterQueue>>,
+}
+
 struct Idle {
-    connections: Vec<Connection>,
+    connections: Vec<Pooled>,
     /// How many connections are open, idle or in use.
     open: usize,
 }
@@ -119,10 +126,17 @@ impl Pool {
             )));
         }
         let pid = std::process::id();
-        let first = options.open(&path, true, Some(pid))?;
+        let conn = options.open(&path, true, Some(pid))?;
+        // After the open, which creates the file: a path that does not
+        // exist has no canonical form.
+        let file = file_key(&path);
+        let first = Pooled {
+            conn,
+            queue: options.queue(file.as_deref().unwrap_or(&path)),
+        };
         Ok(Pool {
             inner: Arc::new(Inner {
-                file: file_key(&path),
+                file,
                 path,
                 options: options.clone(),
                 pid,
@@ -202,7 +216,12 @@ impl Pool {
                 return match inner.options.open(&inner.path, false, Some(inner.pid)) {
                     Ok(conn) => Ok(Lease {
                         pool: inner,
-                        conn: Some(conn),
+                        conn: Some(Pooled {
+                            conn,
+                            queue: inner
+                                .options
+                                .queue(inner.file.as_deref().unwrap_or(&inner.path)),
+                        }),
                     }),
                     Err(e) => {
                         inner.forget_one();
@@ -238,24 +257,24 @@ impl Inner {
 /// A connection taken from the pool, given back when dropped.
 struct Lease<'p> {
     pool: &'p Inner,
-    conn: Option<Connection>,
+    conn: Option<Pooled>,
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else {
+        let Some(pooled) = self.conn.take() else {
             return;
         };
         if std::process::id() != self.pool.pid {
             // A child made by fork(): closing would roll back the parent's
             // transaction or checkpoint its WAL. Left alone, as `Persistent` does.
-            std::mem::forget(conn);
+            std::mem::forget(pooled.conn);
             return;
         }
-        if !conn.is_autocommit() {
+        if !pooled.conn.is_autocommit() {
             // Left inside a transaction (through `with_rusqlite`): closed,
             // which rolls it back, rather than handed to the next caller.
-            drop(conn);
+            drop(pooled);
             self.pool.forget_one();
             return;
         }
@@ -264,7 +283,7 @@ impl Drop for Lease<'_> {
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        idle.connections.push(conn);
+        idle.connections.push(pooled);
         drop(idle);
         self.pool.returned.notify_one();
     }
@@ -275,13 +294,12 @@ impl Conn for Pool {
     type Backend = Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let lease = self.lease()?;
-        let Some(conn) = lease.conn.as_ref() else {
+        let Some(Pooled { conn, queue }) = lease.conn.as_ref() else {
             // A lease always holds its connection until it is dropped.
             return Err(Error::Usage("pool lease without a connection".into()));
         };
         let inner = &*self.inner;
         let timeout = inner.options.timeout();
-        let _timeout = super::busy::Timeout::enter(timeout);
         match inner
             .file
             .as_deref()
@@ -291,12 +309,17 @@ impl Conn for Pool {
             // connection) holds the write lock: a write here could only
             // wait for it, so it fails at once instead.
             Some(file) => {
+                // No queue: its lock is this thread's own transaction's.
+                let _scope = Scope::enter(timeout, None);
                 let _ = conn.busy_timeout(Duration::ZERO);
                 let result = f(conn);
                 let _ = super::busy::install(conn, timeout);
                 result.map_err(|e| held_by_this_thread(e, file))
             }
-            None => f(conn),
+            None => {
+                let _scope = Scope::enter(timeout, queue.as_ref());
+                f(conn)
+            }
         }
     }
 
