@@ -1462,7 +1462,10 @@ pub(crate) mod pg {
                     // reference's `prepare` does (a delete of no row: the
                     // year is a parameter, so the SQL and the cached
                     // statement are the measured one's).
-                    Doc::delete().filter(Doc::year.lt(i64::MIN)).run(&db).unwrap();
+                    Doc::delete()
+                        .filter(Doc::year.lt(i64::MIN))
+                        .run(&db)
+                        .unwrap();
                     t = Instant::now();
                     measured(|| Doc::delete().filter(Doc::year.lt(1960)).run(&db).unwrap());
                 } else {
