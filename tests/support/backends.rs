@@ -204,10 +204,18 @@ macro_rules! expect_failure {
 // ---------------------------------------------------------------------------
 // SQLite runners: a fresh file in a temporary directory per test.
 
+/// The options of the SQLite runners: the defaults, with the opt-in writer
+/// queue on when `DOCTABLE_TEST_WRITER_QUEUE=1` (so the shared suites can
+/// be run once through it).
+pub fn sqlite_options() -> doctable::Options {
+    let queued = std::env::var("DOCTABLE_TEST_WRITER_QUEUE").is_ok_and(|v| v == "1");
+    doctable::Options::new().writer_queue(queued)
+}
+
 /// `body` on a `Persistent` over a fresh file; checks no transaction is left open.
 pub fn on_persistent(body: impl FnOnce(&doctable::Persistent) -> TestResult) -> TestResult {
     let dir = tempfile::tempdir()?;
-    let db = doctable::Persistent::open(dir.path().join("test.db"))?;
+    let db = doctable::Persistent::open_with(dir.path().join("test.db"), &sqlite_options())?;
     body(&db)?;
     assert!(
         db.with_rusqlite(|c| c.is_autocommit())?,
@@ -219,7 +227,7 @@ pub fn on_persistent(body: impl FnOnce(&doctable::Persistent) -> TestResult) -> 
 /// `body` on a `PerQuery` over a fresh file.
 pub fn on_per_query(body: impl FnOnce(&doctable::PerQuery) -> TestResult) -> TestResult {
     let dir = tempfile::tempdir()?;
-    let db = doctable::PerQuery::open(dir.path().join("test.db"))?;
+    let db = doctable::PerQuery::open_with(dir.path().join("test.db"), &sqlite_options())?;
     body(&db)
 }
 
@@ -227,7 +235,7 @@ pub fn on_per_query(body: impl FnOnce(&doctable::PerQuery) -> TestResult) -> Tes
 /// pooled connection is left inside a transaction.
 pub fn on_pool(body: impl FnOnce(&doctable::Pool) -> TestResult) -> TestResult {
     let dir = tempfile::tempdir()?;
-    let db = doctable::Pool::open_sized(dir.path().join("test.db"), &doctable::Options::new(), 3)?;
+    let db = doctable::Pool::open_sized(dir.path().join("test.db"), &sqlite_options(), 3)?;
     body(&db)?;
     for _ in 0..db.size() {
         assert!(

@@ -49,7 +49,10 @@ impl Opener for SqlitePersistent {
     type Db = doctable::Persistent;
     const NAME: &'static str = "persistent";
     fn open(&self) -> Result<Self::Db, BoxError> {
-        Ok(doctable::Persistent::open(&self.0)?)
+        Ok(doctable::Persistent::open_with(
+            &self.0,
+            &crate::backends::sqlite_options(),
+        )?)
     }
     fn target(&self) -> String {
         self.0.display().to_string()
@@ -67,7 +70,10 @@ impl Opener for SqlitePerQuery {
     type Db = doctable::PerQuery;
     const NAME: &'static str = "per_query";
     fn open(&self) -> Result<Self::Db, BoxError> {
-        Ok(doctable::PerQuery::open(&self.0)?)
+        Ok(doctable::PerQuery::open_with(
+            &self.0,
+            &crate::backends::sqlite_options(),
+        )?)
     }
     fn target(&self) -> String {
         self.0.display().to_string()
