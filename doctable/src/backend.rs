@@ -373,18 +373,10 @@ pub trait Dialect: 'static {
     /// keeps the returned key for [`Backend::last_insert_id`].
     const INSERT_RETURNS_KEY: bool = false;
 
-    /// Appends the value of column `index` of `meta` in an insert's `VALUES`:
-    /// the placeholder `index + 1` (an engine whose key column does not take
-    /// NULL for "assign one" says so here).
-    #[inline]
-    fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
-        Self::push_row_value(out, meta, index, index + 1);
-    }
-
-    /// Appends the value of column `index` of `meta` in one row of a
-    /// multi-row insert's `VALUES`, bound as parameter `n`: by default the
-    /// placeholder `n` (see [`push_insert_value`](Dialect::push_insert_value)).
-    #[doc(hidden)]
+    /// Appends the value of column `index` of `meta` in an insert's `VALUES`
+    /// (one row of a multi-row insert, or the row of a single insert), bound
+    /// as parameter `n`: by default the placeholder `n` (an engine whose key
+    /// column does not take NULL for "assign one" says so here).
     #[inline]
     fn push_row_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
         let _ = (meta, index);

@@ -121,7 +121,9 @@ impl StaticSql {
         // and `slot()` is the variant's discriminant.
         #[allow(clippy::indexing_slicing)]
         let slot = &self.of::<B>().inserts[kind.slot()];
-        slot.get_or_init(|| self.build_insert::<B>(meta, kind, B::Dialect::INSERT_RETURNS_KEY))
+        slot.get_or_init(|| {
+            self.build_insert::<B>(meta, kind, B::Dialect::INSERT_RETURNS_KEY, None)
+        })
     }
 
     /// For a dialect that reads the assigned key back
@@ -138,42 +140,23 @@ impl StaticSql {
         meta: &TableMeta,
         kind: InsertKind,
     ) -> Option<(&str, usize)> {
-        let slot = match kind {
-            InsertKind::Plain => 0,
-            InsertKind::OrIgnore => 1,
+        let [plain, ignore] = &self.of::<B>().keyless;
+        let cell = match kind {
+            InsertKind::Plain => plain,
+            InsertKind::OrIgnore => ignore,
             InsertKind::OrReplace | InsertKind::Returning => return None,
         };
-        let [plain, ignore] = &self.of::<B>().keyless;
-        let cell = if slot == 0 { plain } else { ignore };
         cell.get_or_init(|| {
-            let key = meta.key_column()?;
-            if key.sql_type != crate::value::SqlType::Integer {
+            let &[index] = meta.primary_key else {
                 return None;
-            }
-            let skipped = meta.columns.iter().position(|c| std::ptr::eq(c, key))? + 1;
-            let conflict = kind.conflict();
-            let mut sql = String::from(B::Dialect::insert_prefix(conflict));
-            push_ident(&mut sql, meta.name);
-            sql.push_str(" (");
-            push_ident_list(
-                &mut sql,
-                meta.columns
-                    .iter()
-                    .filter(|c| !std::ptr::eq(*c, key))
-                    .map(|c| c.name),
-            );
-            sql.push_str(") VALUES (");
-            for n in 1..meta.columns.len() {
-                if n > 1 {
-                    sql.push_str(", ");
-                }
-                B::Dialect::push_placeholder(&mut sql, n);
-            }
-            sql.push(')');
-            B::Dialect::push_insert_suffix(&mut sql, meta, conflict);
-            sql.push_str(B::Dialect::RETURNING);
-            push_ident(&mut sql, key.name);
-            Some((sql, skipped))
+            };
+            let key = meta.columns.get(index)?;
+            (key.sql_type == crate::value::SqlType::Integer).then(|| {
+                (
+                    self.build_insert::<B>(meta, kind, true, Some(index)),
+                    index + 1,
+                )
+            })
         })
         .as_ref()
         .map(|(sql, skipped)| (sql.as_str(), *skipped))
@@ -183,24 +166,39 @@ impl StaticSql {
     /// own `ON CONFLICT` to.
     pub(crate) fn insert_for_upsert<B: Backend>(&self, meta: &TableMeta) -> String {
         if B::Dialect::INSERT_RETURNS_KEY {
-            self.build_insert::<B>(meta, InsertKind::Plain, false)
+            self.build_insert::<B>(meta, InsertKind::Plain, false, None)
         } else {
             self.insert::<B>(meta, InsertKind::Plain).to_owned()
         }
     }
 
-    fn build_insert<B: Backend>(&self, meta: &TableMeta, kind: InsertKind, key: bool) -> String {
+    /// The insert of `kind`, reading the integer key back when `key`,
+    /// without column `skipped` (its later columns' parameters numbered one
+    /// lower) when given.
+    fn build_insert<B: Backend>(
+        &self,
+        meta: &TableMeta,
+        kind: InsertKind,
+        key: bool,
+        skipped: Option<usize>,
+    ) -> String {
         let conflict = kind.conflict();
+        let kept = || {
+            meta.columns
+                .iter()
+                .enumerate()
+                .filter(move |&(i, _)| Some(i) != skipped)
+        };
         let mut sql = String::from(B::Dialect::insert_prefix(conflict));
         push_ident(&mut sql, meta.name);
         sql.push_str(" (");
-        push_ident_list(&mut sql, meta.columns.iter().map(|c| c.name));
+        push_ident_list(&mut sql, kept().map(|(_, c)| c.name));
         sql.push_str(") VALUES (");
-        for i in 0..meta.columns.len() {
-            if i > 0 {
+        for (n, (i, _)) in kept().enumerate() {
+            if n > 0 {
                 sql.push_str(", ");
             }
-            B::Dialect::push_insert_value(&mut sql, meta, i);
+            B::Dialect::push_row_value(&mut sql, meta, i, n + 1);
         }
         sql.push(')');
         B::Dialect::push_insert_suffix(&mut sql, meta, conflict);

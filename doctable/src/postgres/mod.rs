@@ -831,14 +831,8 @@ impl Dialect for PgDialect {
     }
 
     /// An identity key bound as NULL (a new row's `None`) takes the next value
-    /// of its sequence: PostgreSQL stores an explicit NULL as given, where
-    /// SQLite assigns a rowid.
-    fn push_insert_value(out: &mut String, meta: &TableMeta, index: usize) {
-        push_value(out, meta, index, index + 1);
-    }
-
-    /// As [`push_insert_value`](Dialect::push_insert_value), numbered `n`:
-    /// an identity key's `COALESCE($n, nextval(..))` in every row.
+    /// of its sequence, `COALESCE($n, nextval(..))`: PostgreSQL stores an
+    /// explicit NULL as given, where SQLite assigns a rowid.
     fn push_row_value(out: &mut String, meta: &TableMeta, index: usize, n: usize) {
         push_value(out, meta, index, n);
     }

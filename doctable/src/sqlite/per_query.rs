@@ -111,13 +111,10 @@ impl PerQuery {
         }
         // The first open sets the journal mode, which is stored in the file;
         // later opens only apply the per-connection settings. On a WAL
-        // database it stays open as the anchor, once it has read the file
-        // (which maps the WAL index).
+        // database it stays open as the anchor: the first open has read the
+        // schema (`Options::open`), which mapped the WAL index.
         let first = options.open(&path, true, None)?;
         let anchor = if options.wal_on() {
-            first
-                .query_row("PRAGMA schema_version", [], |_| Ok(()))
-                .map_err(|e| Error::sqlite(e, None, "PRAGMA schema_version"))?;
             Some(Arc::new(Anchor {
                 conn: Mutex::new(Some(first)),
                 pid: std::process::id(),
