@@ -209,3 +209,27 @@ fn an_in_memory_database_is_refused() {
     assert!(matches!(err, Error::Usage(_)), "{err:?}");
     assert!(err.to_string().contains(":memory:"), "{err}");
 }
+
+/// The workspace builds SQLite without `SQLITE_ENABLE_MEMORY_MANAGEMENT`
+/// (`.cargo/config.toml`): with it, every page read of every connection in
+/// the process takes one mutex, and two reading threads on a `Pool` read no
+/// faster than one (BENCHMARKS.md, "Pool readers"). A build that lost the
+/// setting fails here instead of only in the benchmark.
+#[test]
+fn the_bundled_sqlite_gives_each_connection_its_own_page_cache() {
+    let conn = doctable::rusqlite::Connection::open_in_memory().expect("open");
+    let mut stmt = conn.prepare("PRAGMA compile_options").expect("prepare");
+    let options: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("read");
+    assert!(
+        options.iter().any(|o| o.starts_with("THREADSAFE=")),
+        "compile options not read: {options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "SQLite was built with ENABLE_MEMORY_MANAGEMENT (set LIBSQLITE3_FLAGS as .cargo/config.toml does): {options:?}"
+    );
+}

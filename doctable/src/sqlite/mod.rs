@@ -97,13 +97,73 @@ impl IntoValue for &(dyn rusqlite::ToSql + '_) {
     }
 }
 
-/// A cached SQLite statement being bound.
+/// An SQLite statement being bound: from the connection's statement cache,
+/// or (the first statement of a connection that lives for one call) prepared
+/// for this one run.
 pub struct SqliteBinder<'s> {
-    stmt: rusqlite::CachedStatement<'s>,
+    stmt: Held<'s>,
     conn: &'s Connection,
     /// Added to every parameter number bound: a multi-row insert binds row
     /// `k` (numbered from 1 by the derive) at `k * columns`.
     offset: usize,
+}
+
+/// A prepared statement and where it goes after its run.
+enum Held<'s> {
+    /// Back into the connection's statement cache.
+    Cached(rusqlite::CachedStatement<'s>),
+    /// Finalized: prepared for one run on a connection about to close.
+    Once(rusqlite::Statement<'s>),
+}
+
+impl<'s> std::ops::Deref for Held<'s> {
+    type Target = rusqlite::Statement<'s>;
+
+    #[inline]
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Held::Cached(stmt) => stmt,
+            Held::Once(stmt) => stmt,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Held::Cached(stmt) => stmt,
+            Held::Once(stmt) => stmt,
+        }
+    }
+}
+
+thread_local! {
+    /// Whether the next statement this thread prepares is the first of a
+    /// connection that closes when its call ends ([`OneShot`]).
+    static ONE_SHOT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks, while alive, the first statement this thread prepares as one for a
+/// single run: it is prepared without the statement cache. The cache prepares
+/// with `SQLITE_PREPARE_PERSISTENT`, which takes the statement's memory from
+/// the heap instead of the connection's lookaside (measured: about 20,000
+/// instructions of a `PerQuery` get, whose connection closes right after).
+/// Later statements of the same call (an insert's loop, a transaction) are
+/// cached as usual. `PerQuery` calls outside a transaction use it.
+pub(crate) struct OneShot(());
+
+impl OneShot {
+    pub(crate) fn enter() -> Self {
+        ONE_SHOT.with(|once| once.set(true));
+        OneShot(())
+    }
+}
+
+impl Drop for OneShot {
+    fn drop(&mut self) {
+        ONE_SHOT.with(|once| once.set(false));
+    }
 }
 
 /// The writer queue's turn for a statement that writes in autocommit mode
@@ -182,7 +242,11 @@ impl Backend for Sqlite {
         sql: &str,
         f: impl FnOnce(&mut SqliteBinder<'_>) -> Result<R>,
     ) -> Result<R> {
-        let stmt = conn.prepare_cached(sql).in_sql(table, sql)?;
+        let stmt = if ONE_SHOT.with(|once| once.replace(false)) {
+            Held::Once(conn.prepare(sql).in_sql(table, sql)?)
+        } else {
+            Held::Cached(conn.prepare_cached(sql).in_sql(table, sql)?)
+        };
         f(&mut SqliteBinder {
             stmt,
             conn,
@@ -537,6 +601,42 @@ pub(crate) fn rowid_alias(column: &ColumnMeta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many times the statement cache's copy of `sql` has run (0: the
+    /// cache had none, and prepares one now).
+    fn cached_runs(conn: &Connection, sql: &str) -> i32 {
+        conn.prepare_cached(sql)
+            .expect("prepare")
+            .get_status(rusqlite::StatementStatus::Run)
+    }
+
+    fn run(conn: &Connection, sql: &str) {
+        Sqlite::with_statement(conn, None, sql, |b| Sqlite::execute(b, None, sql)).expect("run");
+    }
+
+    #[test]
+    fn a_one_shot_call_prepares_only_its_first_statement_outside_the_cache() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (a INTEGER)")
+            .expect("create");
+        let (first, second) = ("INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)");
+        {
+            let _once = OneShot::enter();
+            run(&conn, first);
+            run(&conn, second);
+            run(&conn, second);
+        }
+        // The first ran once, finalized; the second went through the cache both times.
+        assert_eq!(cached_runs(&conn, first), 0);
+        assert_eq!(cached_runs(&conn, second), 2);
+        // Outside a one-shot call every statement is cached.
+        run(&conn, first);
+        assert_eq!(cached_runs(&conn, first), 1);
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count, 4);
+    }
 
     #[test]
     fn affinity_follows_sqlite_rules() {

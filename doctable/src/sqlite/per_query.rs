@@ -351,7 +351,10 @@ impl Conn for PerQuery {
     type Backend = Sqlite;
     fn with_connection<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         self.refuse_inside_own_transaction()?;
-        self.run(|conn, _| f(conn))
+        self.run(|conn, _| {
+            let _once = super::OneShot::enter();
+            f(conn)
+        })
     }
 
     fn atomic<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
