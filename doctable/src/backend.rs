@@ -110,16 +110,18 @@ pub trait Backend: sealed::Sealed + Sized + 'static {
     /// wait for the server's reply instead of one per row). `for_each` and
     /// `chunks`, whose memory stays flat, stream through `each_row`. By
     /// default `each_row` itself (SQLite: a row is a step of the statement,
-    /// nothing to collect).
+    /// nothing to collect). `each` is also given how many rows the whole
+    /// result has when the backend knows before the first row (PostgreSQL),
+    /// else 0, so that a caller collecting them allocates once.
     #[doc(hidden)]
     #[inline(always)]
     fn all_rows(
         binder: &mut Self::Binder<'_>,
         table: Option<&str>,
         sql: &str,
-        each: impl FnMut(&Self::Row<'_>) -> Result<bool>,
+        mut each: impl FnMut(&Self::Row<'_>, usize) -> Result<bool>,
     ) -> Result<()> {
-        Self::each_row(binder, table, sql, each)
+        Self::each_row(binder, table, sql, |row| each(row, 0))
     }
 
     /// Runs statements without parameters (DDL, transaction control).

@@ -112,13 +112,15 @@ impl<'a> Stmt<'a> {
     }
 
     /// [`rows`](Stmt::rows) for a caller that keeps every row it is given
-    /// (see [`Backend::all_rows`]): the result may be read in one go.
+    /// (see [`Backend::all_rows`]): the result may be read in one go, and
+    /// `each` is also given the number of rows in it where that is known
+    /// before the first (else 0).
     #[inline]
     pub(crate) fn all_rows<B: Backend>(
         self,
         conn: &ConnOf<B>,
         bind: impl FnOnce(&mut B::Binder<'_>) -> Result<()>,
-        each: impl FnMut(&B::Row<'_>) -> Result<bool>,
+        each: impl FnMut(&B::Row<'_>, usize) -> Result<bool>,
     ) -> Result<()> {
         let t = Some(self.table);
         self.explain(B::with_statement(conn, t, self.sql, |stmt| {

@@ -227,9 +227,8 @@ impl<T, V> Expr<T, V> {
 
     fn binary<W>(self, op: &str, rhs: Operand) -> Expr<T, W> {
         let label = self.fragment.label("(expression)");
-        let mut f = Fragment::default();
-        f.sql.push('(');
-        f.append(self.fragment);
+        let mut f = self.fragment;
+        f.open_paren();
         f.sql.push_str(op);
         f.push_operand(rhs, label);
         f.sql.push(')');

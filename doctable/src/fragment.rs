@@ -92,6 +92,39 @@ impl Fragment {
         self.column.unwrap_or(otherwise)
     }
 
+    /// Makes this fragment the start of a new one, `(` + itself, keeping its
+    /// buffers (an operator and its other operand are then pushed after it):
+    /// what `Fragment::default()` + `(` + [`append`](Self::append) gives,
+    /// without copying the text and parameters into new buffers.
+    pub(crate) fn open_paren(&mut self) {
+        self.column = None;
+        self.leaves = None;
+        self.sql.insert(0, '(');
+        for at in &mut self.slots {
+            *at += 1;
+        }
+        for cast in &mut self.casts {
+            cast.at += 1;
+        }
+    }
+
+    /// [`append`](Self::append) of a fragment that stays where it is (its
+    /// parameters are cloned, nothing else is).
+    pub(crate) fn append_ref(&mut self, other: &Fragment) {
+        self.column = None;
+        let base = self.sql.len();
+        self.sql.push_str(&other.sql);
+        self.slots.extend(other.slots.iter().map(|at| at + base));
+        self.casts.extend(other.casts.iter().map(|c| Cast {
+            at: c.at + base,
+            to: c.to,
+        }));
+        self.params.extend(other.params.iter().cloned());
+        if self.error.is_none() {
+            self.error.clone_from(&other.error);
+        }
+    }
+
     pub(crate) fn append(&mut self, other: Fragment) {
         self.column = None;
         let base = self.sql.len();

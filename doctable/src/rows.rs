@@ -180,7 +180,7 @@ pub(crate) fn insert_returning<C: Conn, T: Record>(conn: &C, row: &T) -> Result<
             Stmt::write(meta, sql).all_rows::<C::Backend>(
                 c,
                 |s| row.__bind::<C::Backend>(s, write),
-                |r| {
+                |r, _| {
                     stored = Some(read_row::<C::Backend, T>(r, 0)?);
                     Ok(false)
                 },
@@ -218,7 +218,7 @@ pub(crate) fn get<C: Conn, T: HasPrimaryKey, K: IntoKey<T, T::Key>>(
             Stmt::read(meta.name, sql).all_rows::<C::Backend>(
                 c,
                 |s| bind_key::<C::Backend>(s, key.as_ref(), meta.name),
-                |row| {
+                |row, _| {
                     found = Some(read_row::<C::Backend, T>(row, 0)?);
                     Ok(false)
                 },

@@ -226,9 +226,29 @@ fn wrong_size(raw: &[u8], ty: &Type) -> BoxError {
     format!("a {} value of {} bytes", ty.name(), raw.len()).into()
 }
 
-impl<'a> FromSql<'a> for RawValue<'a> {
-    #[inline]
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+impl<'a> RawValue<'a> {
+    /// The types the crate's own columns have, read where `__read` inlines
+    /// them; the others, and every error, in [`RawValue::other`].
+    #[inline(always)]
+    fn common(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        let value = match *ty {
+            Type::INT8 => match raw.try_into() {
+                Ok(bytes) => ValueRef::Integer(i64::from_be_bytes(bytes)),
+                Err(_) => return Self::other(ty, raw),
+            },
+            Type::FLOAT8 => match raw.try_into() {
+                Ok(bytes) => ValueRef::Real(f64::from_be_bytes(bytes)),
+                Err(_) => return Self::other(ty, raw),
+            },
+            Type::TEXT => ValueRef::Text(raw),
+            _ => return Self::other(ty, raw),
+        };
+        Ok(RawValue(value))
+    }
+
+    /// Every type and every error (see [`RawValue::common`]).
+    #[inline(never)]
+    fn other(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
         let value = match *ty {
             Type::INT8 => ValueRef::Integer(i64::from_be_bytes(fixed(raw, ty)?)),
             Type::INT4 => ValueRef::Integer(i32::from_be_bytes(fixed(raw, ty)?).into()),
@@ -277,6 +297,21 @@ impl<'a> FromSql<'a> for RawValue<'a> {
             }
         };
         Ok(RawValue(value))
+    }
+}
+
+impl<'a> FromSql<'a> for RawValue<'a> {
+    #[inline(always)]
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Self::common(ty, raw)
+    }
+
+    #[inline(always)]
+    fn from_sql_nullable(ty: &Type, raw: Option<&'a [u8]>) -> Result<Self, BoxError> {
+        match raw {
+            Some(raw) => Self::common(ty, raw),
+            None => Ok(RawValue(ValueRef::Null)),
+        }
     }
 
     #[inline]

@@ -424,7 +424,7 @@ impl PgBinder<'_> {
         table: Option<&str>,
         sql: &str,
         read: Read,
-        mut each: impl FnMut(&Row) -> Result<bool>,
+        mut each: impl FnMut(&Row, usize) -> Result<bool>,
     ) -> Result<usize> {
         use ::postgres::fallible_iterator::FallibleIterator;
         self.ran = true;
@@ -449,8 +449,9 @@ impl PgBinder<'_> {
                         params,
                         |p| on_client!(client, c => c.query(stmt, p)),
                     )?;
+                    let total = rows.len();
                     for (seen, row) in rows.iter().enumerate() {
-                        match each(row) {
+                        match each(row, total) {
                             Ok(true) => {}
                             Ok(false) => return Ok(Ok(seen + 1)),
                             Err(e) => return Ok(Err(e)),
@@ -471,7 +472,7 @@ impl PgBinder<'_> {
                     let mut seen = 0usize;
                     while let Some(row) = rows.next()? {
                         seen += 1;
-                        match each(&row) {
+                        match each(&row, 0) {
                             Ok(true) => {}
                             Ok(false) => return Ok(Ok(seen)),
                             Err(e) => return Ok(Err(e)),
@@ -628,12 +629,12 @@ impl Backend for Postgres {
             // No key is read back (a table without one integer key): no
             // earlier insert's key may stand in for this one's.
             binder.conn.last_id.set(0);
-            return binder.run(table, sql, Read::Count, |_| Ok(true));
+            return binder.run(table, sql, Read::Count, |_, _| Ok(true));
         }
         // `INSERT ... RETURNING "key"`: keep the assigned key.
         let mut key = 0;
         let mut first = true;
-        let changed = binder.run(table, sql, Read::Collect, |row| {
+        let changed = binder.run(table, sql, Read::Collect, |row, _| {
             if std::mem::take(&mut first)
                 && let Ok(RawValue(ValueRef::Integer(k))) = row.try_get::<_, RawValue<'_>>(0)
             {
@@ -649,9 +650,11 @@ impl Backend for Postgres {
         binder: &mut PgBinder<'_>,
         table: Option<&str>,
         sql: &str,
-        each: impl FnMut(&Row) -> Result<bool>,
+        mut each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<()> {
-        binder.run(table, sql, Read::Stream, each).map(|_| ())
+        binder
+            .run(table, sql, Read::Stream, |row, _| each(row))
+            .map(|_| ())
     }
 
     /// The whole result in one wait on the connection (the driver's
@@ -661,7 +664,7 @@ impl Backend for Postgres {
         binder: &mut PgBinder<'_>,
         table: Option<&str>,
         sql: &str,
-        each: impl FnMut(&Row) -> Result<bool>,
+        each: impl FnMut(&Row, usize) -> Result<bool>,
     ) -> Result<()> {
         binder.run(table, sql, Read::Collect, each).map(|_| ())
     }

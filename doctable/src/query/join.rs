@@ -710,7 +710,7 @@ where
             q.sql.push_str(step.keyword);
             push_ident(&mut q.sql, step.table);
             q.sql.push_str(" ON ");
-            q.append(step.on.clone());
+            q.append_ref(&step.on);
         }
         push_where(&mut q, &self.filter);
         // As `Select` does: a key with values equal to a selected expression
@@ -724,7 +724,7 @@ where
         push_keys(&mut q, " GROUP BY ", &self.group_by, &selected);
         if let Some(h) = &self.having {
             q.sql.push_str(" HAVING ");
-            q.append(h.clone());
+            q.append_ref(h);
         }
         push_keys(&mut q, " ORDER BY ", &self.order_by, &selected);
         D::Dialect::push_limit_offset(
@@ -822,7 +822,7 @@ where
         let q = self.build::<C::Backend>(limit)?;
         let table = <Join<L, B, K> as Tables>::FIRST;
         conn.with_connection(|c| {
-            let read = |row: &<C::Backend as Backend>::Row<'_>| {
+            let mut read = |row: &<C::Backend as Backend>::Row<'_>| {
                 each(self.selection.read::<C::Backend>(row, &self.steps)?)
             };
             let files = <Join<L, B, K> as Tables>::HAS_FILES;
@@ -832,7 +832,7 @@ where
                     let _scan = crate::conn::ScanMark::enter::<C::Backend>(c, table);
                     for_rows::<C::Backend>(c, table, None, &q, read)
                 } else {
-                    for_all_rows::<C::Backend>(c, table, None, &q, read)
+                    for_all_rows::<C::Backend>(c, table, None, &q, |row, _| read(row))
                 }
             })
         })

@@ -69,13 +69,14 @@ fn for_rows<B: Backend>(
 
 /// [`for_rows`] for a caller that keeps every row it is given and runs no
 /// code of the user's between rows (see [`Backend::all_rows`]): the result
-/// may be read in one go.
+/// may be read in one go, and `each` is also given the number of rows in it
+/// where the backend knows that before the first (else 0).
 fn for_all_rows<B: Backend>(
     conn: &ConnOf<B>,
     table: &str,
     keys: Option<&TableMeta>,
     q: &Fragment,
-    each: impl FnMut(&B::Row<'_>) -> Result<bool>,
+    each: impl FnMut(&B::Row<'_>, usize) -> Result<bool>,
 ) -> Result<()> {
     let sql = B::Dialect::render_fragment(q);
     let stmt = Stmt {
@@ -84,6 +85,14 @@ fn for_all_rows<B: Backend>(
         keys,
     };
     stmt.all_rows::<B>(conn, |s| stmt.bind_params::<B>(s, &q.params), each)
+}
+
+/// Makes room for a result of `total` rows before its first is pushed.
+#[inline]
+pub(crate) fn reserve_once<R>(out: &mut Vec<R>, total: usize) {
+    if out.capacity() == 0 {
+        out.reserve_exact(total);
+    }
 }
 
 /// Renders `q` for backend `B`, binds its parameters, executes it as a write
@@ -117,7 +126,8 @@ pub(crate) fn select_sql_tail<C: crate::conn::Conn, T: crate::record::Record>(
     let mut out = Vec::new();
     conn.with_connection(|c| {
         crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
-            for_all_rows::<C::Backend>(c, meta.name, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, meta.name, None, &q, |row, total| {
+                reserve_once(&mut out, total);
                 out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                 Ok(true)
             })

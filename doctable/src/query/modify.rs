@@ -183,7 +183,8 @@ impl<T: Record, S> Update<T, S> {
         conn.with_connection(|c| {
             atomically::<C::Backend, _>(c, Some(table), |c| {
                 let mut out = Vec::new();
-                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row, total| {
+                    super::reserve_once(&mut out, total);
                     out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                     Ok(true)
                 })?;
@@ -350,7 +351,8 @@ impl<T: Record, S> Delete<T, S> {
         conn.with_connection(|c| {
             atomically::<C::Backend, _>(c, Some(table), |c| {
                 let mut out = Vec::new();
-                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row| {
+                super::for_all_rows::<C::Backend>(c, table, Some(T::__META), &q, |row, total| {
+                    super::reserve_once(&mut out, total);
                     out.push(crate::record::read_row::<C::Backend, T>(row, 0)?);
                     Ok(true)
                 })?;

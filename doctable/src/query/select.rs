@@ -59,10 +59,8 @@ impl<T, S: Clone> Clone for Select<T, S> {
 pub(super) fn and_into(slot: &mut Option<Fragment>, cond: Fragment) {
     *slot = Some(match slot.take() {
         None => cond,
-        Some(mut prev) => {
-            let mut both = Fragment::default();
-            both.sql.push('(');
-            both.append(std::mem::take(&mut prev));
+        Some(mut both) => {
+            both.open_paren();
             both.sql.push_str(" AND ");
             both.append(cond);
             both.sql.push(')');
@@ -75,7 +73,7 @@ pub(super) fn and_into(slot: &mut Option<Fragment>, cond: Fragment) {
 pub(super) fn push_where(out: &mut Fragment, filter: &Option<Fragment>) {
     if let Some(f) = filter {
         out.sql.push_str(" WHERE ");
-        out.append(f.clone());
+        out.append_ref(f);
     }
 }
 
@@ -175,7 +173,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         push_keys(&mut q, " GROUP BY ", &self.group_by, &selected);
         if let Some(h) = &self.having {
             q.sql.push_str(" HAVING ");
-            q.append(h.clone());
+            q.append_ref(h);
         }
         push_keys(&mut q, " ORDER BY ", &self.order_by, &selected);
         push_limit_offset(&mut q.sql, tighter(limit, self.limit), self.offset);
@@ -194,15 +192,15 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         &self,
         conn: &C,
         limit: Option<u64>,
-        mut each: impl FnMut(S::Row) -> Result<bool>,
+        mut each: impl FnMut(S::Row, usize) -> Result<bool>,
     ) -> Result<()> {
         let q = self.build::<C::Backend>(limit);
         let table = T::__META.name;
         check(table, &q)?;
         conn.with_connection(|c| {
             crate::files::scope::<C::Backend, _>(conn.files_folder(), c, T::__HAS_FILES, || {
-                for_all_rows::<C::Backend>(c, table, None, &q, |row| {
-                    each(self.selection.read::<C::Backend>(row, &mut 0)?)
+                for_all_rows::<C::Backend>(c, table, None, &q, |row, total| {
+                    each(self.selection.read::<C::Backend>(row, &mut 0)?, total)
                 })
             })
         })
@@ -211,7 +209,8 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
     /// Runs the query and reads every row.
     pub fn all(&self, conn: &impl Conn) -> Result<Vec<S::Row>> {
         let mut out = Vec::new();
-        self.run(conn, None, |row| {
+        self.run(conn, None, |row, total| {
+            super::reserve_once(&mut out, total);
             out.push(row);
             Ok(true)
         })?;
@@ -338,7 +337,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
         q.sql.push(')');
         let mut found = false;
         conn.with_connection(|c| {
-            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, table, None, &q, |row, _| {
                 found = crate::private::read::<C::Backend, bool>(row, 0, table, "EXISTS")?;
                 Ok(false)
             })
@@ -349,7 +348,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
     /// Runs the query for its first row only.
     pub fn first(&self, conn: &impl Conn) -> Result<Option<S::Row>> {
         let mut out = None;
-        self.run(conn, Some(1), |row| {
+        self.run(conn, Some(1), |row, _| {
             out = Some(row);
             Ok(false)
         })?;
@@ -430,7 +429,7 @@ pub(super) fn push_keys(q: &mut Fragment, keyword: &str, keys: &[Fragment], sele
                 // Writing to a String cannot fail.
                 let _ = write!(q.sql, "{n}{direction}");
             }
-            None => q.append(key.clone()),
+            None => q.append_ref(key),
         }
     }
 }
@@ -470,7 +469,7 @@ impl<T: Record> Count<T> {
         check(table, &q)?;
         let mut count = 0;
         conn.with_connection(|c| {
-            for_all_rows::<C::Backend>(c, table, None, &q, |row| {
+            for_all_rows::<C::Backend>(c, table, None, &q, |row, _| {
                 count = crate::private::read::<C::Backend, i64>(row, 0, table, "count(*)")?;
                 Ok(false)
             })

@@ -92,7 +92,7 @@ impl<T: Record, V, M: ReadAs<V>> Selection<T> for Column<T, V, M> {
 impl<T: Record, V: ColumnType> Selection<T> for Expr<T, V> {
     type Row = V;
     fn push_sql(&self, out: &mut Fragment) {
-        out.append(self.fragment.clone());
+        out.append_ref(&self.fragment);
     }
     fn push_items(&self, out: &mut Vec<Fragment>) {
         out.push(self.fragment.clone());

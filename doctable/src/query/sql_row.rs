@@ -147,8 +147,9 @@ pub fn select_sql<R: SqlRow>(
 fn run<C: Conn, R: SqlRow>(conn: &C, label: &'static str, q: &Fragment) -> Result<Vec<R>> {
     let mut out = Vec::new();
     conn.with_connection(|c| {
-        for_all_rows::<C::Backend>(c, label, None, q, |row| {
+        for_all_rows::<C::Backend>(c, label, None, q, |row, total| {
             if out.is_empty() {
+                super::reserve_once(&mut out, total);
                 check_width::<C::Backend, R>(row, q)?;
             }
             out.push(R::read::<C::Backend>(row)?);

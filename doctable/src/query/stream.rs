@@ -151,7 +151,7 @@ impl<T: Record, S: Selection<T>> Select<T, S> {
     fn one_in<C: Conn>(&self, conn: &C) -> Result<S::Row> {
         let mut first = None;
         let mut many = false;
-        self.run(conn, Some(2), |row| {
+        self.run(conn, Some(2), |row, _| {
             if first.is_none() {
                 first = Some(row);
                 Ok(true)
