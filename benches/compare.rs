@@ -143,6 +143,11 @@ pub(crate) struct Line {
     pub(crate) unit: &'static str,
     pub(crate) doctable: f64,
     pub(crate) rusqlite: f64,
+    /// The median, over the runs, of doctable's figure over the reference's
+    /// in the same run (the two measured one right after the other): steadier
+    /// than the ratio of the two medians when the machine or the server drifts
+    /// between runs. NaN until [`with_paired`] sets it.
+    pub(crate) paired: f64,
 }
 
 impl Line {
@@ -694,6 +699,7 @@ fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f6
         unit,
         doctable: a[i],
         rusqlite: b[i],
+        paired: f64::NAN,
     };
     match workload {
         "bulk" => vec![line(
@@ -793,6 +799,20 @@ fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f6
 }
 
 /// Medians, figure by figure, of several runs' figures.
+/// `lines` (the table's lines from the medians of the runs) with each one's
+/// paired ratio: `per_run(r)` gives the same lines from run `r` alone.
+pub(crate) fn with_paired(
+    mut lines: Vec<Line>,
+    runs: usize,
+    per_run: impl Fn(usize) -> Vec<Line>,
+) -> Vec<Line> {
+    let per_run: Vec<Vec<Line>> = (0..runs).map(per_run).collect();
+    for (i, line) in lines.iter_mut().enumerate() {
+        line.paired = median(per_run.iter().map(|r| r[i].ratio()).collect());
+    }
+    lines
+}
+
 fn medians(runs: &[Vec<f64>]) -> Vec<f64> {
     let width = runs.first().map_or(0, Vec::len);
     (0..width)
@@ -825,11 +845,14 @@ pub(crate) fn run(
                 a.push(one(workload, Side::Doctable));
             }
         }
-        let (a, b) = (medians(&a), medians(&b));
+        let (ma, mb) = (medians(&a), medians(&b));
         if *workload == "get" {
-            get_persistent = a[0];
+            get_persistent = ma[0];
         }
-        for line in lines(workload, sizes, &a, &b, get_persistent) {
+        let table = lines(workload, sizes, &ma, &mb, get_persistent);
+        for line in with_paired(table, a.len(), |r| {
+            lines(workload, sizes, &a[r], &b[r], get_persistent)
+        }) {
             report(line);
         }
     }
@@ -866,24 +889,26 @@ pub(crate) fn print_header(sizes: &Sizes) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "SQLite {} (bundled), {cpu}, {cores} cores; {} rows; each figure the median of {} runs, \
-         each run a fresh process",
+         each run a fresh process; ratio: of the two medians; paired ratio: the median of each run's \
+         own ratio (the two sides measured one right after the other)",
         rusqlite::version(),
         sizes.rows,
         sizes.runs
     );
     println!();
-    println!("| workload | unit | doctable | rusqlite | ratio |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| workload | unit | doctable | rusqlite | ratio | paired ratio |");
+    println!("|---|---|---:|---:|---:|---:|");
 }
 
 pub(crate) fn print_line(line: &Line) {
     println!(
-        "| {} | {} | {:.3} | {:.3} | {:.2} |",
+        "| {} | {} | {:.3} | {:.3} | {:.2} | {:.2} |",
         line.workload,
         line.unit,
         line.doctable,
         line.rusqlite,
-        line.ratio()
+        line.ratio(),
+        line.paired
     );
 }
 
@@ -1518,6 +1543,7 @@ pub(crate) mod pg {
             unit,
             doctable: a[i],
             rusqlite: b[i],
+            paired: f64::NAN,
         };
         match workload {
             "bulk" => vec![line(
@@ -1610,7 +1636,9 @@ pub(crate) mod pg {
                     a.push(one(workload, Side::Doctable));
                 }
             }
-            for line in lines(workload, sizes, &medians(&a), &medians(&b)) {
+            let table = lines(workload, sizes, &medians(&a), &medians(&b));
+            for line in super::with_paired(table, a.len(), |r| lines(workload, sizes, &a[r], &b[r]))
+            {
                 report(line);
             }
         }
@@ -1745,12 +1773,13 @@ pub(crate) mod pg {
         println!();
         println!(
             "PostgreSQL {version} (same machine, loopback TCP), {} rows; each figure the median of \
-             {} runs, each run a fresh process",
+             {} runs, each run a fresh process; ratio: of the two medians; paired ratio: the median of each \
+             run's own ratio (the two sides measured one right after the other)",
             sizes.rows, sizes.runs
         );
         println!();
-        println!("| workload | unit | doctable | postgres (hand-written) | ratio |");
-        println!("|---|---|---:|---:|---:|");
+        println!("| workload | unit | doctable | postgres (hand-written) | ratio | paired ratio |");
+        println!("|---|---|---:|---:|---:|---:|");
         run(
             sizes,
             |workload, side| in_child(workload, side, &base, &schema),
