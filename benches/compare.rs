@@ -798,7 +798,6 @@ fn lines(workload: &str, sizes: &Sizes, a: &[f64], b: &[f64], get_persistent: f6
     }
 }
 
-/// Medians, figure by figure, of several runs' figures.
 /// `lines` (the table's lines from the medians of the runs) with each one's
 /// paired ratio: `per_run(r)` gives the same lines from run `r` alone.
 pub(crate) fn with_paired(
@@ -813,6 +812,26 @@ pub(crate) fn with_paired(
     lines
 }
 
+/// `runs` measurements of each side, `one(side)` making each, alternating
+/// which side goes first: (doctable's runs, the reference's runs).
+pub(crate) fn alternate(
+    runs: usize,
+    mut one: impl FnMut(Side) -> Vec<f64>,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        if run % 2 == 0 {
+            a.push(one(Side::Doctable));
+            b.push(one(Side::Reference));
+        } else {
+            b.push(one(Side::Reference));
+            a.push(one(Side::Doctable));
+        }
+    }
+    (a, b)
+}
+
+/// Medians, figure by figure, of several runs' figures.
 fn medians(runs: &[Vec<f64>]) -> Vec<f64> {
     let width = runs.first().map_or(0, Vec::len);
     (0..width)
@@ -835,16 +854,7 @@ pub(crate) fn run(
             .is_none_or(|o| o.split(',').any(|n| n.trim() == w))
     };
     for workload in WORKLOADS.iter().filter(|w| chosen(w)) {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for run in 0..sizes.runs {
-            if run % 2 == 0 {
-                a.push(one(workload, Side::Doctable));
-                b.push(one(workload, Side::Reference));
-            } else {
-                b.push(one(workload, Side::Reference));
-                a.push(one(workload, Side::Doctable));
-            }
-        }
+        let (a, b) = alternate(sizes.runs, |side| one(workload, side));
         let (ma, mb) = (medians(&a), medians(&b));
         if *workload == "get" {
             get_persistent = ma[0];
@@ -1626,16 +1636,7 @@ pub(crate) mod pg {
                 .is_none_or(|o| o.split(',').any(|n| n.trim() == w))
         };
         for workload in WORKLOADS.iter().filter(|w| chosen(w)) {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            for run in 0..sizes.runs {
-                if run % 2 == 0 {
-                    a.push(one(workload, Side::Doctable));
-                    b.push(one(workload, Side::Reference));
-                } else {
-                    b.push(one(workload, Side::Reference));
-                    a.push(one(workload, Side::Doctable));
-                }
-            }
+            let (a, b) = super::alternate(sizes.runs, |side| one(workload, side));
             let table = lines(workload, sizes, &medians(&a), &medians(&b));
             for line in super::with_paired(table, a.len(), |r| lines(workload, sizes, &a[r], &b[r]))
             {

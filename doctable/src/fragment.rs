@@ -111,14 +111,7 @@ impl Fragment {
     /// [`append`](Self::append) of a fragment that stays where it is (its
     /// parameters are cloned, nothing else is).
     pub(crate) fn append_ref(&mut self, other: &Fragment) {
-        self.column = None;
-        let base = self.sql.len();
-        self.sql.push_str(&other.sql);
-        self.slots.extend(other.slots.iter().map(|at| at + base));
-        self.casts.extend(other.casts.iter().map(|c| Cast {
-            at: c.at + base,
-            to: c.to,
-        }));
+        self.append_text(other);
         self.params.extend(other.params.iter().cloned());
         if self.error.is_none() {
             self.error.clone_from(&other.error);
@@ -126,6 +119,16 @@ impl Fragment {
     }
 
     pub(crate) fn append(&mut self, other: Fragment) {
+        self.append_text(&other);
+        self.params.extend(other.params);
+        if self.error.is_none() {
+            self.error = other.error;
+        }
+    }
+
+    /// The part of [`append`](Self::append) that copies either way: `other`'s
+    /// text, and its parameter slots and casts moved past this text.
+    fn append_text(&mut self, other: &Fragment) {
         self.column = None;
         let base = self.sql.len();
         self.sql.push_str(&other.sql);
@@ -134,10 +137,6 @@ impl Fragment {
             at: c.at + base,
             to: c.to,
         }));
-        self.params.extend(other.params);
-        if self.error.is_none() {
-            self.error = other.error;
-        }
     }
 
     /// The leaves of this fragment as an operand of arithmetic, placed at
